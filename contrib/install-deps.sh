@@ -1,0 +1,38 @@
+#!/bin/sh
+# install-deps.sh - install everything peerlock needs to build and test on
+# Debian 12, as root.  Safe to re-run: only missing packages are fetched.
+#   contrib/install-deps.sh          build + unit/e2e test dependencies
+#   contrib/install-deps.sh --interop  also the npm packages for js interop
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+libevent-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
+libwolfssl-dev check libinih-dev libjansson-dev
+ca-certificates python3 procps psmisc iproute2 netcat-openbsd"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "install-deps: apt-get install$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+if [ "${1:-}" = "--interop" ]; then
+	here=$(cd "$(dirname "$0")/.." && pwd)
+	if ! command -v node >/dev/null 2>&1; then
+		echo "install-deps: node not found; installing Debian nodejs/npm"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+	fi
+	if [ ! -d "$here/tests/interop/node_modules" ] ||
+	    [ "$here/tests/interop/package-lock.json" -nt "$here/tests/interop/node_modules" ]; then
+		echo "install-deps: npm ci in tests/interop"
+		(cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
+		touch "$here/tests/interop/node_modules"
+	fi
+fi

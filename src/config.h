@@ -1,0 +1,77 @@
+/*
+ * config.h - the INI configuration, parsed once into an immutable struct
+ * (L1).  Parsed with libinih; every error names file, line and problem.
+ */
+#ifndef PEERLOCK_CONFIG_H
+#define PEERLOCK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "multiaddr.h"
+#include "peerid.h"
+
+enum sec_proto { SEC_NOISE, SEC_TLS };
+enum { SEC_MAX = 2, CONFIG_NAME_MAX = 64 };
+
+/* The multistream id of a security protocol ("/noise", "/tls/1.0.0"). */
+const char *sec_proto_id(enum sec_proto p);
+/* Its short name ("noise", "tls"). */
+const char *sec_proto_name(enum sec_proto p);
+
+/* [forward.NAME]: local plaintext listener -> remote peer. */
+struct config_forward {
+	char name[CONFIG_NAME_MAX];
+	struct multiaddr listen;	/* local plaintext address */
+	struct multiaddr peer;		/* remote, has_peer is required */
+	enum sec_proto security[SEC_MAX];
+	size_t nsecurity;		/* inherited from [peerlock] if unset */
+};
+
+/* [expose.NAME]: authenticated peers -> local plaintext target. */
+struct config_expose {
+	char name[CONFIG_NAME_MAX];
+	struct peer_id *peers;
+	size_t npeers;
+	bool any;			/* peers = * */
+	struct multiaddr target;
+};
+
+struct config {
+	char *path;			/* file it was read from */
+	char *identity;			/* identity key file */
+	bool has_listen;
+	struct multiaddr listen;	/* encrypted listener */
+	enum sec_proto security[SEC_MAX];
+	size_t nsecurity;
+	unsigned handshake_timeout_ms;	/* default 10 s */
+	unsigned connect_timeout_ms;	/* default 10 s */
+	unsigned idle_timeout_ms;	/* 0 = none (default) */
+	unsigned max_connections;	/* default 4096 */
+	struct config_forward *forwards;
+	size_t nforwards;
+	struct config_expose *exposes;
+	size_t nexposes;
+};
+
+/*
+ * Parse the file at path.  On failure returns NULL and writes
+ * "path:line: problem" into err.
+ */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+/* Parse text (name is used in error messages).  As config_load(). */
+struct config *config_parse(const char *text, const char *name,
+    char *err, size_t errlen);
+
+/* Free; NULL is a no-op. */
+void config_free(struct config *c);
+
+/* The expose that admits peer (exact entry first, then '*'), or NULL. */
+const struct config_expose *config_route(const struct config *c,
+    const struct peer_id *peer);
+
+/* Parse a duration "10s", "500ms", "2m", bare seconds.  0 or -1. */
+int config_parse_duration(const char *s, unsigned *ms);
+
+#endif

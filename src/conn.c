@@ -1,0 +1,2 @@
+/* conn.c - placeholder until implemented. */
+#include "conn.h"

@@ -1,0 +1,3 @@
+#ifndef PEERLOCK_CONN_H
+#define PEERLOCK_CONN_H
+#endif

@@ -1,0 +1,2 @@
+/* keys.c - placeholder until implemented. */
+#include "keys.h"

@@ -1,0 +1,2 @@
+/* listen.c - placeholder until implemented. */
+#include "listen.h"

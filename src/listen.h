@@ -1,0 +1,3 @@
+#ifndef PEERLOCK_LISTEN_H
+#define PEERLOCK_LISTEN_H
+#endif

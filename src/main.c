@@ -1,0 +1,7 @@
+/* main.c - placeholder. */
+#include <stdio.h>
+int
+main(void)
+{
+	return 1;
+}

@@ -1,0 +1,2 @@
+/* mss.c - placeholder until implemented. */
+#include "mss.h"

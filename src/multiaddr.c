@@ -1,0 +1,2 @@
+/* multiaddr.c - placeholder until implemented. */
+#include "multiaddr.h"

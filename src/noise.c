@@ -1,0 +1,2 @@
+/* noise.c - placeholder until implemented. */
+#include "noise.h"

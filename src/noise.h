@@ -1,0 +1,93 @@
+/*
+ * noise.h - Noise_XX_25519_ChaChaPoly_SHA256, sans-I/O (L1).
+ *
+ *   -> e
+ *   <- e, ee, s, es
+ *   -> s, se
+ *
+ * The handshake object knows nothing of libp2p: payloads are opaque
+ * bytes and messages carry no length prefix.  The caller asks
+ * noise_hs_next() what to do, does the I/O, and finally splits the
+ * handshake into two cipher states.  Every secret is wiped on free.
+ */
+#ifndef PEERLOCK_NOISE_H
+#define PEERLOCK_NOISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+enum noise_role { NOISE_INITIATOR, NOISE_RESPONDER };
+
+enum noise_action {
+	NOISE_WRITE,	/* call noise_hs_write() */
+	NOISE_READ,	/* call noise_hs_read() */
+	NOISE_SPLIT,	/* handshake done: call noise_hs_split() */
+	NOISE_FAILED	/* unusable; free it */
+};
+
+/* One direction's transport cipher: key and 64-bit nonce counter. */
+struct noise_cipher {
+	uint8_t k[NOISE_KEY_LEN];
+	uint64_t n;
+};
+
+struct noise_hs;
+
+/*
+ * New handshake.  prologue may be NULL/0 (libp2p uses an empty one).
+ * s_priv is our static X25519 private key; e_priv fixes the ephemeral
+ * key (tests only).  Either may be NULL to generate a fresh key.  The
+ * keys are copied.  Returns NULL on failure.
+ */
+struct noise_hs *noise_hs_new(enum noise_role role, const uint8_t *prologue,
+    size_t prologue_len, const uint8_t *s_priv, const uint8_t *e_priv);
+
+/* Wipe all state and free; NULL is a no-op. */
+void noise_hs_free(struct noise_hs *hs);
+
+enum noise_action noise_hs_next(const struct noise_hs *hs);
+
+/*
+ * Write the next handshake message carrying payload[0..plen) into out
+ * (cap bytes); *outlen is set.  Returns 0, or -1 (state becomes FAILED).
+ */
+int noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
+    uint8_t *out, size_t cap, size_t *outlen);
+
+/*
+ * Read one whole handshake message msg[0..mlen) and put its decrypted
+ * payload in payload (cap bytes); *plen is set.  Returns 0, or -1 on a
+ * wrong length or failed tag (state becomes FAILED).
+ */
+int noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
+    uint8_t *payload, size_t cap, size_t *plen);
+
+/* The remote static public key once received, else NULL. */
+const uint8_t *noise_hs_remote_static(const struct noise_hs *hs);
+/* Our static public key. */
+const uint8_t *noise_hs_local_static(const struct noise_hs *hs);
+/* The handshake hash h (valid any time; final after the last message). */
+const uint8_t *noise_hs_hash(const struct noise_hs *hs);
+
+/*
+ * Split into transport ciphers: send and recv are set for this side
+ * (initiator sends with c1, responder with c2).  Returns 0 or -1.
+ */
+int noise_hs_split(struct noise_hs *hs, struct noise_cipher *send,
+    struct noise_cipher *recv);
+
+/*
+ * Transport encryption with empty AD: out gets len + 16 bytes.  Fails
+ * (-1) on nonce exhaustion, in which case the connection must close.
+ */
+int noise_cipher_encrypt(struct noise_cipher *c, const uint8_t *in,
+    size_t len, uint8_t *out);
+/* Decrypt clen (>= 16) bytes into out (clen - 16 bytes).  0 or -1. */
+int noise_cipher_decrypt(struct noise_cipher *c, const uint8_t *in,
+    size_t clen, uint8_t *out);
+/* Wipe a cipher state. */
+void noise_cipher_wipe(struct noise_cipher *c);
+
+#endif

@@ -1,0 +1,2 @@
+/* pb.c - placeholder until implemented. */
+#include "pb.h"

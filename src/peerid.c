@@ -1,0 +1,2 @@
+/* peerid.c - placeholder until implemented. */
+#include "peerid.h"

@@ -1,0 +1,49 @@
+/*
+ * peerid.h - libp2p peer IDs: multihash bytes, base58btc, CIDv1 (L1).
+ */
+#ifndef PEERLOCK_PEERID_H
+#define PEERLOCK_PEERID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* A peer ID is its multihash bytes (identity or sha2-256). */
+struct peer_id {
+	uint8_t mh[PEER_ID_MAX];
+	size_t len;
+};
+
+/*
+ * Derive the peer ID of a serialized libp2p PublicKey (protobuf bytes):
+ * identity multihash if len <= 42, else sha2-256.  Returns 0 or -1.
+ */
+int peer_id_from_pubkey_pb(const uint8_t *pb, size_t len, struct peer_id *out);
+
+/*
+ * Parse text: base58btc multihash ("12D3KooW...", "Qm...") or multibase
+ * CIDv1 with codec libp2p-key (0x72), e.g. "bafz...".  Returns 0 or -1.
+ */
+int peer_id_parse(const char *s, struct peer_id *out);
+
+/* Build from raw multihash bytes (validated).  Returns 0 or -1. */
+int peer_id_from_bytes(const uint8_t *mh, size_t len, struct peer_id *out);
+
+/* base58btc text into buf (PEER_ID_STR_MAX bytes).  Returns buf. */
+char *peer_id_to_string(const struct peer_id *id, char *buf, size_t cap);
+
+/* CIDv1 base32 ("b...") text into buf.  Returns buf. */
+char *peer_id_to_cid(const struct peer_id *id, char *buf, size_t cap);
+
+/* Exact multihash byte equality. */
+bool peer_id_equal(const struct peer_id *a, const struct peer_id *b);
+
+/* Low-level codecs, exported for tests and multiaddr. */
+int base58btc_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int base58btc_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
+int base32_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int base32_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
+
+#endif

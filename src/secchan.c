@@ -1,0 +1,2 @@
+/* secchan.c - placeholder until implemented. */
+#include "secchan.h"

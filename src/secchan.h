@@ -1,0 +1,3 @@
+#ifndef PEERLOCK_SECCHAN_H
+#define PEERLOCK_SECCHAN_H
+#endif

@@ -1,0 +1,2 @@
+/* varint.c - placeholder until implemented. */
+#include "varint.h"

@@ -1,0 +1,2 @@
+/* echod.c - placeholder */
+int main(void) { return 0; }

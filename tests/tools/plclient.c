@@ -1,0 +1,2 @@
+/* plclient.c - placeholder */
+int main(void) { return 0; }
