@@ -1,2 +1,803 @@
-/* conn.c - placeholder until implemented. */
+/*
+ * conn.c - the tunnel: upgrade, then a two-direction pump with
+ * backpressure and half-close.
+ *
+ *   plain (app/target) --read--> seal --> sec output    "up"
+ *   sec (remote peer)  --read--> open --> plain output  "down"
+ *
+ * Backpressure: a pump stops when the partner's output exceeds
+ * CONN_OUT_HIGH and disables reading on its source; the partner's write
+ * callback (low watermark CONN_OUT_LOW) pumps again and re-enables it.
+ * Half-close: EOF on a source is passed on as shutdown(SHUT_WR) on the
+ * partner once everything before it has been flushed; the tunnel ends
+ * when both directions are done or either side fails.
+ */
 #include "conn.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "log.h"
+
+/* One direction of the relay. */
+struct dir {
+	bool eof;		/* its source reached EOF */
+	bool done;		/* EOF passed on: partner shut for writing */
+	bool throttled;		/* source reading paused for backpressure */
+	uint64_t bytes;		/* plaintext bytes moved */
+};
+
+struct conn {
+	uint64_t id;
+	struct conn_env *env;
+	struct conn *prev, *next;	/* env's list of live conns */
+	bool outbound;			/* forward (we dial) or inbound */
+	enum conn_phase phase;
+	char route[CONFIG_NAME_MAX + 8];	/* "forward.db" / "expose.db" */
+	char from[INET6_ADDRSTRLEN + 8];
+	char peer[PEER_ID_STR_MAX];
+	const char *proto;
+
+	struct bufferevent *plain;	/* app (forward) or target (expose) */
+	struct bufferevent *sec;	/* the encrypted connection */
+	struct secchan *sc;
+	struct event *timer;		/* one timer, re-armed per phase */
+
+	struct dir up;			/* plain -> sec */
+	struct dir down;		/* sec -> plain */
+
+	/* copied route data, so a config reload cannot pull it away */
+	struct multiaddr dial;		/* remote peer or local target */
+	enum sec_proto security[SEC_MAX];
+	size_t nsecurity;
+	unsigned handshake_ms, connect_ms, idle_ms;
+
+	struct timespec started;
+	bool dropped;
+};
+
+static uint64_t conn_next_id = 1;
+
+static void conn_on_sec_read(struct bufferevent *, void *);
+static void conn_on_sec_write(struct bufferevent *, void *);
+static void conn_on_sec_event(struct bufferevent *, short, void *);
+static void conn_on_plain_read(struct bufferevent *, void *);
+static void conn_on_plain_write(struct bufferevent *, void *);
+static void conn_on_plain_event(struct bufferevent *, short, void *);
+static void conn_on_timer(evutil_socket_t, short, void *);
+
+/* Short label of a close reason. */
+const char *
+conn_reason_name(enum conn_reason r)
+{
+	static const char *const names[CONN_R_COUNT] = {
+		[CONN_R_DONE] = "done",
+		[CONN_R_CONNECT_FAILED] = "connect_failed",
+		[CONN_R_TARGET_FAILED] = "target_failed",
+		[CONN_R_CONNECT_TIMEOUT] = "connect_timeout",
+		[CONN_R_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+		[CONN_R_IDLE_TIMEOUT] = "idle_timeout",
+		[CONN_R_HANDSHAKE_FAILED] = "handshake_failed",
+		[CONN_R_NOT_ALLOWED] = "not_allowed",
+		[CONN_R_PROTOCOL] = "protocol_error",
+		[CONN_R_IO_ERROR] = "io_error",
+		[CONN_R_PEER_CLOSED] = "closed_early",
+		[CONN_R_SHUTDOWN] = "shutdown",
+		[CONN_R_INTERNAL] = "internal",
+	};
+
+	return (unsigned)r < CONN_R_COUNT ? names[r] : "unknown";
+}
+
+/* Connection id. */
+uint64_t
+conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+/* First live conn of env. */
+struct conn *
+conn_first(const struct conn_env *env)
+{
+	return env->head;
+}
+
+/* Next live conn. */
+struct conn *
+conn_next(const struct conn *c)
+{
+	return c->next;
+}
+
+/* Current phase. */
+enum conn_phase
+conn_phase(const struct conn *c)
+{
+	return c->phase;
+}
+
+/* Render a socket address as "ip:port". */
+static void
+conn_fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(buf, cap, "%s:%u", ip, port);
+}
+
+/* Arm the phase timer for ms milliseconds (0 disarms). */
+static void
+conn_arm(struct conn *c, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ms == 0)
+		evtimer_del(c->timer);
+	else
+		evtimer_add(c->timer, &tv);
+}
+
+/* Traffic moved: push the idle timeout back. */
+static void
+conn_touch(struct conn *c)
+{
+	if (c->idle_ms != 0)
+		conn_arm(c, c->idle_ms);
+}
+
+/* Disable Nagle: a sidecar must not add latency to small writes. */
+static void
+conn_nodelay(struct bufferevent *bev)
+{
+	int one = 1;
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Allocate the common part of a conn. */
+static struct conn *
+conn_alloc(struct conn_env *env, bool outbound,
+    const struct sockaddr *from)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->id = conn_next_id++;
+	c->env = env;
+	c->outbound = outbound;
+	c->proto = "-";
+	strcpy(c->peer, "-");
+	conn_fmt_addr(from, c->from, sizeof(c->from));
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	c->handshake_ms = env->cfg->handshake_timeout_ms;
+	c->connect_ms = env->cfg->connect_timeout_ms;
+	c->idle_ms = env->cfg->idle_timeout_ms;
+	c->timer = evtimer_new(env->base, conn_on_timer, c);
+	if (c->timer == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->next = env->head;
+	if (env->head != NULL)
+		env->head->prev = c;
+	env->head = c;
+	env->count++;
+	return c;
+}
+
+/* Wrap fd (or a new socket if fd < 0) in a bufferevent with our marks. */
+static struct bufferevent *
+conn_bev(struct conn *c, evutil_socket_t fd, bool sec)
+{
+	struct bufferevent *bev;
+
+	bev = bufferevent_socket_new(c->env->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL)
+		return NULL;
+	if (sec)
+		bufferevent_setcb(bev, conn_on_sec_read, conn_on_sec_write,
+		    conn_on_sec_event, c);
+	else
+		bufferevent_setcb(bev, conn_on_plain_read,
+		    conn_on_plain_write, conn_on_plain_event, c);
+	bufferevent_setwatermark(bev, EV_READ, 0,
+	    sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH);
+	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_LOW, 0);
+	bufferevent_set_max_single_read(bev, CONN_READ_MAX);
+	bufferevent_set_max_single_write(bev, CONN_READ_MAX);
+	return bev;
+}
+
+/* Address family to resolve a multiaddr host with. */
+static int
+conn_family(const struct multiaddr *ma)
+{
+	switch (ma->kind) {
+	case MA_IP4:
+	case MA_DNS4:
+		return AF_INET;
+	case MA_IP6:
+	case MA_DNS6:
+		return AF_INET6;
+	default:
+		return AF_UNSPEC;
+	}
+}
+
+/* Start connecting bev to ma. */
+static int
+conn_connect(struct conn *c, struct bufferevent *bev,
+    const struct multiaddr *ma)
+{
+	conn_arm(c, c->connect_ms);
+	return bufferevent_socket_connect_hostname(bev, c->env->dns,
+	    conn_family(ma), ma->host, ma->port);
+}
+
+/* Create an outbound tunnel for an accepted app connection. */
+struct conn *
+conn_new_forward(struct conn_env *env, const struct config_forward *fw,
+    evutil_socket_t fd, const struct sockaddr *from, int fromlen)
+{
+	struct conn *c = conn_alloc(env, true, from);
+
+	(void)fromlen;
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	snprintf(c->route, sizeof(c->route), "forward.%s", fw->name);
+	c->dial = fw->peer;
+	memcpy(c->security, fw->security, sizeof(c->security));
+	c->nsecurity = fw->nsecurity;
+	c->plain = conn_bev(c, fd, false);
+	c->sec = conn_bev(c, -1, true);
+	c->sc = secchan_new(SECCHAN_DIALER, env->cred, c->security,
+	    c->nsecurity, &fw->peer.peer);
+	if (c->plain == NULL || c->sec == NULL || c->sc == NULL) {
+		if (c->plain == NULL)
+			evutil_closesocket(fd);
+		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
+		return NULL;
+	}
+	conn_nodelay(c->plain);
+	/* Nothing is read from the app before the peer is authenticated. */
+	bufferevent_disable(c->plain, EV_READ);
+	c->phase = CONN_DIALING;
+	if (conn_connect(c, c->sec, &c->dial) != 0) {
+		conn_drop(c, CONN_R_CONNECT_FAILED, "cannot start connect");
+		return NULL;
+	}
+	return c;
+}
+
+/* Create an inbound tunnel for an accepted encrypted connection. */
+struct conn *
+conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
+    const struct sockaddr *from, int fromlen)
+{
+	struct conn *c = conn_alloc(env, false, from);
+
+	(void)fromlen;
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	strcpy(c->route, "inbound");
+	memcpy(c->security, env->cfg->security, sizeof(c->security));
+	c->nsecurity = env->cfg->nsecurity;
+	c->sec = conn_bev(c, fd, true);
+	c->sc = secchan_new(SECCHAN_LISTENER, env->cred, c->security,
+	    c->nsecurity, NULL);
+	if (c->sec == NULL || c->sc == NULL) {
+		if (c->sec == NULL)
+			evutil_closesocket(fd);
+		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
+		return NULL;
+	}
+	conn_nodelay(c->sec);
+	c->phase = CONN_HANDSHAKING;
+	conn_arm(c, c->handshake_ms);
+	bufferevent_enable(c->sec, EV_READ | EV_WRITE);
+	return c;
+}
+
+/* Seconds since the conn started. */
+static double
+conn_age(const struct conn *c)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - c->started.tv_sec) +
+	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e9;
+}
+
+/* Counters and labels of c. */
+void
+conn_totals(const struct conn *c, struct conn_totals *t)
+{
+	t->up = c->up.bytes;
+	t->down = c->down.bytes;
+	t->proto = strcmp(c->proto, "-") == 0 ? NULL : c->proto;
+	t->route = c->route;
+	t->peer = c->peer;
+	t->age = conn_age(c);
+}
+
+/* The single teardown. */
+void
+conn_drop(struct conn *c, enum conn_reason r, const char *detail)
+{
+	enum log_level lvl;
+
+	if (c == NULL || c->dropped)
+		return;
+	c->dropped = true;
+	c->phase = CONN_CLOSED;
+	lvl = r == CONN_R_DONE || r == CONN_R_SHUTDOWN ? LOG_INFO : LOG_WARN;
+	log_msg(lvl, "%sconn %llu closed route=%s from=%s peer=%s proto=%s "
+	    "up=%llu down=%llu dur=%.3fs reason=%s%s%s",
+	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->from,
+	    c->peer, c->proto, (unsigned long long)c->up.bytes,
+	    (unsigned long long)c->down.bytes, conn_age(c),
+	    conn_reason_name(r), detail != NULL ? ": " : "",
+	    detail != NULL ? detail : "");
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->env->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->env->count--;
+	if (c->env->on_close != NULL)
+		c->env->on_close(c->env->node, c, r);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->plain != NULL)
+		bufferevent_free(c->plain);
+	if (c->sec != NULL)
+		bufferevent_free(c->sec);
+	secchan_free(c->sc);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
+/* Drop with the secchan's reason as detail. */
+static void
+conn_drop_sc(struct conn *c, enum conn_reason r)
+{
+	char detail[600];
+
+	snprintf(detail, sizeof(detail), "%s", secchan_error(c->sc));
+	conn_drop(c, r, detail);
+}
+
+/* Pass EOF on to the partner of direction d once its output is flushed. */
+static void
+conn_pass_eof(struct dir *d, struct bufferevent *partner)
+{
+	evutil_socket_t fd;
+
+	if (!d->eof || d->done ||
+	    evbuffer_get_length(bufferevent_get_output(partner)) != 0)
+		return;
+	fd = bufferevent_getfd(partner);
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	d->done = true;
+}
+
+/* End the tunnel when both directions have passed their EOF on. */
+static bool
+conn_maybe_done(struct conn *c)
+{
+	if (c->up.done && c->down.done) {
+		conn_drop(c, CONN_R_DONE, NULL);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Up pump: seal plaintext from the app/target into frames on the
+ * encrypted output, straight into reserved space (one copy).
+ * Returns -1 if the conn was dropped.
+ */
+static int
+conn_pump_up(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->plain);
+	struct evbuffer *out = bufferevent_get_output(c->sec);
+	struct evbuffer_iovec v;
+	size_t n;
+	int w;
+
+	while ((n = evbuffer_get_length(in)) > 0) {
+		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
+			c->up.throttled = true;
+			bufferevent_disable(c->plain, EV_READ);
+			return 0;
+		}
+		if (n > SECCHAN_SEAL_MAX)
+			n = SECCHAN_SEAL_MAX;
+		if (evbuffer_reserve_space(out, FRAME_SEALED_LEN(n), &v,
+		    1) != 1) {
+			conn_drop(c, CONN_R_INTERNAL, "out of memory");
+			return -1;
+		}
+		w = secchan_seal(c->sc, evbuffer_pullup(in, (ev_ssize_t)n), n,
+		    v.iov_base, v.iov_len);
+		if (w < 0) {
+			conn_drop_sc(c, CONN_R_PROTOCOL);
+			return -1;
+		}
+		v.iov_len = (size_t)w;
+		evbuffer_commit_space(out, &v, 1);
+		evbuffer_drain(in, n);
+		c->up.bytes += n;
+		conn_touch(c);
+	}
+	if (c->up.throttled && !c->up.eof) {
+		c->up.throttled = false;
+		bufferevent_enable(c->plain, EV_READ);
+	}
+	conn_pass_eof(&c->up, c->sec);
+	return conn_maybe_done(c) ? -1 : 0;
+}
+
+/*
+ * Down pump: open whole frames from the encrypted input into the
+ * plaintext output.  Returns -1 if the conn was dropped.
+ */
+static int
+conn_pump_down(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->sec);
+	struct evbuffer *out = bufferevent_get_output(c->plain);
+	struct evbuffer_iovec v;
+	uint8_t hdr[NOISE_FRAME_HDR];
+	size_t have, used, need, flen;
+	int n;
+
+	while ((have = evbuffer_get_length(in)) >= NOISE_FRAME_HDR) {
+		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
+			c->down.throttled = true;
+			bufferevent_disable(c->sec, EV_READ);
+			return 0;
+		}
+		/* Reserve exactly the frame's plaintext: no slack chains. */
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		flen = NOISE_FRAME_HDR + frame_get_len(hdr);
+		if (flen >= FRAME_SEALED_LEN(0) && have < flen)
+			break;		/* incomplete frame: wait for more */
+		if (flen > have)
+			flen = have;	/* too short: secchan reports it */
+		if (evbuffer_reserve_space(out, flen > FRAME_SEALED_LEN(0) ?
+		    flen - FRAME_SEALED_LEN(0) : 1, &v, 1) != 1) {
+			conn_drop(c, CONN_R_INTERNAL, "out of memory");
+			return -1;
+		}
+		n = secchan_open(c->sc, evbuffer_pullup(in, (ev_ssize_t)flen),
+		    flen, &used, &need, v.iov_base, v.iov_len);
+		if (n < 0 || used == 0) {
+			conn_drop_sc(c, CONN_R_PROTOCOL);
+			return -1;
+		}
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(out, &v, 1);
+		evbuffer_drain(in, used);
+		c->down.bytes += (size_t)n;
+		conn_touch(c);
+	}
+	if (c->down.throttled && !c->down.eof) {
+		c->down.throttled = false;
+		bufferevent_enable(c->sec, EV_READ);
+	}
+	if (c->down.eof && evbuffer_get_length(in) != 0) {
+		conn_drop(c, CONN_R_PROTOCOL,
+		    "noise: connection closed in the middle of a frame");
+		return -1;
+	}
+	conn_pass_eof(&c->down, c->plain);
+	return conn_maybe_done(c) ? -1 : 0;
+}
+
+/* The tunnel is authenticated and both sockets are up: relay. */
+static void
+conn_start_relay(struct conn *c)
+{
+	c->phase = CONN_RELAYING;
+	conn_arm(c, c->idle_ms);
+	bufferevent_enable(c->plain, EV_READ | EV_WRITE);
+	bufferevent_enable(c->sec, EV_READ | EV_WRITE);
+	log_debug("%sconn %llu relaying route=%s peer=%s proto=%s",
+	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->peer,
+	    c->proto);
+	if (conn_pump_down(c) < 0)
+		return;
+	conn_pump_up(c);
+}
+
+/* Handshake done: check the route, then relay (or reach the target). */
+static void
+conn_on_secure(struct conn *c)
+{
+	const struct config_expose *ex;
+	char detail[256];
+
+	peer_id_to_string(secchan_peer(c->sc), c->peer, sizeof(c->peer));
+	c->proto = sec_proto_id(secchan_proto(c->sc));
+	if (c->outbound) {
+		conn_start_relay(c);
+		return;
+	}
+	ex = config_route(c->env->cfg, secchan_peer(c->sc));
+	if (ex == NULL) {
+		snprintf(detail, sizeof(detail), "peer-id check: %s is "
+		    "authenticated but not allowed by any expose", c->peer);
+		conn_drop(c, CONN_R_NOT_ALLOWED, detail);
+		return;
+	}
+	snprintf(c->route, sizeof(c->route), "expose.%s", ex->name);
+	c->dial = ex->target;
+	c->phase = CONN_TARGETING;
+	/* Frames that arrived with msg 3 wait in the input buffer. */
+	bufferevent_disable(c->sec, EV_READ);
+	c->plain = conn_bev(c, -1, false);
+	if (c->plain == NULL) {
+		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
+		return;
+	}
+	if (conn_connect(c, c->plain, &c->dial) != 0)
+		conn_drop(c, CONN_R_TARGET_FAILED, "cannot start connect");
+}
+
+/* Feed handshake bytes to the secchan and send what it answers. */
+static void
+conn_handshake_input(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->sec);
+	uint8_t out[SECCHAN_OUT_MAX];
+	size_t len, used, outlen;
+	enum secchan_status st;
+
+	while ((len = evbuffer_get_length(in)) > 0) {
+		if (len > CONN_SEC_IN_HIGH)
+			len = CONN_SEC_IN_HIGH;
+		st = secchan_input(c->sc, evbuffer_pullup(in, (ev_ssize_t)len),
+		    len, &used, out, &outlen);
+		evbuffer_drain(in, used);
+		if (outlen > 0 && bufferevent_write(c->sec, out, outlen) != 0) {
+			conn_drop(c, CONN_R_INTERNAL, "out of memory");
+			return;
+		}
+		if (st == SECCHAN_FAILED) {
+			conn_drop_sc(c, CONN_R_HANDSHAKE_FAILED);
+			return;
+		}
+		if (st == SECCHAN_READY) {
+			conn_on_secure(c);
+			return;
+		}
+		if (used == 0)
+			return;		/* a message is incomplete */
+	}
+}
+
+/* Encrypted side readable. */
+static void
+conn_on_sec_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->phase == CONN_HANDSHAKING)
+		conn_handshake_input(c);
+	else if (c->phase == CONN_RELAYING)
+		conn_pump_down(c);
+}
+
+/* Encrypted output drained to the low mark (or empty). */
+static void
+conn_on_sec_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->phase != CONN_RELAYING)
+		return;
+	if (c->up.throttled || c->up.eof)
+		conn_pump_up(c);
+}
+
+/* Text of a bufferevent error, including DNS failures. */
+static void
+conn_bev_error(struct bufferevent *bev, char *buf, size_t cap)
+{
+	int dnserr = bufferevent_socket_get_dns_error(bev);
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (dnserr != 0)
+		snprintf(buf, cap, "dns: %s", evutil_gai_strerror(dnserr));
+	else
+		snprintf(buf, cap, "%s", evutil_socket_error_to_string(err));
+}
+
+/* Encrypted side: connected, EOF, error. */
+static void
+conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint8_t out[SECCHAN_OUT_MAX];
+	size_t outlen;
+	char detail[512], addr[300];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_nodelay(bev);
+		c->phase = CONN_HANDSHAKING;
+		conn_arm(c, c->handshake_ms);
+		if (secchan_start(c->sc, out, &outlen) != 0 ||
+		    bufferevent_write(bev, out, outlen) != 0) {
+			conn_drop(c, CONN_R_INTERNAL, "cannot start handshake");
+			return;
+		}
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		conn_bev_error(bev, detail, sizeof(detail) - 320);
+		if (c->phase == CONN_DIALING) {
+			multiaddr_to_string(&c->dial, addr, sizeof(addr));
+			strncat(detail, " dialing ", sizeof(detail) -
+			    strlen(detail) - 1);
+			strncat(detail, addr, sizeof(detail) - strlen(detail) - 1);
+			conn_drop(c, CONN_R_CONNECT_FAILED, detail);
+		} else
+			conn_drop(c, CONN_R_IO_ERROR, detail);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (c->phase == CONN_RELAYING) {
+			c->down.eof = true;
+			conn_pump_down(c);
+			return;
+		}
+		snprintf(detail, sizeof(detail), "remote closed the connection "
+		    "during %s", c->phase == CONN_HANDSHAKING ? "the handshake" :
+		    "setup");
+		if (c->phase == CONN_HANDSHAKING &&
+		    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			strncat(detail, " (truncated message)",
+			    sizeof(detail) - strlen(detail) - 1);
+		conn_drop(c, CONN_R_PEER_CLOSED, detail);
+	}
+}
+
+/* Plaintext side readable. */
+static void
+conn_on_plain_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->phase == CONN_RELAYING)
+		conn_pump_up(c);
+}
+
+/* Plaintext output drained to the low mark (or empty). */
+static void
+conn_on_plain_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->phase != CONN_RELAYING)
+		return;
+	if (c->down.throttled || c->down.eof)
+		conn_pump_down(c);
+}
+
+/* Plaintext side: connected (target), EOF, error. */
+static void
+conn_on_plain_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char detail[512], addr[300];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_nodelay(bev);
+		conn_start_relay(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		conn_bev_error(bev, detail, sizeof(detail) - 320);
+		if (c->phase == CONN_TARGETING) {
+			multiaddr_to_string(&c->dial, addr, sizeof(addr));
+			strncat(detail, " connecting to target ",
+			    sizeof(detail) - strlen(detail) - 1);
+			strncat(detail, addr, sizeof(detail) - strlen(detail) - 1);
+			conn_drop(c, CONN_R_TARGET_FAILED, detail);
+		} else
+			conn_drop(c, CONN_R_IO_ERROR, detail);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (c->phase != CONN_RELAYING) {
+			conn_drop(c, CONN_R_PEER_CLOSED, c->outbound ?
+			    "app closed before the tunnel was up" :
+			    "target closed before the tunnel was up");
+			return;
+		}
+		c->up.eof = true;
+		conn_pump_up(c);
+	}
+}
+
+/* The phase timer fired. */
+static void
+conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char detail[400], addr[300];
+
+	(void)fd;
+	(void)what;
+	switch (c->phase) {
+	case CONN_DIALING:
+	case CONN_TARGETING:
+		multiaddr_to_string(&c->dial, addr, sizeof(addr));
+		snprintf(detail, sizeof(detail), "no connection to %s after "
+		    "%u ms", addr, c->connect_ms);
+		conn_drop(c, CONN_R_CONNECT_TIMEOUT, detail);
+		break;
+	case CONN_HANDSHAKING:
+		snprintf(detail, sizeof(detail), "handshake not finished "
+		    "after %u ms", c->handshake_ms);
+		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT, detail);
+		break;
+	case CONN_RELAYING:
+		conn_drop(c, CONN_R_IDLE_TIMEOUT, NULL);
+		break;
+	case CONN_CLOSED:
+		break;
+	}
+}
+
+/* Shutdown: tunnels not yet relaying are dropped; others drain. */
+void
+conn_shutdown(struct conn *c)
+{
+	if (c->phase != CONN_RELAYING)
+		conn_drop(c, CONN_R_SHUTDOWN, NULL);
+}

@@ -1,3 +1,126 @@
+/*
+ * conn.h - one connection object per tunnel (L2).
+ *
+ * A conn owns both sockets of a tunnel: the plaintext side (the local
+ * app for a forward, the target for an expose) and the encrypted side.
+ * It runs the upgrade (secchan), then relays with backpressure and
+ * half-close.  It dies in exactly one place, conn_drop(), which logs the
+ * one summary line and reports to its node.
+ *
+ * Memory per tunnel is bounded by the watermarks below (docs/design.md).
+ */
 #ifndef PEERLOCK_CONN_H
 #define PEERLOCK_CONN_H
+
+#include <event2/event.h>
+#include <event2/util.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "secchan.h"
+
+enum {
+	/* Stop reading a side when the partner's output exceeds this. */
+	CONN_OUT_HIGH = 256 * 1024,
+	/* Resume reading when the partner's output drains below this. */
+	CONN_OUT_LOW = 64 * 1024,
+	/* Max bytes read per socket read; one full Noise frame fits. */
+	CONN_READ_MAX = 2 * (NOISE_FRAME_HDR + NOISE_MAX_MSG),
+	/* Input high watermarks: the socket is not read past these. */
+	CONN_PLAIN_IN_HIGH = 128 * 1024,
+	CONN_SEC_IN_HIGH = 2 * (NOISE_FRAME_HDR + NOISE_MAX_MSG)
+};
+
+enum conn_phase {
+	CONN_DIALING,		/* forward: connecting to the remote peer */
+	CONN_HANDSHAKING,	/* multistream + security handshake */
+	CONN_TARGETING,		/* expose: connecting to the local target */
+	CONN_RELAYING,		/* both directions flowing */
+	CONN_CLOSED
+};
+
+/* Why a connection ended: the close line and the metrics use it. */
+enum conn_reason {
+	CONN_R_DONE,			/* both directions finished */
+	CONN_R_CONNECT_FAILED,		/* remote peer unreachable */
+	CONN_R_TARGET_FAILED,		/* local target unreachable */
+	CONN_R_CONNECT_TIMEOUT,
+	CONN_R_HANDSHAKE_TIMEOUT,
+	CONN_R_IDLE_TIMEOUT,
+	CONN_R_HANDSHAKE_FAILED,	/* see the secchan failure class */
+	CONN_R_NOT_ALLOWED,		/* authenticated but not exposed */
+	CONN_R_PROTOCOL,		/* bad transport frame */
+	CONN_R_IO_ERROR,		/* socket error or reset */
+	CONN_R_PEER_CLOSED,		/* EOF before the tunnel was up */
+	CONN_R_SHUTDOWN,		/* peerlock is stopping */
+	CONN_R_INTERNAL,
+	CONN_R_COUNT
+};
+
+/* Short label of a reason ("done", "handshake_timeout", ...). */
+const char *conn_reason_name(enum conn_reason r);
+
+struct node;
+struct conn;
+
+/*
+ * What every conn of a node shares (borrowed; outlives the conns).  The
+ * list of live conns is kept here by conn.c.
+ */
+struct conn_env {
+	struct event_base *base;
+	struct evdns_base *dns;
+	const struct secchan_cred *cred;
+	const struct config *cfg;	/* routes for inbound peers */
+	struct node *node;
+	/* Called once from conn_drop(), before the conn is freed. */
+	void (*on_close)(struct node *n, struct conn *c,
+	    enum conn_reason r);
+	const char *log_prefix;		/* e.g. "" or "[A] " */
+	/* Live conns of this env, maintained by conn.c. */
+	struct conn *head;
+	unsigned count;
+};
+
+/*
+ * Outbound tunnel: fd is an app connection accepted on forward fw (fw is
+ * copied).  Takes ownership of fd.  NULL on failure (fd closed).
+ */
+struct conn *conn_new_forward(struct conn_env *env,
+    const struct config_forward *fw, evutil_socket_t fd,
+    const struct sockaddr *from, int fromlen);
+
+/*
+ * Inbound tunnel: fd is a connection accepted on the encrypted listener.
+ * Takes ownership of fd.  NULL on failure (fd closed).
+ */
+struct conn *conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
+    const struct sockaddr *from, int fromlen);
+
+/*
+ * The only way a connection dies: logs the summary line with reason and
+ * detail (may be NULL), reports to the node, frees everything.  Safe to
+ * reach twice; the caller must not touch c afterwards.
+ */
+void conn_drop(struct conn *c, enum conn_reason r, const char *detail);
+
+/* Stop a relaying conn gracefully or drop one that is not (shutdown). */
+void conn_shutdown(struct conn *c);
+
+/* Read-only facts for the node (metrics, listings). */
+struct conn_totals {
+	unsigned long long up, down;	/* plaintext bytes each way */
+	const char *proto;		/* negotiated protocol id or NULL */
+	const char *route;
+	const char *peer;		/* base58 peer ID or "-" */
+	double age;			/* seconds */
+};
+void conn_totals(const struct conn *c, struct conn_totals *t);
+uint64_t conn_id(const struct conn *c);
+/* Iterate live conns: first of env, then next (NULL at the end). */
+struct conn *conn_first(const struct conn_env *env);
+struct conn *conn_next(const struct conn *c);
+enum conn_phase conn_phase(const struct conn *c);
+
 #endif

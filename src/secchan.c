@@ -1,2 +1,545 @@
-/* secchan.c - placeholder until implemented. */
+/*
+ * secchan.c - the libp2p connection upgrade: multistream-select, then the
+ * Noise XX handshake with the libp2p payload, then transport frames.
+ *
+ * Noise payload rules (libp2p noise spec, see docs/design.md):
+ *   msg 1  I->R  e                       payload empty
+ *   msg 2  R->I  e, ee, s, es            responder's signed identity
+ *   msg 3  I->R  s, se                   initiator's signed identity
+ * The initiator checks the responder's identity and the expected peer ID
+ * before it sends msg 3; the responder authorises after msg 3 (caller).
+ */
 #include "secchan.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "mss.h"
+#include "noise.h"
+#include "pb.h"
+#include "wire.h"
+
+#define SIG_PREFIX_LEN (sizeof(NOISE_SIG_PREFIX) - 1)
+
+struct secchan_cred {
+	const struct identity *id;
+	uint8_t s_priv[NOISE_KEY_LEN];
+	uint8_t s_pub[NOISE_KEY_LEN];
+	uint8_t payload[KEY_PB_MAX + SIG_MAX + 16];
+	size_t payload_len;
+};
+
+enum sc_phase { PH_MSS, PH_NOISE, PH_READY, PH_FAILED };
+
+struct secchan {
+	enum secchan_role role;
+	const struct secchan_cred *cr;
+	enum sec_proto protos[SEC_MAX];
+	const char *ids[SEC_MAX];
+	size_t nprotos;
+	bool has_expected;
+	struct peer_id expected;
+
+	enum sc_phase phase;
+	struct mss *mss;
+	enum sec_proto proto;
+	struct noise_hs *hs;
+	int hs_msg;			/* next handshake message number */
+	struct noise_cipher tx, rx;
+	struct pubkey *peer_key;
+
+	enum secchan_fail fail;
+	char err[512];
+};
+
+/* Build the signed payload for the node's static key. */
+struct secchan_cred *
+secchan_cred_new(const struct identity *id)
+{
+	struct secchan_cred *cr;
+	uint8_t msg[SIG_PREFIX_LEN + NOISE_KEY_LEN];
+	uint8_t sig[SIG_MAX];
+	const uint8_t *key;
+	size_t keylen, siglen;
+
+	if (sodium_init() < 0 || (cr = calloc(1, sizeof(*cr))) == NULL)
+		return NULL;
+	cr->id = id;
+	randombytes_buf(cr->s_priv, sizeof(cr->s_priv));
+	if (crypto_scalarmult_base(cr->s_pub, cr->s_priv) != 0)
+		goto fail;
+	memcpy(msg, NOISE_SIG_PREFIX, SIG_PREFIX_LEN);
+	memcpy(msg + SIG_PREFIX_LEN, cr->s_pub, NOISE_KEY_LEN);
+	if (identity_sign(id, msg, sizeof(msg), sig, sizeof(sig), &siglen) != 0)
+		goto fail;
+	key = pubkey_bytes(identity_pubkey(id), &keylen);
+	cr->payload_len = pb_noise_payload_encode(key, keylen, sig, siglen,
+	    cr->payload, sizeof(cr->payload));
+	if (cr->payload_len == 0)
+		goto fail;
+	return cr;
+fail:
+	secchan_cred_free(cr);
+	return NULL;
+}
+
+/* Wipe the static key and free. */
+void
+secchan_cred_free(struct secchan_cred *cr)
+{
+	if (cr == NULL)
+		return;
+	sodium_memzero(cr, sizeof(*cr));
+	free(cr);
+}
+
+/* Record a failure once; later failures keep the first reason. */
+static enum secchan_status
+sc_failf(struct secchan *sc, enum secchan_fail f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sc->phase != PH_FAILED) {
+		va_start(ap, fmt);
+		vsnprintf(sc->err, sizeof(sc->err), fmt, ap);
+		va_end(ap);
+		sc->fail = f;
+		sc->phase = PH_FAILED;
+	}
+	noise_hs_free(sc->hs);
+	sc->hs = NULL;
+	return SECCHAN_FAILED;
+}
+
+/* Create an upgrade; see secchan.h. */
+struct secchan *
+secchan_new(enum secchan_role role, const struct secchan_cred *cr,
+    const enum sec_proto *protos, size_t n, const struct peer_id *expected)
+{
+	struct secchan *sc;
+	size_t i;
+
+	if (role == SECCHAN_DIALER && expected == NULL)
+		return NULL;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return NULL;
+	sc->role = role;
+	sc->cr = cr;
+	for (i = 0; i < n && sc->nprotos < SEC_MAX; i++) {
+		if (!secchan_supported(protos[i]))
+			continue;
+		sc->protos[sc->nprotos] = protos[i];
+		sc->ids[sc->nprotos++] = sec_proto_id(protos[i]);
+	}
+	if (expected != NULL) {
+		sc->expected = *expected;
+		sc->has_expected = true;
+	}
+	if (sc->nprotos == 0)
+		goto fail;
+	sc->mss = role == SECCHAN_DIALER ?
+	    mss_new_dialer(sc->ids, sc->nprotos) :
+	    mss_new_listener(sc->ids, sc->nprotos);
+	if (sc->mss == NULL)
+		goto fail;
+	return sc;
+fail:
+	secchan_free(sc);
+	return NULL;
+}
+
+/* Whether this build implements p. */
+bool
+secchan_supported(enum sec_proto p)
+{
+	return p == SEC_NOISE;
+}
+
+/* Wipe and free. */
+void
+secchan_free(struct secchan *sc)
+{
+	if (sc == NULL)
+		return;
+	mss_free(sc->mss);
+	noise_hs_free(sc->hs);
+	pubkey_free(sc->peer_key);
+	noise_cipher_wipe(&sc->tx);
+	noise_cipher_wipe(&sc->rx);
+	sodium_memzero(sc, sizeof(*sc));
+	free(sc);
+}
+
+/* Opening bytes of the dialer. */
+int
+secchan_start(struct secchan *sc, uint8_t *out, size_t *outlen)
+{
+	*outlen = 0;
+	if (sc->role == SECCHAN_LISTENER)
+		return 0;
+	return mss_start(sc->mss, out, outlen);
+}
+
+/* Write one framed Noise handshake message with payload into out. */
+static int
+noise_emit(struct secchan *sc, const uint8_t *payload, size_t plen,
+    uint8_t *out, size_t *outlen)
+{
+	size_t room = SECCHAN_OUT_MAX - *outlen, mlen;
+	uint8_t *p = out + *outlen;
+
+	if (room < NOISE_FRAME_HDR + 1 ||
+	    noise_hs_write(sc->hs, payload, plen, p + NOISE_FRAME_HDR,
+	    room - NOISE_FRAME_HDR, &mlen) != 0) {
+		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "noise: cannot write handshake message %d", sc->hs_msg);
+		return -1;
+	}
+	frame_put_len(p, mlen);
+	*outlen += NOISE_FRAME_HDR + mlen;
+	sc->hs_msg++;
+	return 0;
+}
+
+/*
+ * Check the remote's payload: a libp2p public key whose signature covers
+ * the Noise static key rs, and the expected peer ID if we have one.
+ */
+static int
+noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
+    const uint8_t *rs)
+{
+	struct pb_noise_payload *pl;
+	uint8_t msg[SIG_PREFIX_LEN + NOISE_KEY_LEN];
+	char why[256], a[PEER_ID_STR_MAX], b[PEER_ID_STR_MAX];
+	int rc = -1;
+
+	if ((pl = malloc(sizeof(*pl))) == NULL) {
+		sc_failf(sc, SECCHAN_FAIL_INTERNAL, "noise: out of memory");
+		return -1;
+	}
+	if (pb_noise_payload_decode(p, plen, pl) != 0) {
+		sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: malformed handshake payload (%zu bytes)", plen);
+		goto out;
+	}
+	if (pl->identity_key_len == 0 || pl->identity_sig_len == 0) {
+		sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY,
+		    "noise: handshake payload lacks identity key or signature");
+		goto out;
+	}
+	sc->peer_key = pubkey_parse(pl->identity_key, pl->identity_key_len,
+	    why, sizeof(why));
+	if (sc->peer_key == NULL) {
+		sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY,
+		    "noise: bad remote identity key: %s", why);
+		goto out;
+	}
+	memcpy(msg, NOISE_SIG_PREFIX, SIG_PREFIX_LEN);
+	memcpy(msg + SIG_PREFIX_LEN, rs, NOISE_KEY_LEN);
+	if (pubkey_verify(sc->peer_key, msg, sizeof(msg), pl->identity_sig,
+	    pl->identity_sig_len) != 0) {
+		sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY,
+		    "noise: identity signature over the static key is invalid "
+		    "(claimed %s key of %s)",
+		    key_type_name(pubkey_type(sc->peer_key)),
+		    peer_id_to_string(pubkey_peer_id(sc->peer_key), a,
+		    sizeof(a)));
+		goto out;
+	}
+	if (sc->has_expected &&
+	    !peer_id_equal(&sc->expected, pubkey_peer_id(sc->peer_key))) {
+		sc_failf(sc, SECCHAN_FAIL_PEER_MISMATCH,
+		    "peer id mismatch: expected %s, remote is %s",
+		    peer_id_to_string(&sc->expected, a, sizeof(a)),
+		    peer_id_to_string(pubkey_peer_id(sc->peer_key), b,
+		    sizeof(b)));
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(pl, sizeof(*pl));
+	free(pl);
+	return rc;
+}
+
+/* Finish the handshake: derive the transport ciphers. */
+static enum secchan_status
+noise_finish(struct secchan *sc)
+{
+	if (noise_hs_split(sc->hs, &sc->tx, &sc->rx) != 0)
+		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "noise: split failed");
+	noise_hs_free(sc->hs);
+	sc->hs = NULL;
+	sc->phase = PH_READY;
+	return SECCHAN_READY;
+}
+
+/*
+ * Handle one whole handshake message body.  Message numbers: 1 (I->R),
+ * 2 (R->I), 3 (I->R).
+ */
+static enum secchan_status
+noise_on_message(struct secchan *sc, const uint8_t *m, size_t mlen,
+    uint8_t *out, size_t *outlen)
+{
+	uint8_t payload[NOISE_MAX_PAYLOAD];
+	size_t plen;
+	int num = sc->hs_msg;
+	enum secchan_status st = SECCHAN_CONTINUE;
+
+	if (noise_hs_next(sc->hs) != NOISE_READ) {
+		st = sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: unexpected handshake message");
+		goto out;
+	}
+	if (noise_hs_read(sc->hs, m, mlen, payload, sizeof(payload),
+	    &plen) != 0) {
+		st = sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: handshake message %d (%zu bytes) rejected: "
+		    "wrong length or failed authentication", num, mlen);
+		goto out;
+	}
+	sc->hs_msg++;
+	switch (num) {
+	case 1:		/* responder: answer with e, ee, s, es + identity */
+		if (noise_emit(sc, sc->cr->payload, sc->cr->payload_len, out,
+		    outlen) != 0)
+			st = SECCHAN_FAILED;
+		break;
+	case 2:		/* initiator: authenticate before sending msg 3 */
+		if (noise_verify(sc, payload, plen,
+		    noise_hs_remote_static(sc->hs)) != 0 ||
+		    noise_emit(sc, sc->cr->payload, sc->cr->payload_len, out,
+		    outlen) != 0) {
+			st = SECCHAN_FAILED;
+			break;
+		}
+		st = noise_finish(sc);
+		break;
+	case 3:		/* responder: authenticate the initiator */
+		if (noise_verify(sc, payload, plen,
+		    noise_hs_remote_static(sc->hs)) != 0) {
+			st = SECCHAN_FAILED;
+			break;
+		}
+		st = noise_finish(sc);
+		break;
+	default:
+		st = sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: unexpected handshake message %d", num);
+	}
+out:
+	sodium_memzero(payload, sizeof(payload));
+	return st;
+}
+
+/* Start the chosen security protocol after multistream-select. */
+static enum secchan_status
+sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
+{
+	const char *sel = mss_selected(sc->mss);
+	size_t i;
+
+	for (i = 0; i < sc->nprotos; i++)
+		if (sel != NULL && strcmp(sel, sc->ids[i]) == 0)
+			break;
+	if (i == sc->nprotos)
+		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "multistream: selected an unknown protocol");
+	sc->proto = sc->protos[i];
+	mss_free(sc->mss);
+	sc->mss = NULL;
+	sc->hs = noise_hs_new(sc->role == SECCHAN_DIALER ? NOISE_INITIATOR :
+	    NOISE_RESPONDER, NULL, 0, sc->cr->s_priv, NULL);
+	if (sc->hs == NULL)
+		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "noise: cannot create handshake state");
+	sc->hs_msg = 1;
+	sc->phase = PH_NOISE;
+	if (sc->role == SECCHAN_DIALER &&
+	    noise_emit(sc, NULL, 0, out, outlen) != 0)
+		return SECCHAN_FAILED;
+	return SECCHAN_CONTINUE;
+}
+
+/* Map a multistream failure reason to a failure class. */
+static enum secchan_fail
+sc_mss_fail_class(const char *why)
+{
+	return strstr(why, "refused") != NULL ||
+	    strstr(why, "no common") != NULL ?
+	    SECCHAN_FAIL_NO_PROTOCOL : SECCHAN_FAIL_MSS;
+}
+
+/* Drive the upgrade with new input; see secchan.h. */
+enum secchan_status
+secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
+    size_t *consumed, uint8_t *out, size_t *outlen)
+{
+	enum secchan_status st = SECCHAN_CONTINUE;
+	size_t used, mlen, olen;
+	enum mss_status ms;
+
+	*consumed = 0;
+	*outlen = 0;
+	while (st == SECCHAN_CONTINUE) {
+		switch (sc->phase) {
+		case PH_MSS:
+			ms = mss_input(sc->mss, in + *consumed,
+			    len - *consumed, &used, out + *outlen, &olen);
+			*consumed += used;
+			*outlen += olen;
+			if (ms == MSS_FAILED)
+				return sc_failf(sc,
+				    sc_mss_fail_class(mss_error(sc->mss)),
+				    "%s", mss_error(sc->mss));
+			if (ms == MSS_CONTINUE)
+				return SECCHAN_CONTINUE;
+			st = sc_begin_security(sc, out, outlen);
+			break;
+		case PH_NOISE:
+			if (len - *consumed < NOISE_FRAME_HDR)
+				return SECCHAN_CONTINUE;
+			mlen = frame_get_len(in + *consumed);
+			if (len - *consumed < NOISE_FRAME_HDR + mlen)
+				return SECCHAN_CONTINUE;
+			st = noise_on_message(sc,
+			    in + *consumed + NOISE_FRAME_HDR, mlen, out,
+			    outlen);
+			*consumed += NOISE_FRAME_HDR + mlen;
+			break;
+		case PH_READY:
+			return SECCHAN_READY;
+		case PH_FAILED:
+			return SECCHAN_FAILED;
+		}
+	}
+	return st;
+}
+
+/* Current status. */
+enum secchan_status
+secchan_status(const struct secchan *sc)
+{
+	return sc->phase == PH_READY ? SECCHAN_READY :
+	    sc->phase == PH_FAILED ? SECCHAN_FAILED : SECCHAN_CONTINUE;
+}
+
+/* Failure class. */
+enum secchan_fail
+secchan_fail(const struct secchan *sc)
+{
+	return sc->fail;
+}
+
+/* Failure text. */
+const char *
+secchan_error(const struct secchan *sc)
+{
+	return sc->err;
+}
+
+/* Metric label of a failure class. */
+const char *
+secchan_fail_name(enum secchan_fail f)
+{
+	switch (f) {
+	case SECCHAN_FAIL_NONE:
+		return "none";
+	case SECCHAN_FAIL_MSS:
+		return "bad_message";
+	case SECCHAN_FAIL_NO_PROTOCOL:
+		return "no_common_protocol";
+	case SECCHAN_FAIL_BAD_MESSAGE:
+		return "bad_message";
+	case SECCHAN_FAIL_BAD_IDENTITY:
+		return "bad_identity";
+	case SECCHAN_FAIL_PEER_MISMATCH:
+		return "peer_id_mismatch";
+	case SECCHAN_FAIL_INTERNAL:
+		return "internal";
+	}
+	return "unknown";
+}
+
+/* Protocol in use. */
+enum sec_proto
+secchan_proto(const struct secchan *sc)
+{
+	return sc->proto;
+}
+
+/* Authenticated remote peer (valid once READY). */
+const struct peer_id *
+secchan_peer(const struct secchan *sc)
+{
+	return sc->peer_key != NULL ? pubkey_peer_id(sc->peer_key) : NULL;
+}
+
+/* Authenticated remote key (valid once READY). */
+const struct pubkey *
+secchan_peer_key(const struct secchan *sc)
+{
+	return sc->peer_key;
+}
+
+/* Seal one transport frame. */
+int
+secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
+    uint8_t *out, size_t cap)
+{
+	int n;
+
+	if (sc->phase != PH_READY || len > SECCHAN_SEAL_MAX ||
+	    cap < FRAME_SEALED_LEN(len))
+		return -1;
+	if ((n = frame_seal(&sc->tx, pt, len, out)) < 0)
+		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "noise: send nonce exhausted, closing as the spec requires");
+	return n;
+}
+
+/* Open one transport frame. */
+int
+secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
+    size_t *consumed, size_t *need, uint8_t *out, size_t cap)
+{
+	size_t blen;
+	int n;
+
+	*consumed = 0;
+	*need = NOISE_FRAME_HDR;
+	if (sc->phase != PH_READY)
+		return -1;
+	if (len < NOISE_FRAME_HDR)
+		return 0;
+	blen = frame_get_len(in);
+	if (blen < NOISE_TAG_LEN) {
+		sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: transport frame of %zu bytes is shorter than "
+		    "its 16-byte tag", blen);
+		return -1;
+	}
+	*need = NOISE_FRAME_HDR + blen;
+	if (len < *need)
+		return 0;
+	if (cap < blen - NOISE_TAG_LEN)
+		return -1;
+	n = frame_open(&sc->rx, in + NOISE_FRAME_HDR, blen, out);
+	if (n < 0) {
+		sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: transport frame failed authentication "
+		    "(tampered, replayed or reordered)");
+		return -1;
+	}
+	*consumed = *need;
+	return n;
+}

@@ -1,2 +1,0 @@
-/* listen.c - placeholder until implemented. */
-#include "listen.h"

@@ -1,3 +1,0 @@
-#ifndef PEERLOCK_LISTEN_H
-#define PEERLOCK_LISTEN_H
-#endif
