@@ -33,8 +33,8 @@ static const char noise_name[NOISE_HASH_LEN + 1] =
     "Noise_XX_25519_ChaChaPoly_SHA256";
 
 enum {
-	DH_LEN = 32,				/* X25519 key / output */
-	NONCE_LEN = 12,				/* ChaCha20-Poly1305 IETF */
+	DH_LEN = 32,		/* X25519 key / output */
+	NONCE_LEN = 12,		/* ChaCha20-Poly1305 IETF */
 	MSG1_MIN = DH_LEN,
 	MSG2_MIN = DH_LEN + DH_LEN + 2 * NOISE_TAG_LEN,
 	MSG3_MIN = DH_LEN + 2 * NOISE_TAG_LEN
