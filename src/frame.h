@@ -21,16 +21,18 @@ size_t frame_get_len(const uint8_t hdr[static 2]);
 
 /*
  * Seal pt[0..len) (len <= NOISE_MAX_PLAINTEXT) into out, which must hold
- * FRAME_SEALED_LEN(len) bytes: header then ciphertext and tag.  Returns
- * the bytes written, or -1 (nonce exhausted: close the connection).
+ * FRAME_SEALED_LEN(len) bytes: header then ciphertext and tag.  pt may
+ * be out + NOISE_FRAME_HDR (seal in place).  Returns the bytes written,
+ * or -1 (len too large, or nonce exhausted: close the connection).
  */
 int frame_seal(struct noise_cipher *c, const uint8_t *pt, size_t len,
     uint8_t *out);
 
 /*
  * Open a frame body (the bytes after the header, blen in 16..65535) into
- * out (blen - 16 bytes).  Returns the plaintext length, or -1 if the
- * body is too short, the tag fails, or the nonce is exhausted.
+ * out (blen - 16 bytes); out may equal body.  Returns the plaintext
+ * length, or -1 if blen is out of range, the tag fails, or the nonce
+ * is exhausted.
  */
 int frame_open(struct noise_cipher *c, const uint8_t *body, size_t blen,
     uint8_t *out);
