@@ -1,0 +1,136 @@
+# lib.sh - shared helpers for the end-to-end scripts (sourced, not run).
+# Real peerlock processes, real loopback sockets.  Every check prints
+# "PASS: ..." or "FAIL: ..."; pl_finish prints "N passed, M failed".
+
+set -u
+: "${PEERLOCK:=${top_builddir:-.}/peerlock}"
+: "${top_builddir:=$(cd "$(dirname "$PEERLOCK")" && pwd)}"
+TOOLS="$top_builddir/tests/tools"
+T=$(mktemp -d "${TMPDIR:-/tmp}/peerlock-e2e.XXXXXX")
+PIDS=""
+NPASS=0
+NFAIL=0
+
+pl_cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.2
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "$NFAIL" -eq 0 ] && [ -z "${KEEP_TMP:-}" ]; then rm -rf "$T"; else
+		echo "logs kept in $T"; fi
+}
+trap pl_cleanup EXIT INT TERM
+
+pass() { NPASS=$((NPASS + 1)); echo "PASS: $*"; }
+fail() { NFAIL=$((NFAIL + 1)); echo "FAIL: $*"; }
+# check DESC CMD...: pass if CMD succeeds
+check() { d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+# check_not DESC CMD...: pass if CMD fails
+check_not() { d=$1; shift; if "$@"; then fail "$d"; else pass "$d"; fi; }
+
+pl_finish() {
+	echo "$NPASS passed, $NFAIL failed"
+	if [ "$NFAIL" -ne 0 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "----- $f (last 40 lines)"; tail -n 40 "$f"
+		done
+		exit 1
+	fi
+	exit 0
+}
+
+# free_port: print a currently unused loopback TCP port.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [SECONDS]: wait until 127.0.0.1:PORT accepts.
+wait_port() {
+	python3 - "$1" "${2:-10}" <<'PY'
+import socket, sys, time
+port, limit = int(sys.argv[1]), float(sys.argv[2])
+end = time.time() + limit
+while time.time() < end:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# bg NAME CMD...: run CMD in the background, log in $T/NAME.log.
+bg() {
+	n=$1; shift
+	"$@" >"$T/$n.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$n=$!"
+}
+
+# start_echod NAME [args]: echo server on a fresh port; sets PORT_NAME.
+start_echod() {
+	n=$1; shift
+	bg "$n" "$TOOLS/echod" --port 0 --port-file "$T/$n.port" \
+	    --count-file "$T/$n.count" "$@"
+	for _ in $(seq 100); do [ -s "$T/$n.port" ] && break; sleep 0.05; done
+	eval "PORT_$n=$(cat "$T/$n.port")"
+}
+
+# accepted NAME: connections the echod NAME has accepted so far.
+accepted() { cat "$T/$1.count" 2>/dev/null || echo 0; }
+
+# keygen NAME: identity in $T/NAME.key; sets ID_NAME.
+keygen() {
+	eval "ID_$1=$("$PEERLOCK" keygen -o "$T/$1.key" ${2:+-t "$2"})"
+}
+
+# start_peerlock NAME: run $T/NAME.conf, wait for its listeners.
+start_peerlock() {
+	bg "$1" "$PEERLOCK" run -c "$T/$1.conf"
+	for _ in $(seq 200); do
+		grep -q "ready" "$T/$1.log" 2>/dev/null && return 0
+		kill -0 "$(eval echo \$PID_$1)" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "peerlock $1 did not start:"; cat "$T/$1.log"; return 1
+}
+
+# logged NAME PATTERN: the log of NAME matches PATTERN (eventually).
+logged() {
+	for _ in $(seq 100); do
+		grep -q -- "$2" "$T/$1.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# rss_kb PID: resident set size in KiB.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# rawsend PORT HEX [HOLD_SECONDS]: send raw bytes, hold, print what came
+# back as hex; exits 0 when the peer closed the connection.
+rawsend() {
+	python3 - "$@" <<'PY'
+import socket, sys, time
+port, data = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
+hold = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+s = socket.create_connection(("127.0.0.1", port), 5)
+s.sendall(data)
+s.settimeout(hold)
+got, closed = b"", False
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            closed = True
+            break
+        got += b
+except socket.timeout:
+    pass
+except ConnectionResetError:
+    closed = True
+print(got.hex())
+sys.exit(0 if closed else 1)
+PY
+}
