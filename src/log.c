@@ -1,2 +1,233 @@
-/* log.c - placeholder until implemented. */
+/*
+ * log.c - leveled, single-line logging to stderr (L0).
+ */
 #include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Room for LOG_MSG_MAX bytes escaped six-fold plus the JSON frame. */
+#define LOG_LINE_MAX (LOG_MSG_MAX * 6 + 128)
+
+static enum log_level log_min = LOG_INFO;
+static int log_json;
+
+/* Set the minimum level printed. */
+void
+log_set_level(enum log_level lvl)
+{
+	log_min = lvl;
+}
+
+/* Choose plain or JSON lines. */
+void
+log_set_format_json(int on)
+{
+	log_json = on != 0;
+}
+
+/* Name of a level, upper case for plain lines, lower case for JSON. */
+static const char *
+log_level_name(enum log_level lvl, int json)
+{
+	switch (lvl) {
+	case LOG_DEBUG:
+		return json ? "debug" : "DEBUG";
+	case LOG_INFO:
+		return json ? "info" : "INFO";
+	case LOG_WARN:
+		return json ? "warn" : "WARN";
+	default:
+		return json ? "error" : "ERROR";
+	}
+}
+
+/* Format the current UTC time as 2024-05-01T12:34:56.789Z. */
+static void
+log_timestamp(char *out, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = 0;
+	}
+	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		strcpy(base, "1970-01-01T00:00:00");
+	snprintf(out, cap, "%s.%03ldZ", base, (long)(ts.tv_nsec / 1000000));
+}
+
+/* Length of a valid UTF-8 sequence at s[0..len), or 0 if invalid. */
+static size_t
+log_utf8_len(const unsigned char *s, size_t len)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Reject overlong forms, surrogates and values past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Append msg as the body of a JSON string; returns the new length. */
+static size_t
+log_put_json(char *line, size_t used, size_t cap, const char *msg)
+{
+	const unsigned char *s = (const unsigned char *)msg;
+	size_t len = strlen(msg), i = 0, n;
+
+	while (i < len && used + 8 < cap) {
+		if (s[i] == '"' || s[i] == '\\') {
+			line[used++] = '\\';
+			line[used++] = (char)s[i++];
+		} else if (s[i] == '\n') {
+			used += (size_t)snprintf(line + used, cap - used, "\\n");
+			i++;
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			used += (size_t)snprintf(line + used, cap - used,
+			    "\\u%04x", s[i]);
+			i++;
+		} else if ((n = log_utf8_len(s + i, len - i)) == 0) {
+			/* Invalid UTF-8 would make the line invalid JSON. */
+			used += (size_t)snprintf(line + used, cap - used,
+			    "\\ufffd");
+			i++;
+		} else {
+			memcpy(line + used, s + i, n);
+			used += n;
+			i += n;
+		}
+	}
+	return used;
+}
+
+/* Append msg with control characters escaped; returns the new length. */
+static size_t
+log_put_plain(char *line, size_t used, size_t cap, const char *msg)
+{
+	const unsigned char *s = (const unsigned char *)msg;
+
+	for (; *s != '\0' && used + 8 < cap; s++) {
+		if (*s < 0x20 || *s == 0x7f)
+			used += (size_t)snprintf(line + used, cap - used,
+			    "\\x%02x", *s);
+		else
+			line[used++] = (char)*s;
+	}
+	return used;
+}
+
+/* Write all of buf to stderr, retrying on EINTR and short writes. */
+static void
+log_write(const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(STDERR_FILENO, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Format and print one log line if lvl is enabled. */
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	char msg[LOG_MSG_MAX + 4], ts[48];
+	char line[LOG_LINE_MAX];
+	size_t used;
+	va_list ap;
+	int n, saved = errno;
+
+	if (lvl < log_min)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, LOG_MSG_MAX + 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		snprintf(msg, sizeof(msg), "(log format error)");
+	else if (n > LOG_MSG_MAX)
+		memcpy(msg + LOG_MSG_MAX, "...", 4);
+	log_timestamp(ts, sizeof(ts));
+	if (log_json) {
+		used = (size_t)snprintf(line, sizeof(line),
+		    "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
+		    log_level_name(lvl, 1));
+		used = log_put_json(line, used, sizeof(line), msg);
+		used += (size_t)snprintf(line + used, sizeof(line) - used,
+		    "\"}\n");
+	} else {
+		used = (size_t)snprintf(line, sizeof(line), "%s %s ", ts,
+		    log_level_name(lvl, 0));
+		used = log_put_plain(line, used, sizeof(line), msg);
+		line[used++] = '\n';
+	}
+	log_write(line, used);
+	errno = saved;
+}
+
+/* Escape untrusted bytes into printable ASCII, cut to fit cap. */
+char *
+log_escape(const void *s, size_t len, char *out, size_t cap)
+{
+	const unsigned char *p = s;
+	size_t i, need = 0, used = 0, room;
+	int plain;
+
+	if (cap == 0)
+		return out;
+	for (i = 0; i < len; i++)
+		need += (p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '\\' &&
+		    p[i] != '"') ? 1 : 4;
+	/* When cutting, keep room for the "..." marker. */
+	room = need < cap ? cap - 1 : (cap > 4 ? cap - 4 : 0);
+	for (i = 0; i < len; i++) {
+		plain = p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '\\' &&
+		    p[i] != '"';
+		if (used + (plain ? 1 : 4) > room)
+			break;
+		if (plain)
+			out[used++] = (char)p[i];
+		else
+			used += (size_t)snprintf(out + used, cap - used,
+			    "\\x%02x", p[i]);
+	}
+	if (i < len && cap > 4) {
+		memcpy(out + used, "...", 3);
+		used += 3;
+	}
+	out[used] = '\0';
+	return out;
+}

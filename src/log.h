@@ -2,6 +2,15 @@
  * log.h - leveled logging to stderr (L0).
  * Messages are single lines; peer-supplied strings must pass through
  * log_escape() first.
+ *
+ * Plain format:  2024-05-01T12:34:56.789Z INFO message
+ * JSON format:   {"ts":"2024-05-01T12:34:56.789Z","level":"info",
+ *                 "msg":"message"}            (one object per line)
+ * Timestamps are UTC with milliseconds.  Control characters in the
+ * formatted message are escaped (\xHH in plain, \uXXXX / \n in JSON) so
+ * a message can never span lines.  A message longer than LOG_MSG_MAX
+ * bytes is truncated and ends in "...".  Each line goes out in a single
+ * write(2).  The settings are process-global and not thread-safe.
  */
 #ifndef PEERLOCK_LOG_H
 #define PEERLOCK_LOG_H
@@ -10,8 +19,14 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERR };
 
+/* Longest formatted message kept (bytes, before escaping). */
+#define LOG_MSG_MAX 2048
+
 /* Set the minimum level printed (default LOG_INFO). */
 void log_set_level(enum log_level lvl);
+
+/* Switch between plain lines (0, default) and JSON lines (non-zero). */
+void log_set_format_json(int on);
 
 /* Print one line "ts level msg" to stderr. */
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -24,7 +39,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 /*
  * Copy at most len bytes of untrusted s into out (cap bytes, always
- * NUL-terminated), replacing non-printable bytes by \xHH.  Returns out.
+ * NUL-terminated), replacing non-printable bytes (outside 0x20..0x7e)
+ * and the characters '\\' and '"' by \xHH, so the result is plain
+ * ASCII and can be quoted.  If the escaped text does not fit, it is cut
+ * at an escape boundary and ends in "...".  s may be NULL when len is 0.
+ * cap must be >= 1.  Returns out.
  */
 char *log_escape(const void *s, size_t len, char *out, size_t cap);
 
