@@ -1,2 +1,1018 @@
-/* config.c - placeholder until implemented. */
+/*
+ * config.c - the INI configuration, parsed with libinih.
+ *
+ * libinih (Debian's build) calls the handler without a line number, so
+ * the text is fed through ini_parse_stream() with a reader that counts
+ * lines; the handler is called synchronously for the line just read and
+ * takes the number from the shared parse state.  The reader also refuses
+ * lines that do not fit libinih's buffer (it would silently cut them) and
+ * notes which lines open a section, so a repeated header is noticed.
+ *
+ * libinih treats an indented line after a key as a continuation of that
+ * key; only the list keys (security, peers) accept that.  libinih does not
+ * strip inline comments from continuation lines, so we do.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+enum sect_kind { SECT_NONE, SECT_PEERLOCK, SECT_FORWARD, SECT_EXPOSE };
+
+enum key_id {
+	K_IDENTITY, K_LISTEN, K_SECURITY, K_HANDSHAKE_TIMEOUT,
+	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS, K_LOG_LEVEL,
+	K_LOG_FORMAT, K_PEER, K_PEERS, K_TARGET, K_COUNT
+};
+
+enum {
+	CFG_VALUE_MAX = 512,	/* > libinih line buffer */
+	CFG_MSG_MAX = 384,
+	CFG_DEFAULT_TIMEOUT_MS = 10000,
+	CFG_DEFAULT_MAX_CONNECTIONS = 4096
+};
+
+/* Where a section and its keys were seen. */
+struct sect_meta {
+	int hdr;			/* header line */
+	int key_line[K_COUNT];		/* 0 = key not seen */
+	int *peer_lines;		/* expose: line of each peer */
+	size_t peer_cap;		/* expose: allocated peers */
+	int any_line;			/* expose: line of '*' */
+};
+
+/* Everything the reader and handler share while parsing. */
+struct pstate {
+	const char *name;		/* for messages */
+	const char *text;
+	size_t len, pos;
+	int lineno;			/* line last handed to libinih */
+	int hdr_line;			/* last line starting with '[' */
+	bool indented;			/* current line starts with blank */
+
+	struct config *c;
+	bool failed;
+	int errline;
+	char *err;
+	size_t errlen;
+
+	enum sect_kind kind;		/* current section */
+	char sect[CONFIG_NAME_MAX + 16];
+	size_t idx;			/* forward or expose index */
+	struct sect_meta *cur;
+	int last_key;			/* -1 after a header */
+
+	bool seen_peerlock;
+	struct sect_meta pmeta;
+	struct sect_meta fmeta[CONFIG_MAX_FORWARDS];
+	struct sect_meta emeta[CONFIG_MAX_EXPOSES];
+	size_t any_expose;		/* index of the '*' expose + 1 */
+};
+
+typedef int (*key_set)(struct pstate *, const char *, bool);
+
+/* One accepted key: name, id, the section it belongs to, its setter. */
+struct key_def {
+	const char *name;
+	enum key_id id;
+	enum sect_kind sect;
+	bool list;			/* may continue on indented lines */
+	key_set set;
+};
+
+/* Record "name:line: problem" unless an error is already recorded. */
+static int __attribute__((format(printf, 3, 4)))
+cfg_fail(struct pstate *st, int line, const char *fmt, ...)
+{
+	char msg[CFG_MSG_MAX];
+	va_list ap;
+
+	if (st->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	st->failed = true;
+	st->errline = line;
+	if (st->err != NULL && st->errlen > 0)
+		snprintf(st->err, st->errlen, "%s:%d: %s", st->name, line,
+		    msg);
+	return 0;
+}
+
+const char *
+sec_proto_id(enum sec_proto p)
+{
+	return p == SEC_TLS ? MSS_PROTO_TLS : MSS_PROTO_NOISE;
+}
+
+const char *
+sec_proto_name(enum sec_proto p)
+{
+	return p == SEC_TLS ? "tls" : "noise";
+}
+
+int
+config_parse_duration(const char *s, unsigned *ms)
+{
+	unsigned long long v, mult;
+	char *end;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 60 * 60 * 1000;
+	else
+		return -1;
+	if (v > UINT_MAX / mult)
+		return -1;
+	*ms = (unsigned)(v * mult);
+	return 0;
+}
+
+/* Next token of *p, separated by blanks or commas; false at the end. */
+static bool
+cfg_token(const char **p, const char **tok, size_t *n)
+{
+	const char *s = *p;
+
+	while (*s == ' ' || *s == '\t' || *s == ',')
+		s++;
+	if (*s == '\0')
+		return false;
+	*tok = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t' && *s != ',')
+		s++;
+	*n = (size_t)(s - *tok);
+	*p = s;
+	return true;
+}
+
+/* Parse a security list (appending on continuation lines). */
+static int
+cfg_set_security_list(struct pstate *st, const char *v, bool cont,
+    enum sec_proto *list, size_t *n)
+{
+	const char *tok;
+	enum sec_proto p;
+	size_t len, i;
+
+	if (!cont)
+		*n = 0;
+	while (cfg_token(&v, &tok, &len)) {
+		if (len == 5 && memcmp(tok, "noise", 5) == 0)
+			p = SEC_NOISE;
+		else if (len == 3 && memcmp(tok, "tls", 3) == 0)
+			p = SEC_TLS;
+		else
+			return cfg_fail(st, st->lineno, "security: unknown "
+			    "protocol '%.*s' (use noise or tls)",
+			    (int)(len > 32 ? 32 : len), tok);
+		for (i = 0; i < *n; i++)
+			if (list[i] == p)
+				return cfg_fail(st, st->lineno, "security: "
+				    "'%s' listed twice", sec_proto_name(p));
+		list[(*n)++] = p;
+	}
+	return 1;
+}
+
+/* [peerlock] / [forward.NAME] security = noise tls */
+static int
+cfg_set_security(struct pstate *st, const char *v, bool cont)
+{
+	struct config *c = st->c;
+
+	if (st->kind == SECT_FORWARD)
+		return cfg_set_security_list(st, v, cont,
+		    c->forwards[st->idx].security,
+		    &c->forwards[st->idx].nsecurity);
+	return cfg_set_security_list(st, v, cont, c->security, &c->nsecurity);
+}
+
+/* identity = PATH */
+static int
+cfg_set_identity(struct pstate *st, const char *v, bool cont)
+{
+	if ((st->c->identity = strdup(v)) == NULL)
+		return cfg_fail(st, st->lineno, "out of memory");
+	return 1;
+}
+
+/* Parse a multiaddr value for key; dial = needs a non-zero port. */
+static int
+cfg_addr(struct pstate *st, const char *key, const char *v,
+    struct multiaddr *ma, bool dial)
+{
+	char err[CFG_MSG_MAX - 64];
+
+	if (multiaddr_parse(v, ma, err, sizeof(err)) == -1)
+		return cfg_fail(st, st->lineno, "%s: %s", key, err);
+	if (dial && ma->port == 0)
+		return cfg_fail(st, st->lineno, "%s: port 0 cannot be dialed",
+		    key);
+	return 1;
+}
+
+/* listen = ADDR, in [peerlock] (encrypted) or [forward.NAME] (plain) */
+static int
+cfg_set_listen(struct pstate *st, const char *v, bool cont)
+{
+	struct multiaddr *ma;
+
+	if (st->kind == SECT_FORWARD)
+		ma = &st->c->forwards[st->idx].listen;
+	else
+		ma = &st->c->listen;
+	if (cfg_addr(st, "listen", v, ma, false) == 0)
+		return 0;
+	if (ma->has_peer)
+		return cfg_fail(st, st->lineno, "listen: a listen address "
+		    "takes no /p2p/ peer ID");
+	if (st->kind == SECT_PEERLOCK)
+		st->c->has_listen = true;
+	return 1;
+}
+
+/* handshake_timeout, connect_timeout, idle_timeout = DURATION */
+static int
+cfg_set_timeout(struct pstate *st, const char *v, bool cont)
+{
+	struct config *c = st->c;
+	const char *key;
+	unsigned *dst;
+
+	switch (st->last_key) {
+	case K_HANDSHAKE_TIMEOUT:
+		key = "handshake_timeout";
+		dst = &c->handshake_timeout_ms;
+		break;
+	case K_CONNECT_TIMEOUT:
+		key = "connect_timeout";
+		dst = &c->connect_timeout_ms;
+		break;
+	default:
+		key = "idle_timeout";
+		dst = &c->idle_timeout_ms;
+		break;
+	}
+	if (config_parse_duration(v, dst) == -1)
+		return cfg_fail(st, st->lineno, "%s: bad duration '%.32s' "
+		    "(examples: 10s, 500ms, 2m)", key, v);
+	if (*dst == 0 && st->last_key != K_IDLE_TIMEOUT)
+		return cfg_fail(st, st->lineno, "%s must be greater than 0",
+		    key);
+	return 1;
+}
+
+/* max_connections = N */
+static int
+cfg_set_max_connections(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE ||
+	    n == 0 || n > CONFIG_MAX_CONNECTIONS)
+		return cfg_fail(st, st->lineno, "max_connections: expected "
+		    "a number from 1 to %d, got '%.32s'",
+		    CONFIG_MAX_CONNECTIONS, v);
+	st->c->max_connections = (unsigned)n;
+	return 1;
+}
+
+/* log_level = debug|info|warn|error */
+static int
+cfg_set_log_level(struct pstate *st, const char *v, bool cont)
+{
+	static const char *const names[] = { "debug", "info", "warn",
+	    "error" };
+	static const enum log_level lvls[] = { LOG_DEBUG, LOG_INFO, LOG_WARN,
+	    LOG_ERR };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			st->c->log_level = lvls[i];
+			return 1;
+		}
+	}
+	return cfg_fail(st, st->lineno, "log_level: expected debug, info, "
+	    "warn or error, got '%.32s'", v);
+}
+
+/* log_format = text|json */
+static int
+cfg_set_log_format(struct pstate *st, const char *v, bool cont)
+{
+	if (strcmp(v, "text") == 0 || strcmp(v, "json") == 0) {
+		st->c->log_format_json = v[0] == 'j';
+		return 1;
+	}
+	return cfg_fail(st, st->lineno, "log_format: expected text or json, "
+	    "got '%.32s'", v);
+}
+
+/* [forward.NAME] peer = MULTIADDR/p2p/ID */
+static int
+cfg_set_peer(struct pstate *st, const char *v, bool cont)
+{
+	struct multiaddr *ma = &st->c->forwards[st->idx].peer;
+
+	if (cfg_addr(st, "peer", v, ma, true) == 0)
+		return 0;
+	if (!ma->has_peer)
+		return cfg_fail(st, st->lineno, "peer: needs /p2p/PEERID, "
+		    "as in /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW...");
+	return 1;
+}
+
+/* [expose.NAME] target = ADDR */
+static int
+cfg_set_target(struct pstate *st, const char *v, bool cont)
+{
+	struct multiaddr *ma = &st->c->exposes[st->idx].target;
+
+	if (cfg_addr(st, "target", v, ma, true) == 0)
+		return 0;
+	if (ma->has_peer)
+		return cfg_fail(st, st->lineno, "target: a plaintext target "
+		    "takes no /p2p/ peer ID");
+	return 1;
+}
+
+/* Add '*' to the current expose. */
+static int
+cfg_add_any(struct pstate *st, struct config_expose *e)
+{
+	size_t other;
+
+	if (e->npeers > 0)
+		return cfg_fail(st, st->lineno, "peers: '*' cannot be mixed "
+		    "with peer IDs");
+	if (e->any)
+		return cfg_fail(st, st->lineno, "peers: '*' listed twice");
+	if (st->any_expose != 0) {
+		other = st->any_expose - 1;
+		return cfg_fail(st, st->lineno, "peers: '*' is already used "
+		    "by expose.%s (line %d); only one expose may admit any "
+		    "peer", st->c->exposes[other].name,
+		    st->emeta[other].any_line);
+	}
+	e->any = true;
+	st->cur->any_line = st->lineno;
+	st->any_expose = st->idx + 1;
+	return 1;
+}
+
+/* Add one peer ID token to the current expose. */
+static int
+cfg_add_peer(struct pstate *st, struct config_expose *e, const char *tok,
+    size_t len)
+{
+	char buf[PEER_ID_STR_MAX];
+	struct peer_id *np;
+	int *nl;
+	size_t cap;
+
+	if (e->any)
+		return cfg_fail(st, st->lineno, "peers: '*' cannot be mixed "
+		    "with peer IDs");
+	if (len >= sizeof(buf))
+		return cfg_fail(st, st->lineno, "peers: bad peer ID '%.60s...'",
+		    tok);
+	memcpy(buf, tok, len);
+	buf[len] = '\0';
+	if (e->npeers == CONFIG_MAX_PEERS)
+		return cfg_fail(st, st->lineno, "peers: too many peers in "
+		    "expose.%s (max %d)", e->name, CONFIG_MAX_PEERS);
+	if (e->npeers == st->cur->peer_cap) {
+		cap = e->npeers == 0 ? 4 : e->npeers * 2;
+		if ((np = realloc(e->peers, cap * sizeof(*np))) == NULL)
+			return cfg_fail(st, st->lineno, "out of memory");
+		e->peers = np;
+		if ((nl = realloc(st->cur->peer_lines,
+		    cap * sizeof(*nl))) == NULL)
+			return cfg_fail(st, st->lineno, "out of memory");
+		st->cur->peer_lines = nl;
+		st->cur->peer_cap = cap;
+	}
+	if (peer_id_parse(buf, &e->peers[e->npeers]) == -1)
+		return cfg_fail(st, st->lineno, "peers: bad peer ID '%.60s'",
+		    buf);
+	st->cur->peer_lines[e->npeers++] = st->lineno;
+	return 1;
+}
+
+/* [expose.NAME] peers = ID ID ... | * */
+static int
+cfg_set_peers(struct pstate *st, const char *v, bool cont)
+{
+	struct config_expose *e = &st->c->exposes[st->idx];
+	const char *tok;
+	size_t len;
+
+	while (cfg_token(&v, &tok, &len)) {
+		if (len == 1 && tok[0] == '*') {
+			if (cfg_add_any(st, e) == 0)
+				return 0;
+		} else if (cfg_add_peer(st, e, tok, len) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+static const struct key_def cfg_keys[] = {
+	{ "identity", K_IDENTITY, SECT_PEERLOCK, false, cfg_set_identity },
+	{ "listen", K_LISTEN, SECT_PEERLOCK, false, cfg_set_listen },
+	{ "security", K_SECURITY, SECT_PEERLOCK, true, cfg_set_security },
+	{ "handshake_timeout", K_HANDSHAKE_TIMEOUT, SECT_PEERLOCK, false,
+	    cfg_set_timeout },
+	{ "connect_timeout", K_CONNECT_TIMEOUT, SECT_PEERLOCK, false,
+	    cfg_set_timeout },
+	{ "idle_timeout", K_IDLE_TIMEOUT, SECT_PEERLOCK, false,
+	    cfg_set_timeout },
+	{ "max_connections", K_MAX_CONNECTIONS, SECT_PEERLOCK, false,
+	    cfg_set_max_connections },
+	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
+	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
+	    cfg_set_log_format },
+	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
+	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
+	{ "security", K_SECURITY, SECT_FORWARD, true, cfg_set_security },
+	{ "peers", K_PEERS, SECT_EXPOSE, true, cfg_set_peers },
+	{ "target", K_TARGET, SECT_EXPOSE, false, cfg_set_target },
+};
+
+/* The definition of key name in section kind, or NULL. */
+static const struct key_def *
+cfg_key(enum sect_kind kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+		if (cfg_keys[i].sect == kind &&
+		    strcmp(cfg_keys[i].name, name) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* The definition of key id in section kind (it exists). */
+static const struct key_def *
+cfg_key_by_id(enum sect_kind kind, int id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
+		if (cfg_keys[i].sect == kind && (int)cfg_keys[i].id == id)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+/* True if NAME of forward.NAME / expose.NAME is well-formed. */
+static bool
+cfg_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return i >= 1 && i <= CONFIG_SECTION_NAME_MAX;
+}
+
+/* Open a [forward.NAME] section. */
+static int
+cfg_begin_forward(struct pstate *st, const char *name)
+{
+	struct config *c = st->c;
+	struct config_forward *f;
+	size_t i;
+
+	for (i = 0; i < c->nforwards; i++)
+		if (strcmp(c->forwards[i].name, name) == 0)
+			return cfg_fail(st, st->hdr_line, "duplicate section "
+			    "[forward.%s] (first at line %d)", name,
+			    st->fmeta[i].hdr);
+	if (c->nforwards == CONFIG_MAX_FORWARDS)
+		return cfg_fail(st, st->hdr_line, "too many [forward.*] "
+		    "sections (max %d)", CONFIG_MAX_FORWARDS);
+	f = realloc(c->forwards, (c->nforwards + 1) * sizeof(*f));
+	if (f == NULL)
+		return cfg_fail(st, st->hdr_line, "out of memory");
+	c->forwards = f;
+	f = &c->forwards[c->nforwards];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	st->idx = c->nforwards++;
+	st->cur = &st->fmeta[st->idx];
+	st->kind = SECT_FORWARD;
+	return 1;
+}
+
+/* Open an [expose.NAME] section. */
+static int
+cfg_begin_expose(struct pstate *st, const char *name)
+{
+	struct config *c = st->c;
+	struct config_expose *e;
+	size_t i;
+
+	for (i = 0; i < c->nexposes; i++)
+		if (strcmp(c->exposes[i].name, name) == 0)
+			return cfg_fail(st, st->hdr_line, "duplicate section "
+			    "[expose.%s] (first at line %d)", name,
+			    st->emeta[i].hdr);
+	if (c->nexposes == CONFIG_MAX_EXPOSES)
+		return cfg_fail(st, st->hdr_line, "too many [expose.*] "
+		    "sections (max %d)", CONFIG_MAX_EXPOSES);
+	e = realloc(c->exposes, (c->nexposes + 1) * sizeof(*e));
+	if (e == NULL)
+		return cfg_fail(st, st->hdr_line, "out of memory");
+	c->exposes = e;
+	e = &c->exposes[c->nexposes];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	st->idx = c->nexposes++;
+	st->cur = &st->emeta[st->idx];
+	st->kind = SECT_EXPOSE;
+	return 1;
+}
+
+/* A new section header was seen (at st->hdr_line): open it. */
+static int
+cfg_begin_section(struct pstate *st, const char *section)
+{
+	const char *name = NULL;
+	int rc;
+
+	snprintf(st->sect, sizeof(st->sect), "%s", section);
+	st->last_key = -1;
+	st->kind = SECT_NONE;
+	if (strcmp(section, "peerlock") == 0) {
+		if (st->seen_peerlock)
+			return cfg_fail(st, st->hdr_line, "duplicate section "
+			    "[peerlock] (first at line %d)", st->pmeta.hdr);
+		st->seen_peerlock = true;
+		st->kind = SECT_PEERLOCK;
+		st->cur = &st->pmeta;
+		st->cur->hdr = st->hdr_line;
+		return 1;
+	}
+	if (strncmp(section, "forward.", 8) == 0)
+		name = section + 8;
+	else if (strncmp(section, "expose.", 7) == 0)
+		name = section + 7;
+	else
+		return cfg_fail(st, st->hdr_line, "unknown section [%.60s] "
+		    "(expected [peerlock], [forward.NAME] or [expose.NAME])",
+		    section);
+	if (!cfg_name_ok(name))
+		return cfg_fail(st, st->hdr_line, "bad section name [%.60s]: "
+		    "NAME must be 1 to %d of A-Z a-z 0-9 _ -", section,
+		    CONFIG_SECTION_NAME_MAX);
+	if (section[0] == 'f')
+		rc = cfg_begin_forward(st, name);
+	else
+		rc = cfg_begin_expose(st, name);
+	if (rc != 0)
+		st->cur->hdr = st->hdr_line;
+	return rc;
+}
+
+/* Cut a " ; comment" off a continuation line and trailing blanks. */
+static void
+cfg_strip_comment(char *s)
+{
+	char *p;
+	size_t n;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == ';' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+/* An indented line continuing the previous key. */
+static int
+cfg_continue(struct pstate *st, const char *value)
+{
+	const struct key_def *k = cfg_key_by_id(st->kind, st->last_key);
+	char buf[CFG_VALUE_MAX];
+
+	if (k == NULL || !k->list)
+		return cfg_fail(st, st->lineno, "indented line continues "
+		    "'%s'; only security and peers may span lines (remove "
+		    "the indentation)", k != NULL ? k->name : "?");
+	snprintf(buf, sizeof(buf), "%s", value);
+	cfg_strip_comment(buf);
+	return k->set(st, buf, true);
+}
+
+/* libinih handler: one key = value (or continuation) of the line. */
+static int
+cfg_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct pstate *st = user;
+	const struct key_def *k;
+
+	if (st->failed)
+		return 1;
+	if (strcmp(section, st->sect) != 0 ||
+	    (st->hdr_line != 0 && st->hdr_line != st->cur->hdr)) {
+		if (cfg_begin_section(st, section) == 0)
+			return 0;
+	}
+	if (st->kind == SECT_NONE)
+		return cfg_fail(st, st->lineno, "'%.60s' outside any section "
+		    "(start with [peerlock])", name);
+	k = st->last_key >= 0 ? cfg_key_by_id(st->kind, st->last_key) : NULL;
+	if (st->indented && k != NULL && strcmp(name, k->name) == 0)
+		return cfg_continue(st, value);
+	if ((k = cfg_key(st->kind, name)) == NULL)
+		return cfg_fail(st, st->lineno, "unknown key '%.60s' in "
+		    "[%s]", name, st->sect);
+	if (st->cur->key_line[k->id] != 0)
+		return cfg_fail(st, st->lineno, "duplicate key '%s' (first "
+		    "at line %d)", name, st->cur->key_line[k->id]);
+	st->cur->key_line[k->id] = st->lineno;
+	st->last_key = (int)k->id;
+	if (value[0] == '\0' && !k->list)
+		return cfg_fail(st, st->lineno, "'%s' has no value", name);
+	return k->set(st, value, false);
+}
+
+/* libinih reader: hand out one line, counting and checking it. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct pstate *st = stream;
+	const char *p, *nl;
+	size_t n, content, i = 0;
+
+	if (st->failed || st->pos >= st->len || num < 4)
+		return NULL;
+	p = st->text + st->pos;
+	nl = memchr(p, '\n', st->len - st->pos);
+	n = nl != NULL ? (size_t)(nl - p) + 1 : st->len - st->pos;
+	st->lineno++;
+	content = n;
+	while (content > 0 && (p[content - 1] == '\n' ||
+	    p[content - 1] == '\r'))
+		content--;
+	if (content > (size_t)num - 3) {
+		cfg_fail(st, st->lineno, "line too long (max %d characters; "
+		    "continue long peer lists on indented lines)", num - 3);
+		return NULL;
+	}
+	memcpy(str, p, n);
+	str[n] = '\0';
+	st->pos += n;
+	st->indented = p[0] == ' ' || p[0] == '\t';
+	if (st->lineno == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < n && p[i] == '[')
+		st->hdr_line = st->lineno;
+	return str;
+}
+
+/* Describe a syntax error libinih found at line (1-based). */
+static void
+cfg_syntax_error(struct pstate *st, int line)
+{
+	const char *p = st->text;
+	int l;
+
+	for (l = 1; l < line && (p = strchr(p, '\n')) != NULL; l++)
+		p++;
+	if (p == NULL)
+		p = "";
+	while (*p == ' ' || *p == '\t')
+		p++;
+	st->failed = false;
+	if (*p == '[')
+		cfg_fail(st, line, "section header without closing ']'");
+	else
+		cfg_fail(st, line, "expected 'key = value'");
+}
+
+/* Check that a forward is complete and inherit the global security. */
+static int
+cfg_check_forward(struct pstate *st, size_t i)
+{
+	struct config_forward *f = &st->c->forwards[i];
+	const struct sect_meta *m = &st->fmeta[i];
+
+	if (m->key_line[K_LISTEN] == 0)
+		return cfg_fail(st, m->hdr, "forward.%s needs listen",
+		    f->name);
+	if (m->key_line[K_PEER] == 0)
+		return cfg_fail(st, m->hdr, "forward.%s needs peer", f->name);
+	if (m->key_line[K_SECURITY] != 0 && f->nsecurity == 0)
+		return cfg_fail(st, m->key_line[K_SECURITY], "security is "
+		    "empty");
+	if (m->key_line[K_SECURITY] == 0) {
+		memcpy(f->security, st->c->security, sizeof(f->security));
+		f->nsecurity = st->c->nsecurity;
+	}
+	return 1;
+}
+
+/* Check that an expose is complete. */
+static int
+cfg_check_expose(struct pstate *st, size_t i)
+{
+	const struct config_expose *e = &st->c->exposes[i];
+	const struct sect_meta *m = &st->emeta[i];
+
+	if (m->key_line[K_PEERS] == 0)
+		return cfg_fail(st, m->hdr, "expose.%s needs peers", e->name);
+	if (e->npeers == 0 && !e->any)
+		return cfg_fail(st, m->key_line[K_PEERS], "peers is empty");
+	if (m->key_line[K_TARGET] == 0)
+		return cfg_fail(st, m->hdr, "expose.%s needs target",
+		    e->name);
+	if (!st->c->has_listen)
+		return cfg_fail(st, m->hdr, "expose.%s needs [peerlock] "
+		    "listen", e->name);
+	return 1;
+}
+
+/* One listed peer, for the duplicate check. */
+struct peer_ref {
+	const struct peer_id *id;
+	size_t expose;
+	int line;
+};
+
+/* qsort order: multihash bytes, then line. */
+static int
+cfg_peer_cmp(const void *a, const void *b)
+{
+	const struct peer_ref *x = a, *y = b;
+	int r;
+
+	if (x->id->len != y->id->len)
+		return x->id->len < y->id->len ? -1 : 1;
+	if ((r = memcmp(x->id->mh, y->id->mh, x->id->len)) != 0)
+		return r;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* A peer ID may appear in one expose only, and only once there. */
+static int
+cfg_check_peers_unique(struct pstate *st)
+{
+	const struct config *c = st->c;
+	char id[PEER_ID_STR_MAX];
+	struct peer_ref *refs, *a, *b;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->nexposes; i++)
+		n += c->exposes[i].npeers;
+	if (n < 2)
+		return 1;
+	if ((refs = calloc(n, sizeof(*refs))) == NULL)
+		return cfg_fail(st, 1, "out of memory");
+	n = 0;
+	for (i = 0; i < c->nexposes; i++)
+		for (j = 0; j < c->exposes[i].npeers; j++)
+			refs[n++] = (struct peer_ref){ &c->exposes[i].peers[j],
+			    i, st->emeta[i].peer_lines[j] };
+	qsort(refs, n, sizeof(*refs), cfg_peer_cmp);
+	for (i = 1; i < n; i++) {
+		a = &refs[i - 1];
+		b = &refs[i];
+		if (!peer_id_equal(a->id, b->id))
+			continue;
+		peer_id_to_string(b->id, id, sizeof(id));
+		cfg_fail(st, b->line, "peer %s in expose.%s is already in "
+		    "expose.%s (line %d)", id, c->exposes[b->expose].name,
+		    c->exposes[a->expose].name, a->line);
+		break;
+	}
+	free(refs);
+	return st->failed ? 0 : 1;
+}
+
+/* Whole-file rules, checked once every line is read. */
+static int
+cfg_check(struct pstate *st)
+{
+	struct config *c = st->c;
+	size_t i;
+
+	if (!st->seen_peerlock)
+		return cfg_fail(st, 1, "missing [peerlock] section");
+	if (c->identity == NULL)
+		return cfg_fail(st, st->pmeta.hdr, "[peerlock] needs "
+		    "identity");
+	if (st->pmeta.key_line[K_SECURITY] != 0 && c->nsecurity == 0)
+		return cfg_fail(st, st->pmeta.key_line[K_SECURITY],
+		    "security is empty");
+	for (i = 0; i < c->nforwards; i++)
+		if (cfg_check_forward(st, i) == 0)
+			return 0;
+	for (i = 0; i < c->nexposes; i++)
+		if (cfg_check_expose(st, i) == 0)
+			return 0;
+	if (cfg_check_peers_unique(st) == 0)
+		return 0;
+	if (c->nforwards == 0 && c->nexposes == 0)
+		return cfg_fail(st, st->pmeta.hdr, "nothing to do: add a "
+		    "[forward.NAME] or [expose.NAME] section");
+	return 1;
+}
+
+/* A config with every default set. */
+static struct config *
+cfg_new(const char *name)
+{
+	struct config *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->path = strdup(name)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->security[0] = SEC_NOISE;
+	c->nsecurity = 1;
+	c->handshake_timeout_ms = CFG_DEFAULT_TIMEOUT_MS;
+	c->connect_timeout_ms = CFG_DEFAULT_TIMEOUT_MS;
+	c->idle_timeout_ms = 0;
+	c->max_connections = CFG_DEFAULT_MAX_CONNECTIONS;
+	c->log_level = LOG_INFO;
+	c->log_format_json = false;
+	return c;
+}
+
+/* Parse len bytes of text (NUL-free) into a config. */
+static struct config *
+cfg_parse_text(const char *text, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	struct pstate *st;
+	struct config *c = NULL;
+	size_t i;
+	int r;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->c = cfg_new(name)) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: out of memory", name);
+		free(st);
+		return NULL;
+	}
+	st->name = name;
+	st->text = text;
+	st->len = len;
+	st->err = err;
+	st->errlen = errlen;
+	st->last_key = -1;
+	st->cur = &st->pmeta;
+	r = ini_parse_stream(cfg_reader, st, cfg_handler, st);
+	if (r > 0 && (!st->failed || r < st->errline))
+		cfg_syntax_error(st, r);
+	else if (r < 0)
+		cfg_fail(st, st->lineno, "out of memory");
+	if (!st->failed)
+		cfg_check(st);
+	for (i = 0; i < CONFIG_MAX_EXPOSES; i++)
+		free(st->emeta[i].peer_lines);
+	if (!st->failed)
+		c = st->c;
+	else
+		config_free(st->c);
+	free(st);
+	return c;
+}
+
+struct config *
+config_parse(const char *text, const char *name, char *err, size_t errlen)
+{
+	if (name == NULL)
+		name = "<config>";
+	return cfg_parse_text(text, strlen(text), name, err, errlen);
+}
+
+/* Read a whole file (at most CONFIG_FILE_MAX bytes) into a string. */
+static char *
+cfg_slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc((size_t)CONFIG_FILE_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	n = fread(buf, 1, (size_t)CONFIG_FILE_MAX + 1, f);
+	if (ferror(f) || n > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, ferror(f) ? "%s: read error" :
+		    "%s: larger than 4 MiB", path);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = n;
+out:
+	fclose(f);
+	return buf;
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct config *c;
+	const char *nul, *p;
+	char dummy[1];
+	size_t len;
+	char *text;
+	int line = 1;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if ((text = cfg_slurp(path, &len, err, errlen)) == NULL)
+		return NULL;
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (p = text; p < nul; p++)
+			line += *p == '\n';
+		snprintf(err, errlen, "%s:%d: NUL byte in file", path, line);
+		free(text);
+		return NULL;
+	}
+	c = cfg_parse_text(text, len, path, err, errlen);
+	free(text);
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nexposes; i++)
+		free(c->exposes[i].peers);
+	free(c->exposes);
+	free(c->forwards);
+	free(c->identity);
+	free(c->path);
+	free(c);
+}
+
+const struct config_expose *
+config_route(const struct config *c, const struct peer_id *peer)
+{
+	const struct config_expose *any = NULL;
+	size_t i, j;
+
+	for (i = 0; i < c->nexposes; i++) {
+		if (c->exposes[i].any)
+			any = &c->exposes[i];
+		for (j = 0; j < c->exposes[i].npeers; j++)
+			if (peer_id_equal(&c->exposes[i].peers[j], peer))
+				return &c->exposes[i];
+	}
+	return any;
+}

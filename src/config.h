@@ -1,6 +1,13 @@
 /*
  * config.h - the INI configuration, parsed once into an immutable struct
  * (L1).  Parsed with libinih; every error names file, line and problem.
+ * conf/peerlock.conf documents the format.
+ *
+ * Limits: a line holds at most 197 characters (libinih's 200-byte line
+ * buffer; longer lines are an error, never truncated); long peer lists
+ * continue on indented lines.  Section NAMEs are [A-Za-z0-9_-], at most
+ * CONFIG_SECTION_NAME_MAX characters (libinih truncates section names at
+ * 49 bytes).  A section with no keys is invisible to libinih and ignored.
  */
 #ifndef PEERLOCK_CONFIG_H
 #define PEERLOCK_CONFIG_H
@@ -8,11 +15,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "log.h"
 #include "multiaddr.h"
 #include "peerid.h"
 
 enum sec_proto { SEC_NOISE, SEC_TLS };
-enum { SEC_MAX = 2, CONFIG_NAME_MAX = 64 };
+enum {
+	SEC_MAX = 2,
+	CONFIG_NAME_MAX = 64,		/* buffer for NAME in forward.NAME */
+	CONFIG_SECTION_NAME_MAX = 40,	/* longest NAME accepted */
+	CONFIG_FILE_MAX = 4 << 20,	/* config file size cap */
+	CONFIG_MAX_FORWARDS = 256,
+	CONFIG_MAX_EXPOSES = 256,
+	CONFIG_MAX_PEERS = 1024,	/* per expose */
+	CONFIG_MAX_CONNECTIONS = 1 << 20
+};
 
 /* The multistream id of a security protocol ("/noise", "/tls/1.0.0"). */
 const char *sec_proto_id(enum sec_proto p);
@@ -42,12 +59,14 @@ struct config {
 	char *identity;			/* identity key file */
 	bool has_listen;
 	struct multiaddr listen;	/* encrypted listener */
-	enum sec_proto security[SEC_MAX];
-	size_t nsecurity;
+	enum sec_proto security[SEC_MAX];	/* preference order */
+	size_t nsecurity;		/* default: noise only */
 	unsigned handshake_timeout_ms;	/* default 10 s */
 	unsigned connect_timeout_ms;	/* default 10 s */
 	unsigned idle_timeout_ms;	/* 0 = none (default) */
 	unsigned max_connections;	/* default 4096 */
+	enum log_level log_level;	/* default LOG_INFO */
+	bool log_format_json;		/* log_format = json; default text */
 	struct config_forward *forwards;
 	size_t nforwards;
 	struct config_expose *exposes;
@@ -56,7 +75,8 @@ struct config {
 
 /*
  * Parse the file at path.  On failure returns NULL and writes
- * "path:line: problem" into err.
+ * "path:line: problem" into err (errlen bytes).  The caller owns the
+ * result and releases it with config_free().
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
@@ -71,7 +91,11 @@ void config_free(struct config *c);
 const struct config_expose *config_route(const struct config *c,
     const struct peer_id *peer);
 
-/* Parse a duration "10s", "500ms", "2m", bare seconds.  0 or -1. */
+/*
+ * Parse a duration: digits followed by "ms", "s", "m", "h" or nothing
+ * (seconds), e.g. "10s", "500ms", "2m".  Stores milliseconds in *ms.
+ * Returns 0, or -1 for garbage or a value over UINT_MAX ms.
+ */
 int config_parse_duration(const char *s, unsigned *ms);
 
 #endif
