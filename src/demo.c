@@ -12,6 +12,7 @@
 #include <event2/dns.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,349 @@
+/*
+ * test_secchan.c - the libp2p upgrade end to end in memory: two secchans
+ * (dialer and listener) exchange bytes until both are READY, then carry
+ * transport frames.  Covers peer ID checks, key types, pipelining,
+ * byte-at-a-time delivery and tampering.
+ */
+#include <check.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "secchan.h"
+#include "vec.h"
+
+static const enum sec_proto NOISE_ONLY[] = { SEC_NOISE };
+
+struct pair {
+	struct identity *di, *li;
+	struct secchan_cred *dc, *lc;
+	struct secchan *d, *l;
+	uint8_t d2l[1 << 17], l2d[1 << 17];	/* queued wire bytes */
+	size_t nd2l, nl2d;
+};
+
+/* Set up a dialer expecting `expect` (NULL: the listener's real id). */
+static void
+pair_init(struct pair *p, enum key_type dt, enum key_type lt,
+    const struct peer_id *expect)
+{
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->di = identity_generate(dt);
+	p->li = identity_generate(lt);
+	ck_assert_ptr_nonnull(p->di);
+	ck_assert_ptr_nonnull(p->li);
+	p->dc = secchan_cred_new(p->di);
+	p->lc = secchan_cred_new(p->li);
+	ck_assert_ptr_nonnull(p->dc);
+	ck_assert_ptr_nonnull(p->lc);
+	p->d = secchan_new(SECCHAN_DIALER, p->dc, NOISE_ONLY, 1,
+	    expect != NULL ? expect : identity_peer_id(p->li));
+	p->l = secchan_new(SECCHAN_LISTENER, p->lc, NOISE_ONLY, 1, NULL);
+	ck_assert_ptr_nonnull(p->d);
+	ck_assert_ptr_nonnull(p->l);
+	ck_assert_int_eq(secchan_start(p->d, p->d2l, &n), 0);
+	p->nd2l = n;
+}
+
+/* Free a pair. */
+static void
+pair_free(struct pair *p)
+{
+	secchan_free(p->d);
+	secchan_free(p->l);
+	secchan_cred_free(p->dc);
+	secchan_cred_free(p->lc);
+	identity_free(p->di);
+	identity_free(p->li);
+}
+
+/*
+ * Let chunk more bytes of q "arrive" and offer everything arrived so far
+ * to sc (unconsumed bytes are offered again later, as a socket reader
+ * would), appending sc's output to out.
+ */
+static enum secchan_status
+deliver(struct secchan *sc, uint8_t *q, size_t *nq, size_t *arrived,
+    size_t chunk, uint8_t *out, size_t *nout)
+{
+	uint8_t o[SECCHAN_OUT_MAX];
+	size_t used, olen;
+	enum secchan_status st;
+
+	*arrived = *arrived + chunk < *nq ? *arrived + chunk : *nq;
+	st = secchan_input(sc, q, *arrived, &used, o, &olen);
+	memmove(q, q + used, *nq - used);
+	*nq -= used;
+	*arrived -= used;
+	memcpy(out + *nout, o, olen);
+	*nout += olen;
+	return st;
+}
+
+/* Pump both ways until both are READY, one failed, or nothing moves. */
+static void
+pair_run(struct pair *p, size_t chunk)
+{
+	size_t ad = 0, al = 0;
+	int rounds;
+
+	for (rounds = 0; rounds < 200000; rounds++) {
+		enum secchan_status sl, sd;
+
+		sl = deliver(p->l, p->d2l, &p->nd2l, &ad, chunk, p->l2d,
+		    &p->nl2d);
+		sd = deliver(p->d, p->l2d, &p->nl2d, &al, chunk, p->d2l,
+		    &p->nd2l);
+		if (sl == SECCHAN_FAILED || sd == SECCHAN_FAILED)
+			return;
+		if (sl == SECCHAN_READY && sd == SECCHAN_READY)
+			return;
+		if (p->nd2l == 0 && p->nl2d == 0)
+			return;
+	}
+}
+
+/* Seal msg on `from`, open on `to`, compare. */
+static void
+roundtrip(struct secchan *from, struct secchan *to, size_t len)
+{
+	uint8_t *pt = malloc(len + 1), *wire, *back;
+	size_t off = 0, woff = 0, used, need, total = 0;
+	int n;
+
+	randombytes_buf(pt, len);
+	wire = malloc(len + (len / SECCHAN_SEAL_MAX + 1) * 18 + 18);
+	back = malloc(SECCHAN_SEAL_MAX);
+	do {
+		size_t k = len - off > SECCHAN_SEAL_MAX ? SECCHAN_SEAL_MAX :
+		    len - off;
+		n = secchan_seal(from, pt + off, k, wire + woff,
+		    SECCHAN_SEALED_MAX);
+		ck_assert_int_eq(n, (int)(k + 18));
+		off += k;
+		woff += (size_t)n;
+	} while (off < len);
+	off = 0;
+	while (off < woff) {
+		n = secchan_open(to, wire + off, woff - off, &used, &need, back,
+		    SECCHAN_SEAL_MAX);
+		ck_assert_int_ge(n, 0);
+		ck_assert_uint_gt(used, 0);
+		ck_assert_mem_eq(back, pt + total, (size_t)n);
+		total += (size_t)n;
+		off += used;
+	}
+	ck_assert_uint_eq(total, len);
+	free(pt);
+	free(wire);
+	free(back);
+}
+
+START_TEST(test_handshake_each_key_type)
+{
+	static const enum key_type types[] = { KEY_ED25519, KEY_SECP256K1,
+	    KEY_ECDSA, KEY_RSA };
+	struct pair p;
+
+	pair_init(&p, types[_i], types[(_i + 1) % 4], NULL);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	ck_assert(peer_id_equal(secchan_peer(p.d), identity_peer_id(p.li)));
+	ck_assert(peer_id_equal(secchan_peer(p.l), identity_peer_id(p.di)));
+	ck_assert_int_eq(secchan_proto(p.d), SEC_NOISE);
+	roundtrip(p.d, p.l, 1);
+	roundtrip(p.l, p.d, 200000);
+	roundtrip(p.d, p.l, 0);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_byte_at_a_time)
+{
+	struct pair p;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, 1);
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_peer_mismatch)
+{
+	struct identity *other = identity_generate(KEY_ED25519);
+	struct pair p;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, identity_peer_id(other));
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_FAILED);
+	ck_assert_int_eq(secchan_fail(p.d), SECCHAN_FAIL_PEER_MISMATCH);
+	ck_assert_ptr_nonnull(strstr(secchan_error(p.d),
+	    "peer id mismatch: expected "));
+	/* the dialer never sent msg 3: the listener is not authenticated */
+	ck_assert_int_ne(secchan_status(p.l), SECCHAN_READY);
+	identity_free(other);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_pipelined_transport_after_msg3)
+{
+	struct pair p;
+	uint8_t frame[64], back[SECCHAN_SEAL_MAX];
+	size_t used, need;
+	int n;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	/* run until the dialer is READY and msg 3 is queued for the listener */
+	while (secchan_status(p.d) != SECCHAN_READY) {
+		size_t a = 0, b = 0;
+
+		deliver(p.l, p.d2l, &p.nd2l, &a, sizeof(p.d2l), p.l2d,
+		    &p.nl2d);
+		deliver(p.d, p.l2d, &p.nl2d, &b, sizeof(p.l2d), p.d2l,
+		    &p.nd2l);
+	}
+	n = secchan_seal(p.d, (const uint8_t *)"early", 5, frame,
+	    sizeof(frame) + SECCHAN_SEALED_MAX);
+	ck_assert_int_eq(n, 23);
+	memcpy(p.d2l + p.nd2l, frame, (size_t)n);
+	p.nd2l += (size_t)n;
+	{
+		size_t a = 0;
+
+		deliver(p.l, p.d2l, &p.nd2l, &a, sizeof(p.d2l), p.l2d,
+		    &p.nl2d);
+	}
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	/* the transport frame was left unconsumed for the relay */
+	ck_assert_uint_eq(p.nd2l, 23);
+	n = secchan_open(p.l, p.d2l, p.nd2l, &used, &need, back,
+	    sizeof(back));
+	ck_assert_int_eq(n, 5);
+	ck_assert_mem_eq(back, "early", 5);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_tampered_frames)
+{
+	struct pair p;
+	uint8_t wire[100], back[SECCHAN_SEAL_MAX];
+	size_t used, need;
+	int n;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	n = secchan_seal(p.d, (const uint8_t *)"0123456789", 10, wire,
+	    SECCHAN_SEALED_MAX);
+	ck_assert_int_eq(n, 28);
+	wire[2 + _i] ^= 0x01;		/* ciphertext or tag byte */
+	ck_assert_int_eq(secchan_open(p.l, wire, 28, &used, &need, back,
+	    sizeof(back)), -1);
+	ck_assert_ptr_nonnull(strstr(secchan_error(p.l),
+	    "failed authentication"));
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_short_and_partial_frames)
+{
+	struct pair p;
+	uint8_t wire[100], back[SECCHAN_SEAL_MAX];
+	size_t used, need;
+	int n;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	n = secchan_seal(p.d, (const uint8_t *)"abc", 3, wire,
+	    SECCHAN_SEALED_MAX);
+	ck_assert_int_eq(n, 21);
+	/* partial: asks for the whole frame, consumes nothing */
+	ck_assert_int_eq(secchan_open(p.l, wire, 1, &used, &need, back,
+	    sizeof(back)), 0);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_int_eq(secchan_open(p.l, wire, 20, &used, &need, back,
+	    sizeof(back)), 0);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_uint_eq(need, 21);
+	/* a replay of the same frame after it was opened fails */
+	ck_assert_int_eq(secchan_open(p.l, wire, 21, &used, &need, back,
+	    sizeof(back)), 3);
+	ck_assert_int_eq(secchan_open(p.l, wire, 21, &used, &need, back,
+	    sizeof(back)), -1);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_frame_shorter_than_tag)
+{
+	struct pair p;
+	uint8_t wire[] = { 0x00, 0x05, 1, 2, 3, 4, 5 };
+	uint8_t back[SECCHAN_SEAL_MAX];
+	size_t used, need;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_open(p.l, wire, sizeof(wire), &used, &need,
+	    back, sizeof(back)), -1);
+	ck_assert_ptr_nonnull(strstr(secchan_error(p.l), "shorter than"));
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_listener_refuses_unknown_protocol)
+{
+	struct identity *id = identity_generate(KEY_ED25519);
+	struct secchan_cred *cr = secchan_cred_new(id);
+	struct secchan *l = secchan_new(SECCHAN_LISTENER, cr, NOISE_ONLY, 1,
+	    NULL);
+	/* header + "/tls/1.0.0" proposal: the listener answers na */
+	static const uint8_t in[] = {
+	    0x13, '/', 'm', 'u', 'l', 't', 'i', 's', 't', 'r', 'e', 'a', 'm',
+	    '/', '1', '.', '0', '.', '0', '\n',
+	    0x0b, '/', 't', 'l', 's', '/', '1', '.', '0', '.', '0', '\n' };
+	static const uint8_t na[] = { 0x03, 'n', 'a', '\n' };
+	uint8_t out[SECCHAN_OUT_MAX];
+	size_t used, olen;
+
+	ck_assert_int_eq(secchan_input(l, in, sizeof(in), &used, out, &olen),
+	    SECCHAN_CONTINUE);
+	ck_assert_uint_eq(used, sizeof(in));
+	ck_assert_uint_eq(olen, 20 + sizeof(na));
+	ck_assert_mem_eq(out + 20, na, sizeof(na));
+	secchan_free(l);
+	secchan_cred_free(cr);
+	identity_free(id);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("secchan");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_handshake_each_key_type, 0, 4);
+	tcase_add_test(tc, test_byte_at_a_time);
+	tcase_add_test(tc, test_peer_mismatch);
+	tcase_add_test(tc, test_pipelined_transport_after_msg3);
+	tcase_add_loop_test(tc, test_tampered_frames, 0, 26);
+	tcase_add_test(tc, test_short_and_partial_frames);
+	tcase_add_test(tc, test_frame_shorter_than_tag);
+	tcase_add_test(tc, test_listener_refuses_unknown_protocol);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
