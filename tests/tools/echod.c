@@ -308,9 +308,15 @@ server_listen(struct server *srv, int port, const char *port_file)
 	return 0;
 }
 
-/* Parse arguments, serve until a signal, clean up. */
-int
-main(int argc, char **argv)
+/* Command-line settings besides those kept in struct server. */
+struct args {
+	const char *port_file;
+	long port, rate;
+};
+
+/* Parse the command line into srv and a. */
+static void
+parse_args(int argc, char **argv, struct server *srv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "mode", required_argument, NULL, 'm' },
@@ -321,35 +327,31 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct server srv;
-	const char *port_file = NULL;
-	long port = 0, rate = SLOW_RATE_DEFAULT;
-	int ch, rc = 1;
+	int ch;
 
-	memset(&srv, 0, sizeof(srv));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
 			if (strcmp(optarg, "echo") == 0)
-				srv.mode = MODE_ECHO;
+				srv->mode = MODE_ECHO;
 			else if (strcmp(optarg, "sink") == 0)
-				srv.mode = MODE_SINK;
+				srv->mode = MODE_SINK;
 			else if (strcmp(optarg, "slow") == 0)
-				srv.mode = MODE_SLOW;
+				srv->mode = MODE_SLOW;
 			else
 				usage();
 			break;
 		case 'p':
-			port = parse_num(optarg, 0, 65535);
+			a->port = parse_num(optarg, 0, 65535);
 			break;
 		case 'P':
-			port_file = optarg;
+			a->port_file = optarg;
 			break;
 		case 'c':
-			srv.count_file = optarg;
+			srv->count_file = optarg;
 			break;
 		case 'r':
-			rate = parse_num(optarg, 1, EV_RATE_LIMIT_MAX);
+			a->rate = parse_num(optarg, 1, EV_RATE_LIMIT_MAX);
 			break;
 		default:
 			usage();
@@ -357,10 +359,22 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+}
+
+/* Parse arguments, serve until a signal, clean up. */
+int
+main(int argc, char **argv)
+{
+	struct args a = { NULL, 0, SLOW_RATE_DEFAULT };
+	struct server srv;
+	int rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	parse_args(argc, argv, &srv, &a);
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv.base = event_base_new()) == NULL)
 		return 1;
-	srv.rate = ev_token_bucket_cfg_new((size_t)rate, (size_t)rate,
+	srv.rate = ev_token_bucket_cfg_new((size_t)a.rate, (size_t)a.rate,
 	    EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, NULL);
 	srv.ev_term = evsignal_new(srv.base, SIGTERM, server_on_signal, &srv);
 	srv.ev_int = evsignal_new(srv.base, SIGINT, server_on_signal, &srv);
@@ -372,7 +386,7 @@ main(int argc, char **argv)
 	if (srv.count_file != NULL && write_file_atomic(srv.count_file,
 	    "0\n") != 0)
 		goto out;
-	if (server_listen(&srv, (int)port, port_file) != 0)
+	if (server_listen(&srv, (int)a.port, a.port_file) != 0)
 		goto out;
 	if (event_base_dispatch(srv.base) == 0 ||
 	    event_base_got_break(srv.base))

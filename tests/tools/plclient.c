@@ -395,9 +395,15 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/* Parse arguments, connect, run the transfer. */
-int
-main(int argc, char **argv)
+/* Command-line settings besides those kept in struct client. */
+struct args {
+	const char *host, *port, *seed;
+	double timeout, hold;
+};
+
+/* Parse the command line into c and a. */
+static void
+parse_args(int argc, char **argv, struct client *c, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "bytes", required_argument, NULL, 'b' },
@@ -408,35 +414,30 @@ main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct client c;
-	const char *seed = "1";
-	double timeout = 60, holdsecs = 0, t0;
-	int ch, have_bytes = 0, refused = 0;
+	int ch, have_bytes = 0;
 
-	c.fd = -1;
-	c.echo = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			if (parse_bytes(optarg, &c.want) != 0)
+			if (parse_bytes(optarg, &c->want) != 0)
 				usage();
 			have_bytes = 1;
 			break;
 		case 's':
-			seed = optarg;
+			a->seed = optarg;
 			break;
 		case 'H':
-			c.half_close = 1;
+			c->half_close = 1;
 			break;
 		case 'n':
-			c.echo = 0;
+			c->echo = 0;
 			break;
 		case 't':
-			if (parse_secs(optarg, &timeout) != 0)
+			if (parse_secs(optarg, &a->timeout) != 0)
 				usage();
 			break;
 		case 'o':
-			if (parse_secs(optarg, &holdsecs) != 0)
+			if (parse_secs(optarg, &a->hold) != 0)
 				usage();
 			break;
 		default:
@@ -445,18 +446,33 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 2 || !have_bytes)
 		usage();
+	a->host = argv[optind];
+	a->port = argv[optind + 1];
+}
+
+/* Parse arguments, connect, run the transfer. */
+int
+main(int argc, char **argv)
+{
+	struct args a = { NULL, NULL, "1", 60, 0 };
+	static struct client c;
+	int refused = 0;
+	double t0;
+
+	c.fd = -1;
+	c.echo = 1;
+	parse_args(argc, argv, &c, &a);
 	if (sodium_init() < 0)
 		return EXIT_DATA;
-	stream_init(&c.tx, seed);
-	stream_init(&c.rx, seed);
+	stream_init(&c.tx, a.seed);
+	stream_init(&c.rx, a.seed);
 	t0 = now();
-	c.fd = connect_any(argv[optind], argv[optind + 1], t0 + timeout,
-	    &refused);
+	c.fd = connect_any(a.host, a.port, t0 + a.timeout, &refused);
 	if (c.fd < 0)
 		finish(&c, EXIT_CONNECT, refused ? "connect_refused" :
 		    "connect_failed", NULL);
-	hold(&c, now() + holdsecs);
+	hold(&c, now() + a.hold);
 	c.t_start = now();
-	transfer(&c, t0 + holdsecs + timeout);
+	transfer(&c, t0 + a.hold + a.timeout);
 	return EXIT_DATA;
 }
