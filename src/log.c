@@ -108,7 +108,8 @@ log_put_json(char *line, size_t used, size_t cap, const char *msg)
 			line[used++] = '\\';
 			line[used++] = (char)s[i++];
 		} else if (s[i] == '\n') {
-			used += (size_t)snprintf(line + used, cap - used, "\\n");
+			line[used++] = '\\';
+			line[used++] = 'n';
 			i++;
 		} else if (s[i] < 0x20 || s[i] == 0x7f) {
 			used += (size_t)snprintf(line + used, cap - used,

@@ -33,7 +33,7 @@ enum mss_role { MSS_DIALER, MSS_LISTENER };
 enum mss_state {
 	MSS_ST_INIT,		/* dialer not started yet */
 	MSS_ST_HEADER,		/* waiting for the peer's header */
-	MSS_ST_NEGOTIATE,	/* dialer: awaiting answer; listener: proposal */
+	MSS_ST_NEGOTIATE,	/* dialer: await answer; listener: proposal */
 	MSS_ST_DONE,
 	MSS_ST_FAILED
 };
@@ -314,8 +314,9 @@ mss_dialer_msg(struct mss *m, struct mss_out *o, int more)
 
 	if (m->state == MSS_ST_HEADER) {
 		if (!mss_msg_is(m, MSS_PROTO_HEADER))
-			return mss_fail(m, "multistream: expected header \"%s\" "
-			    "from listener, received \"%s\"", MSS_PROTO_HEADER,
+			return mss_fail(m, "multistream: expected header "
+			    "\"%s\" from listener, received \"%s\"",
+			    MSS_PROTO_HEADER,
 			    mss_esc(m->msg, m->mlen, esc));
 		m->state = MSS_ST_NEGOTIATE;
 		return 0;
@@ -346,8 +347,9 @@ mss_listener_msg(struct mss *m, struct mss_out *o)
 
 	if (m->state == MSS_ST_HEADER) {
 		if (!mss_msg_is(m, MSS_PROTO_HEADER))
-			return mss_fail(m, "multistream: expected header \"%s\" "
-			    "from dialer, received \"%s\"", MSS_PROTO_HEADER,
+			return mss_fail(m, "multistream: expected header "
+			    "\"%s\" from dialer, received \"%s\"",
+			    MSS_PROTO_HEADER,
 			    mss_esc(m->msg, m->mlen, esc));
 		m->state = MSS_ST_NEGOTIATE;
 		return mss_emit(m, o, MSS_PROTO_HEADER);
