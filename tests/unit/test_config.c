@@ -245,7 +245,7 @@ START_TEST(test_values)
 	    "log_level = debug\r\n"
 	    "log_format = json\r\n"
 	    "# hash comment\r\n"
-	    "[expose.big]\r\n"
+	    "[expose.big]   ; header comment\r\n"
 	    "peers =\r\n"
 	    "    " ID1 " ; first\r\n"
 	    "\r\n"
