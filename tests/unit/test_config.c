@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+/*
+ * By path: a plain "config.h" from tests/unit/ would find autoconf's
+ * generated config.h in the build directory (-I. comes first).
+ */
+#include "../../src/config.h"
 
 #define ID1 "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
 #define ID1_CID \
