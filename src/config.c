@@ -59,7 +59,8 @@ struct pstate {
 
 	struct config *c;
 	bool failed;
-	int errline;
+	int errline;			/* line named in the message */
+	int failline;			/* line being read when it failed */
 	char *err;
 	size_t errlen;
 
@@ -101,6 +102,7 @@ cfg_fail(struct pstate *st, int line, const char *fmt, ...)
 	va_end(ap);
 	st->failed = true;
 	st->errline = line;
+	st->failline = st->lineno;
 	if (st->err != NULL && st->errlen > 0)
 		snprintf(st->err, st->errlen, "%s:%d: %s", st->name, line,
 		    msg);
@@ -900,8 +902,12 @@ cfg_parse_text(const char *text, size_t len, const char *name, char *err,
 	st->errlen = errlen;
 	st->last_key = -1;
 	st->cur = &st->pmeta;
+	/*
+	 * libinih returns the first line it found bad, including the line
+	 * where our handler failed; an earlier one is a syntax error.
+	 */
 	r = ini_parse_stream(cfg_reader, st, cfg_handler, st);
-	if (r > 0 && (!st->failed || r < st->errline))
+	if (r > 0 && (!st->failed || r < st->failline))
 		cfg_syntax_error(st, r);
 	else if (r < 0)
 		cfg_fail(st, st->lineno, "out of memory");

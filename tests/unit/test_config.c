@@ -1,10 +1,460 @@
-/* test_config.c - placeholder: replaced by the module's real tests. */
+/*
+ * test_config.c - the INI configuration: the shipped example, a table of
+ * broken files with their "name:LINE: problem" messages, limits, security
+ * inheritance, routing and durations.
+ */
 #include <check.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-START_TEST(test_placeholder)
+/*
+ * By path: a plain "config.h" from tests/unit/ would find autoconf's
+ * generated config.h in the build directory (-I. comes first).
+ */
+#include "../../src/config.h"
+
+#define ID1 "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+#define ID1_CID \
+	"bafzaajaiaejcahwr5d5ofrfbis4l5d6uwr57hu5tjodrypfm6yaq6dsc2r2pzyt6"
+#define ID2 "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
+#define ID3 "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"
+
+#define SHIPPED_CONF VECTOR_DIR "/../../conf/peerlock.conf"
+
+/* [peerlock] with a listener: lines 1-3. */
+#define PL "[peerlock]\nidentity = /k\nlisten = /ip4/0.0.0.0/tcp/4001\n"
+/* [peerlock] without a listener: lines 1-2. */
+#define PLN "[peerlock]\nidentity = /k\n"
+/* A complete forward: 3 lines. */
+#define FWD(name) "[forward." name "]\nlisten = 127.0.0.1:15432\n" \
+	"peer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
+/* A complete expose: 3 lines. */
+#define EXP(name, peers) "[expose." name "]\npeers = " peers "\n" \
+	"target = 127.0.0.1:5432\n"
+
+enum { ERR_MAX = 512 };
+
+/* Parse text under the name "t.conf". */
+static struct config *
+parse(const char *text, char *err)
 {
-	ck_assert_int_eq(1 + 1, 2);
+	err[0] = '\0';
+	return config_parse(text, "t.conf", err, ERR_MAX);
+}
+
+/* Parse text that must be valid. */
+static struct config *
+parse_ok(const char *text)
+{
+	char err[ERR_MAX];
+	struct config *c = parse(text, err);
+
+	ck_assert_msg(c != NULL, "unexpected error: %s", err);
+	return c;
+}
+
+/* A broken config, the line its error names and a phrase of the error. */
+static const struct {
+	const char *text;
+	int line;
+	const char *why;
+} broken[] = {
+	{ "", 1, "missing [peerlock] section" },
+	{ "; only a comment\n", 1, "missing [peerlock] section" },
+	{ "[peerlock]\nlisten = /ip4/0.0.0.0/tcp/1\n" FWD("a"), 1,
+	    "[peerlock] needs identity" },
+	{ PL, 1, "nothing to do" },
+	{ "identity = /k\n" PL FWD("a"), 1, "'identity' outside any section" },
+	{ PL "bogus = 1\n" FWD("a"), 4, "unknown key 'bogus' in [peerlock]" },
+	{ PL "identity = /x\n" FWD("a"), 4,
+	    "duplicate key 'identity' (first at line 2)" },
+	{ PL "security = noise quic\n" FWD("a"), 4,
+	    "security: unknown protocol 'quic'" },
+	{ PL "security = noise noise\n" FWD("a"), 4, "'noise' listed twice" },
+	{ PL "security = tls,tls\n" FWD("a"), 4, "'tls' listed twice" },
+	{ PL "security =\n" FWD("a"), 4, "security is empty" },
+	{ PL "handshake_timeout = 10x\n" FWD("a"), 4,
+	    "handshake_timeout: bad duration '10x'" },
+	{ PL "handshake_timeout = 0\n" FWD("a"), 4,
+	    "handshake_timeout must be greater than 0" },
+	{ PL "connect_timeout = 0s\n" FWD("a"), 4,
+	    "connect_timeout must be greater than 0" },
+	{ PL "idle_timeout = 99999999999999999999\n" FWD("a"), 4,
+	    "idle_timeout: bad duration" },
+	{ PL "max_connections = 0\n" FWD("a"), 4,
+	    "max_connections: expected a number" },
+	{ PL "max_connections = 12abc\n" FWD("a"), 4,
+	    "max_connections: expected a number" },
+	{ PL "max_connections = 1048577\n" FWD("a"), 4,
+	    "max_connections: expected a number" },
+	{ PL "log_level = verbose\n" FWD("a"), 4, "log_level: expected" },
+	{ PL "log_format = xml\n" FWD("a"), 4, "log_format: expected" },
+	{ PL "log_level =\n" FWD("a"), 4, "'log_level' has no value" },
+	{ PLN "listen = /ip4/1.2.3/tcp/1\n" FWD("a"), 3,
+	    "listen: multiaddr: bad ip4 address '1.2.3'" },
+	{ PLN "listen = /ip4/1.2.3.4/udp/1\n" FWD("a"), 3,
+	    "multiaddr: unsupported protocol /udp" },
+	{ PLN "listen = /ip4/1.2.3.4/tcp/1/p2p/" ID1 "\n" FWD("a"), 3,
+	    "takes no /p2p/" },
+	/* forwards */
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n", 4, "forward.a needs peer" },
+	{ PL "[forward.a]\npeer = /ip4/1.2.3.4/tcp/1/p2p/" ID1 "\n", 4,
+	    "forward.a needs listen" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001\n", 6, "peer: needs /p2p/PEERID" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/0/p2p/" ID1 "\n", 6,
+	    "port 0 cannot be dialed" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/1/p2p/nope\n", 6,
+	    "peer: multiaddr: bad peer ID 'nope'" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1\n", 5,
+	    "listen: multiaddr: expected" },
+	{ PL FWD("a") "security = ssh\n", 7, "unknown protocol 'ssh'" },
+	{ PL "[forward.a]\nfoo = 1\n", 5, "unknown key 'foo' in [forward.a]" },
+	{ PL "[forward.a]\ntarget = 127.0.0.1:1\n", 5,
+	    "unknown key 'target' in [forward.a]" },
+	{ PL "[forward.bad name]\nlisten = 127.0.0.1:1\n", 4,
+	    "bad section name [forward.bad name]" },
+	{ PL "[forward.]\nlisten = 127.0.0.1:1\n", 4, "bad section name" },
+	{ PL "[forward.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n"
+	    "listen = 127.0.0.1:1\n", 4, "bad section name" },
+	{ PL "[forwards.a]\nlisten = 127.0.0.1:1\n", 4,
+	    "unknown section [forwards.a]" },
+	{ PL FWD("a") FWD("a"), 7,
+	    "duplicate section [forward.a] (first at line 4)" },
+	{ PL FWD("a") "[expose.x]\npeers = *\ntarget = 1.2.3.4:5\n" FWD("a"),
+	    10, "duplicate section [forward.a] (first at line 4)" },
+	{ PL FWD("a") "[peerlock]\nlog_level = info\n", 7,
+	    "duplicate section [peerlock] (first at line 1)" },
+	/* exposes */
+	{ PL "[expose.e]\ntarget = 127.0.0.1:1\n", 4, "expose.e needs peers" },
+	{ PL "[expose.e]\npeers = " ID1 "\n", 4, "expose.e needs target" },
+	{ PLN EXP("e", ID1), 3, "expose.e needs [peerlock] listen" },
+	{ PL EXP("a", ID1) EXP("b", ID2 " " ID1), 8,
+	    "peer " ID1 " in expose.b is already in expose.a (line 5)" },
+	{ PL EXP("a", ID1 " " ID3) EXP("b", ID2 " " ID1_CID), 8,
+	    "peer " ID1 " in expose.b is already in expose.a (line 5)" },
+	{ PL EXP("a", ID1 " " ID1), 5,
+	    "in expose.a is already in expose.a (line 5)" },
+	{ PL EXP("a", "*") EXP("b", "*"), 8,
+	    "'*' is already used by expose.a (line 5)" },
+	{ PL EXP("a", "* " ID1), 5, "'*' cannot be mixed with peer IDs" },
+	{ PL EXP("a", ID1 " *"), 5, "'*' cannot be mixed with peer IDs" },
+	{ PL EXP("a", "* *"), 5, "'*' listed twice" },
+	{ PL EXP("a", "notapeer"), 5, "peers: bad peer ID 'notapeer'" },
+	{ PL "[expose.a]\npeers =\ntarget = 127.0.0.1:5\n", 5,
+	    "peers is empty" },
+	{ PL "[expose.a]\npeers = *\ntarget = /ip4/127.0.0.1/tcp/5/p2p/" ID1
+	    "\n", 6, "takes no /p2p/" },
+	{ PL "[expose.a]\npeers = *\ntarget = 127.0.0.1:0\n", 6,
+	    "target: port 0 cannot be dialed" },
+	{ PL "[expose.a]\npeers = " ID1 "\n  ; c\n  " ID2 " x\n"
+	    "target = 1.2.3.4:5\n", 7, "bad peer ID 'x'" },
+	/* syntax, continuation and line length */
+	{ PL "garbage line\n" FWD("a"), 4, "expected 'key = value'" },
+	{ PL "[forward.a\nlisten = 127.0.0.1:1\n", 4,
+	    "section header without closing ']'" },
+	{ PL "junk\nbogus = 1\n", 4, "expected 'key = value'" },
+	{ PL "bogus = 1\njunk\n", 4, "unknown key 'bogus'" },
+	{ PL "  max_connections = 5\n" FWD("a"), 4,
+	    "indented line continues 'listen'" },
+	{ PL "; comment\n\n" "identity2 = "
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "\n", 6, "line too long (max 197 characters" },
+	{ "[peerlock]\r\nidentity = /k\r\nbogus = 1\r\n", 3,
+	    "unknown key 'bogus'" },
+};
+
+/* Each broken config fails with "t.conf:LINE: ..." naming the problem. */
+START_TEST(test_broken)
+{
+	char err[ERR_MAX], prefix[32];
+	struct config *c;
+
+	c = parse(broken[_i].text, err);
+	ck_assert_msg(c == NULL, "case %d parsed", _i);
+	snprintf(prefix, sizeof(prefix), "t.conf:%d: ", broken[_i].line);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+	    "case %d: got '%s', want line %d", _i, err, broken[_i].line);
+	ck_assert_msg(strstr(err, broken[_i].why) != NULL,
+	    "case %d: got '%s', want '%s'", _i, err, broken[_i].why);
+}
+END_TEST
+
+/* The shipped conf/peerlock.conf loads with the documented values. */
+START_TEST(test_shipped)
+{
+	char err[ERR_MAX] = "";
+	struct config *c;
+	const struct config_forward *f;
+	const struct config_expose *e;
+
+	c = config_load(SHIPPED_CONF, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_str_eq(c->path, SHIPPED_CONF);
+	ck_assert_str_eq(c->identity, "/var/lib/peerlock/identity.key");
+	ck_assert(c->has_listen);
+	ck_assert_int_eq(c->listen.kind, MA_IP4);
+	ck_assert_str_eq(c->listen.host, "0.0.0.0");
+	ck_assert_uint_eq(c->listen.port, 4001);
+	ck_assert_uint_eq(c->nsecurity, 1);
+	ck_assert_int_eq(c->security[0], SEC_NOISE);
+	ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
+	ck_assert_uint_eq(c->connect_timeout_ms, 10000);
+	ck_assert_uint_eq(c->idle_timeout_ms, 0);
+	ck_assert_uint_eq(c->max_connections, 4096);
+	ck_assert_int_eq(c->log_level, LOG_INFO);
+	ck_assert(!c->log_format_json);
+
+	ck_assert_uint_eq(c->nforwards, 1);
+	f = &c->forwards[0];
+	ck_assert_str_eq(f->name, "db");
+	ck_assert_str_eq(f->listen.host, "127.0.0.1");
+	ck_assert_uint_eq(f->listen.port, 15432);
+	ck_assert(f->peer.has_peer);
+	ck_assert_str_eq(f->peer.host, "10.0.0.2");
+	ck_assert_uint_eq(f->nsecurity, 1);
+	ck_assert_int_eq(f->security[0], SEC_NOISE);
+
+	ck_assert_uint_eq(c->nexposes, 1);
+	e = &c->exposes[0];
+	ck_assert_str_eq(e->name, "db");
+	ck_assert_uint_eq(e->npeers, 2);
+	ck_assert(!e->any);
+	ck_assert_uint_eq(e->target.port, 5432);
+	config_free(c);
+}
+END_TEST
+
+/* Every global setting, inline comments, commas, CRLF and continuations. */
+START_TEST(test_values)
+{
+	struct config *c;
+	char text[] =
+	    "; leading comment\r\n"
+	    "[peerlock]\r\n"
+	    "identity = /etc/k ; inline comment\r\n"
+	    "listen = [::]:4001\r\n"
+	    "security = tls, noise\r\n"
+	    "handshake_timeout = 500ms\r\n"
+	    "connect_timeout = 2m\r\n"
+	    "idle_timeout = 1h\r\n"
+	    "max_connections = 1048576\r\n"
+	    "log_level = debug\r\n"
+	    "log_format = json\r\n"
+	    "# hash comment\r\n"
+	    "[expose.big]   ; header comment\r\n"
+	    "peers =\r\n"
+	    "    " ID1 " ; first\r\n"
+	    "\r\n"
+	    "    " ID2 "," ID3 "\r\n"
+	    "target = localhost:5432\r\n";
+
+	c = parse_ok(text);
+	ck_assert_str_eq(c->identity, "/etc/k");
+	ck_assert_int_eq(c->listen.kind, MA_IP6);
+	ck_assert_str_eq(c->listen.host, "::");
+	ck_assert_uint_eq(c->nsecurity, 2);
+	ck_assert_int_eq(c->security[0], SEC_TLS);
+	ck_assert_int_eq(c->security[1], SEC_NOISE);
+	ck_assert_uint_eq(c->handshake_timeout_ms, 500);
+	ck_assert_uint_eq(c->connect_timeout_ms, 120000);
+	ck_assert_uint_eq(c->idle_timeout_ms, 3600000);
+	ck_assert_uint_eq(c->max_connections, 1048576);
+	ck_assert_int_eq(c->log_level, LOG_DEBUG);
+	ck_assert(c->log_format_json);
+	ck_assert_uint_eq(c->nforwards, 0);
+	ck_assert_uint_eq(c->nexposes, 1);
+	ck_assert_uint_eq(c->exposes[0].npeers, 3);
+	ck_assert_int_eq(c->exposes[0].target.kind, MA_DNS);
+	ck_assert_str_eq(c->exposes[0].target.host, "localhost");
+	config_free(c);
+}
+END_TEST
+
+/* Per-forward security overrides; otherwise the global list is inherited. */
+START_TEST(test_security_inherit)
+{
+	struct config *c;
+
+	c = parse_ok(PL "security = tls noise\n" FWD("a")
+	    FWD("b") "security = noise\n");
+	ck_assert_uint_eq(c->nforwards, 2);
+	ck_assert_uint_eq(c->forwards[0].nsecurity, 2);
+	ck_assert_int_eq(c->forwards[0].security[0], SEC_TLS);
+	ck_assert_int_eq(c->forwards[0].security[1], SEC_NOISE);
+	ck_assert_uint_eq(c->forwards[1].nsecurity, 1);
+	ck_assert_int_eq(c->forwards[1].security[0], SEC_NOISE);
+	config_free(c);
+
+	/* Default: noise only, inherited too. */
+	c = parse_ok(PLN FWD("a"));
+	ck_assert(!c->has_listen);
+	ck_assert_uint_eq(c->nsecurity, 1);
+	ck_assert_int_eq(c->security[0], SEC_NOISE);
+	ck_assert_uint_eq(c->forwards[0].nsecurity, 1);
+	ck_assert_int_eq(c->forwards[0].security[0], SEC_NOISE);
+	ck_assert_str_eq(sec_proto_id(SEC_NOISE), "/noise");
+	ck_assert_str_eq(sec_proto_id(SEC_TLS), "/tls/1.0.0");
+	ck_assert_str_eq(sec_proto_name(SEC_TLS), "tls");
+	config_free(c);
+}
+END_TEST
+
+/* Parse a peer ID text for the routing tests. */
+static struct peer_id
+pid(const char *s)
+{
+	struct peer_id id;
+
+	ck_assert_int_eq(peer_id_parse(s, &id), 0);
+	return id;
+}
+
+/* An exact entry beats '*'; an unknown peer goes to '*' or nowhere. */
+START_TEST(test_route)
+{
+	struct config *c;
+	struct peer_id p1 = pid(ID1), p2 = pid(ID2), p3 = pid(ID3);
+	const struct config_expose *e;
+
+	c = parse_ok(PL EXP("a", ID1_CID) EXP("any", "*") EXP("c", ID2));
+	e = config_route(c, &p1);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->name, "a");
+	e = config_route(c, &p2);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->name, "c");
+	e = config_route(c, &p3);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->name, "any");
+	ck_assert(e->any);
+	config_free(c);
+
+	c = parse_ok(PL EXP("a", ID1 " " ID2));
+	ck_assert_str_eq(config_route(c, &p2)->name, "a");
+	ck_assert_ptr_null(config_route(c, &p3));
+	config_free(c);
+}
+END_TEST
+
+/* Limits: 256 forwards and 1024 peers per expose are fine, one more not. */
+START_TEST(test_limits)
+{
+	char err[ERR_MAX], *text;
+	struct config *c;
+	size_t cap = 64 * 1024, off, i;
+
+	text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	off = (size_t)snprintf(text, cap, PLN);
+	for (i = 0; i < CONFIG_MAX_FORWARDS; i++)
+		off += (size_t)snprintf(text + off, cap - off,
+		    "[forward.f%zu]\nlisten = 127.0.0.1:%zu\n"
+		    "peer = /dns/h/tcp/1/p2p/" ID1 "\n", i, i + 1000);
+	c = parse_ok(text);
+	ck_assert_uint_eq(c->nforwards, CONFIG_MAX_FORWARDS);
+	ck_assert_str_eq(c->forwards[255].name, "f255");
+	config_free(c);
+	snprintf(text + off, cap - off, FWD("extra"));
+	ck_assert_ptr_null(parse(text, err));
+	ck_assert_ptr_nonnull(strstr(err, "t.conf:771: too many [forward.*]"));
+
+	/*
+	 * 1024 peers, one per continuation line.  Repeats are only caught
+	 * after parsing, so the count limit fires first on the 1025th.
+	 */
+	free(text);
+	cap = 128 * 1024;
+	text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	off = (size_t)snprintf(text, cap, PL "[expose.e]\npeers =\n");
+	for (i = 0; i < CONFIG_MAX_PEERS; i++)
+		off += (size_t)snprintf(text + off, cap - off, "  %s\n", ID1);
+	snprintf(text + off, cap - off, "target = 1.2.3.4:5\n");
+	ck_assert_ptr_null(parse(text, err));
+	ck_assert_ptr_nonnull(strstr(err, "is already in expose.e"));
+	snprintf(text + off, cap - off, "  %s\ntarget = 1.2.3.4:5\n", ID2);
+	ck_assert_ptr_null(parse(text, err));
+	ck_assert_msg(strstr(err, "t.conf:1030: peers: too many peers in "
+	    "expose.e (max 1024)") != NULL, "%s", err);
+	free(text);
+}
+END_TEST
+
+/* config_load: missing file, NUL byte, and errors named by path. */
+START_TEST(test_load_errors)
+{
+	char path[] = "/tmp/test_config_XXXXXX", err[ERR_MAX], want[64];
+	static const char bad[] = PL "x = 1\n";
+	static const char nul[] = "[peerlock]\nidentity = /k\0\n";
+	FILE *f;
+	int fd;
+
+	ck_assert_ptr_null(config_load("/nonexistent/peerlock.conf", err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/peerlock.conf: "
+	    "cannot open"));
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(bad, 1, sizeof(bad) - 1, f);
+	fclose(f);
+	ck_assert_ptr_null(config_load(path, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:4: unknown key 'x'", path);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(nul, 1, sizeof(nul) - 1, f);
+	fclose(f);
+	ck_assert_ptr_null(config_load(path, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:2: NUL byte", path);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	unlink(path);
+	config_free(NULL);
+}
+END_TEST
+
+/* A duration text and its milliseconds, or -1 for a rejected one. */
+static const struct {
+	const char *in;
+	long long ms;
+} durations[] = {
+	{ "10s", 10000 }, { "500ms", 500 }, { "2m", 120000 },
+	{ "1h", 3600000 }, { "7", 7000 }, { "0", 0 }, { "0ms", 0 },
+	{ "007s", 7000 }, { "4294967295ms", 4294967295LL },
+	{ "4294967s", 4294967000LL }, { "71582m", 4294920000LL },
+	{ "", -1 }, { "s", -1 }, { "ms", -1 }, { "-1", -1 }, { "+1", -1 },
+	{ " 1", -1 }, { "1 s", -1 }, { "10x", -1 }, { "1.5s", -1 },
+	{ "10S", -1 }, { "10sec", -1 }, { "4294967296ms", -1 },
+	{ "4294968s", -1 }, { "71583m", -1 }, { "1194h", -1 },
+	{ "99999999999999999999", -1 },
+	{ "18446744073709551615ms", -1 }, { "18446744073709551616", -1 },
+};
+
+/* config_parse_duration accepts units and rejects garbage and overflow. */
+START_TEST(test_durations)
+{
+	unsigned ms = 12345;
+	int rc;
+
+	rc = config_parse_duration(durations[_i].in, &ms);
+	if (durations[_i].ms < 0) {
+		ck_assert_msg(rc == -1, "'%s' accepted", durations[_i].in);
+		ck_assert_uint_eq(ms, 12345);
+	} else {
+		ck_assert_msg(rc == 0, "'%s' rejected", durations[_i].in);
+		ck_assert_uint_eq(ms, (unsigned)durations[_i].ms);
+	}
 }
 END_TEST
 
@@ -16,7 +466,16 @@ main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_test(tc, test_placeholder);
+	tcase_add_loop_test(tc, test_broken, 0,
+	    sizeof(broken) / sizeof(broken[0]));
+	tcase_add_test(tc, test_shipped);
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_security_inherit);
+	tcase_add_test(tc, test_route);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_load_errors);
+	tcase_add_loop_test(tc, test_durations, 0,
+	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
