@@ -64,6 +64,8 @@ struct mss_out {
 };
 
 /* Record a failure reason and enter the failed state; returns -1. */
+static int mss_not_header(struct mss *m, uint64_t v, const uint8_t *rest,
+    size_t restlen);
 static int mss_fail(struct mss *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -261,6 +263,12 @@ mss_read_msg(struct mss *m, const uint8_t *in, size_t len, size_t *off)
 		if (v > MSS_MAX_MSG)
 			return mss_fail(m, "multistream: message length %llu "
 			    "exceeds %d", (unsigned long long)v, MSS_MAX_MSG);
+		/* The first message can only be the header: fail fast on
+		 * anything else (an HTTP probe, a TLS ClientHello) instead of
+		 * waiting for bytes that will never come. */
+		if (m->state == MSS_ST_HEADER &&
+		    v != sizeof(MSS_PROTO_HEADER))
+			return mss_not_header(m, v, in + *off, len - *off);
 		m->want = (size_t)v;
 		m->mlen = 0;
 	}
@@ -277,6 +285,25 @@ mss_read_msg(struct mss *m, const uint8_t *in, size_t len, size_t *off)
 	m->mlen = m->want - 1;		/* text without the '\n' */
 	m->want = 0;
 	return 1;
+}
+
+/*
+ * The first message declares length v, but the header is 19 bytes:
+ * name what arrived instead (the prefix byte and what follows).
+ */
+static int
+mss_not_header(struct mss *m, uint64_t v, const uint8_t *rest, size_t restlen)
+{
+	char esc[MSS_ESC_MAX];
+	uint8_t first[32];
+	size_t n = restlen < sizeof(first) - 1 ? restlen : sizeof(first) - 1;
+
+	first[0] = m->vbuf[0];
+	memcpy(first + 1, rest, n);
+	return mss_fail(m, "multistream: expected header \"%s\" (length %zu), "
+	    "received a message of length %llu starting \"%s\"",
+	    MSS_PROTO_HEADER, sizeof(MSS_PROTO_HEADER),
+	    (unsigned long long)v, mss_esc(first, n + 1, esc));
 }
 
 /* Does the text just read equal s? */

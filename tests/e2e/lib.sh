@@ -63,7 +63,7 @@ PY
 # bg NAME CMD...: run CMD in the background, log in $T/NAME.log.
 bg() {
 	n=$1; shift
-	"$@" >"$T/$n.log" 2>&1 &
+	"$@" >>"$T/$n.log" 2>&1 &
 	PIDS="$PIDS $!"
 	eval "PID_$n=$!"
 }

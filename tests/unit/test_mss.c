@@ -379,29 +379,47 @@ static const struct {
 	{ "length 16383", "ff7f",
 	    "multistream: message length 16383 exceeds 1024", NULL },
 	{ "length 0", "00", "multistream: message length 0", NULL },
-	{ "empty message", "010a", "multistream: empty message", NULL },
+	{ "empty message", HDR_HEX "010a", "multistream: empty message",
+	    NULL },
+	{ "short first message", "010a",
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 1 starting \"\\x01\\x0a\"",
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 1 starting \"\\x01\"" },
 	{ "missing newline", "132f6d756c746973747265616d2f312e302e3078",
 	    "multistream: message of 19 bytes lacks trailing newline: "
 	    "\"/multistream/1.0.0x\"", NULL },
-	{ "interior newline", "05610a62630a",
+	{ "interior newline", HDR_HEX "05610a62630a",
 	    "multistream: message contains an interior newline: "
 	    "\"a\\x0abc\"", NULL },
 	{ "no header", NOISE_HEX,
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 7 starting \"\\x07/noise"
+	    "\\x0a\"",
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 7 starting \"\\x07\"" },
+	{ "http probe", "474554202f20485454502f312e310d0a",
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 71 starting \"GET / "
+	    "HTTP/1.1\\x0d\\x0a\"",
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 71 starting \"G\"" },
+	{ "escaped garbage", "131b5b316d" "4141414141414141414141414141" "0a",
 	    "multistream: expected header \"/multistream/1.0.0\" from "
-	    "dialer, received \"/noise\"", NULL },
-	{ "escaped garbage", "051b5b316d0a",
+	    "dialer, received \"\\x1b[1mAAAAAAAAAAAAAA\"", NULL },
+	{ "quote escaped", "13612262" "414141414141414141414141414141" "0a",
 	    "multistream: expected header \"/multistream/1.0.0\" from "
-	    "dialer, received \"\\x1b[1m\"", NULL },
-	{ "quote escaped", "04612262" "0a",
-	    "multistream: expected header \"/multistream/1.0.0\" from "
-	    "dialer, received \"a\\x22b\"", NULL },
+	    "dialer, received \"a\\x22bAAAAAAAAAAAAAAA\"", NULL },
 	/* A TLS record: the escaped text is cut at MSS_ESC_MAX. */
 	{ "tls client hello", "1e" "0301020001000101fc0303"
 	    "00000000000000000000000000000000000000",
-	    "multistream: message of 30 bytes lacks trailing newline: \""
-	    "\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\x01\\xfc\\x03"
-	    "\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
-	    "\\x00\\x00\\x00...\"", NULL },
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 30 starting \"\\x1e\\x03"
+	    "\\x01\\x02\\x00\\x01\\x00\\x01\\x01\\xfc\\x03\\x03"
+	    "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
+	    "\\x00...\"",
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 30 starting \"\\x1e\"" },
 };
 
 START_TEST(test_listener_bad)
@@ -434,8 +452,11 @@ static const struct {
 	const char *error;
 } bad_d[] = {
 	{ "answer before header", NA_HEX,
+	    "multistream: expected header \"/multistream/1.0.0\" (length "
+	    "19), received a message of length 3 starting \"\\x03na\\x0a\"" },
+	{ "wrong 19-byte header", "13" "2f6d756c746973747265616d2f322e302e30" "0a",
 	    "multistream: expected header \"/multistream/1.0.0\" from "
-	    "listener, received \"na\"" },
+	    "listener, received \"/multistream/2.0.0\"" },
 	{ "unexpected answer", HDR_HEX NOISE_HEX,
 	    "multistream: expected \"/tls/1.0.0\" or \"na\" in answer to "
 	    "proposal, received \"/noise\"" },
