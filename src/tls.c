@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "keys.h"
+#include "peerid.h"
 #include "tls.h"
 #include "tlscert.h"
 
@@ -49,6 +50,8 @@ struct tls_session {
 	bool verified;			/* our verify callback accepted */
 	bool verify_failed;		/* ... or rejected (reason in err) */
 	struct pubkey *remote;
+	struct peer_id expect;		/* required peer, if has_expect */
+	bool has_expect;
 	uint8_t *out;			/* output queue: out[off..off+len) */
 	size_t out_off, out_len, out_cap;
 	size_t in_off, in_len;		/* input queue: in[off..off+len) */
@@ -174,18 +177,26 @@ tls_on_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		tls_set_error(s, "%s", why);
 		return 0;
 	}
+	if (s->has_expect &&
+	    !peer_id_equal(&s->expect, pubkey_peer_id(s->remote))) {
+		char want[PEER_ID_STR_MAX], got[PEER_ID_STR_MAX];
+
+		peer_id_to_string(&s->expect, want, sizeof(want));
+		peer_id_to_string(pubkey_peer_id(s->remote), got, sizeof(got));
+		s->verify_failed = true;
+		tls_set_error(s, "tls: peer ID mismatch: expected %s, got %s",
+		    want, got);
+		return 0;
+	}
 	s->verified = true;
 	return 1;
 }
 
-/* Configure ctx: version, suites, groups, verification, our cert. */
+/* Configure ctx: version, suites, groups, verification, I/O. */
 static int
-tls_setup_ctx(struct tls_session *s, const struct identity *id)
+tls_setup_ctx(struct tls_session *s)
 {
 	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1 };
-	uint8_t *cert = NULL, *key = NULL;
-	size_t certlen = 0, keylen = 0;
-	int ret = -1;
 
 	if (wolfSSL_CTX_SetMinVersion(s->ctx, WOLFSSL_TLSV1_3) !=
 	    WOLFSSL_SUCCESS ||
@@ -201,20 +212,23 @@ tls_setup_ctx(struct tls_session *s, const struct identity *id)
 	    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_on_verify);
 	wolfSSL_CTX_SetIORecv(s->ctx, tls_on_recv);
 	wolfSSL_CTX_SetIOSend(s->ctx, tls_on_send);
-	if (tlscert_generate(id, &cert, &certlen, &key, &keylen) == -1) {
-		tls_set_error(s, "tls: cannot generate certificate");
-		return -1;
-	}
-	if (wolfSSL_CTX_use_certificate_buffer(s->ctx, cert, (long)certlen,
+	return 0;
+}
+
+/* Load our certificate and key into ctx. */
+static int
+tls_load_cert(struct tls_session *s, const uint8_t *cert, size_t certlen,
+    const uint8_t *key, size_t keylen)
+{
+	if (certlen > LONG_MAX || keylen > LONG_MAX ||
+	    wolfSSL_CTX_use_certificate_buffer(s->ctx, cert, (long)certlen,
 	    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_PrivateKey_buffer(s->ctx, key, (long)keylen,
-	    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS)
+	    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
 		tls_set_error(s, "tls: cannot load certificate");
-	else
-		ret = 0;
-	free(cert);
-	tlscert_free_key(key, keylen);
-	return ret;
+		return -1;
+	}
+	return 0;
 }
 
 /* Configure the WOLFSSL object: I/O contexts and ALPN. */
@@ -236,7 +250,8 @@ tls_setup_ssl(struct tls_session *s)
 }
 
 struct tls_session *
-tls_session_new(enum tls_role role, const struct identity *id, char *err,
+tls_session_new_cert(enum tls_role role, const uint8_t *cert,
+    size_t certlen, const uint8_t *key, size_t keylen, char *err,
     size_t errlen)
 {
 	struct tls_session *s;
@@ -258,7 +273,8 @@ tls_session_new(enum tls_role role, const struct identity *id, char *err,
 		tls_set_error(s, "tls: cannot create context");
 		goto fail;
 	}
-	if (tls_setup_ctx(s, id) == -1)
+	if (tls_setup_ctx(s) == -1 ||
+	    tls_load_cert(s, cert, certlen, key, keylen) == -1)
 		goto fail;
 	if ((s->ssl = wolfSSL_new(s->ctx)) == NULL) {
 		tls_set_error(s, "tls: cannot create session");
@@ -271,6 +287,32 @@ fail:
 	snprintf(err, errlen, "%s", s->err);
 	tls_session_free(s);
 	return NULL;
+}
+
+struct tls_session *
+tls_session_new(enum tls_role role, const struct identity *id, char *err,
+    size_t errlen)
+{
+	struct tls_session *s;
+	uint8_t *cert, *key;
+	size_t certlen, keylen;
+
+	if (tlscert_generate(id, &cert, &certlen, &key, &keylen) == -1) {
+		snprintf(err, errlen, "tls: cannot generate certificate");
+		return NULL;
+	}
+	s = tls_session_new_cert(role, cert, certlen, key, keylen, err,
+	    errlen);
+	free(cert);
+	tlscert_free_key(key, keylen);
+	return s;
+}
+
+void
+tls_expect_peer(struct tls_session *s, const struct peer_id *expect)
+{
+	s->expect = *expect;
+	s->has_expect = true;
 }
 
 void

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct identity;
+struct peer_id;
 struct pubkey;
 struct tls_session;
 
@@ -50,6 +51,24 @@ enum {
  */
 struct tls_session *tls_session_new(enum tls_role role,
     const struct identity *id, char *err, size_t errlen);
+
+/*
+ * Like tls_session_new() but presenting the given certificate and SEC1
+ * private key DER (as made by tlscert_generate(); copied, the caller
+ * keeps ownership).  Lets a caller reuse one certificate for many
+ * sessions, and tests present deliberately broken ones.
+ */
+struct tls_session *tls_session_new_cert(enum tls_role role,
+    const uint8_t *cert, size_t certlen, const uint8_t *key, size_t keylen,
+    char *err, size_t errlen);
+
+/*
+ * Require the peer's ID to equal *expect (copied); a mismatch fails the
+ * handshake during certificate verification ("tls: peer ID mismatch").
+ * The dialer must set this when it knows whom it dials (tls.md 5.6).
+ * Call before the first tls_handshake().
+ */
+void tls_expect_peer(struct tls_session *s, const struct peer_id *expect);
 
 /* Wipe and free; NULL is a no-op. */
 void tls_session_free(struct tls_session *s);

@@ -867,13 +867,18 @@ struct build {
 /* The SignedKey for the SPKI in b, signed by signer.  0 or -1. */
 static int
 build_signed_key(struct build *b, const struct identity *id,
-    const struct identity *signer)
+    const struct identity *signer, bool corrupt)
 {
+	static const uint8_t junk[] = { 0x08, 0x09, 0x12, 0x00 };
 	uint8_t msg[PREFIX_LEN + sizeof(b->spki)];
 	const uint8_t *pk;
 	size_t pklen, siglen;
 
 	pk = pubkey_bytes(identity_pubkey(id), &pklen);
+	if (corrupt) {
+		pk = junk;
+		pklen = sizeof(junk);
+	}
 	memcpy(msg, TLSCERT_SIG_PREFIX, PREFIX_LEN);
 	memcpy(msg + PREFIX_LEN, b->spki, sizeof(b->spki));
 	if (identity_sign(signer, msg, sizeof(msg), b->sig, sizeof(b->sig),
@@ -1003,8 +1008,8 @@ tlscert_build(const struct identity *id, const struct tlscert_params *p,
 	if (wc_ecc_init(&b->key) != 0)
 		goto out_rng;
 	if (build_key(b) == -1 ||
-	    build_signed_key(b, id, p->ext_signer ? p->ext_signer : id) ==
-	    -1 || build_tbs(b, p) == -1 || build_cert(b) == -1)
+	    build_signed_key(b, id, p->ext_signer ? p->ext_signer : id,
+	    p->corrupt_pubkey) == -1 || build_tbs(b, p) == -1 || build_cert(b) == -1)
 		goto out_key;
 	if ((*cert_der = malloc(b->cert.len)) == NULL)
 		goto out_key;

@@ -61,6 +61,7 @@ struct tlscert_params {
 	bool extra_critical_ext;	/* add critical ext 1.2.3.4 */
 	bool extra_noncritical_ext;	/* add non-critical ext 1.2.3.5 */
 	bool duplicate_libp2p_ext;	/* the libp2p extension twice */
+	bool corrupt_pubkey;		/* SignedKey.publicKey garbage */
 	/* Sign the SignedKey with this identity instead of id. */
 	const struct identity *ext_signer;
 };
