@@ -250,7 +250,7 @@ START_TEST(test_presented_certs)
 	/*
 	 * KNOWN LIMITATION (docs/tls.md): Debian's wolfSSL 5.5.4 rejects a
 	 * peer certificate with ANY unknown critical extension inside
-	 * ProcessPeerCerts, before our verify callback runs (even with
+	 * peer cert processing, before our verify callback runs (even with
 	 * VERIFY_NONE), so a critical libp2p extension as sent by js and
 	 * rust peers fails.  These cases pin that behaviour; flip them to
 	 * NULL when the wolfSSL in use lets the callback decide.
