@@ -1,0 +1,134 @@
+/*
+ * tls.h - libp2p /tls/1.0.0 session over wolfSSL, sans I/O (L1).
+ *
+ * The caller owns the transport.  It feeds received bytes with tls_feed(),
+ * drives the session with tls_handshake() / tls_read() / tls_write() /
+ * tls_shutdown(), and after EVERY call drains the bytes to send with
+ * tls_take_output().  No call blocks or touches a socket.
+ *
+ * Protocol: TLS 1.3 only; suites CHACHA20-POLY1305, AES-128-GCM,
+ * AES-256-GCM (that order); groups X25519 then P-256; ALPN "libp2p"; no
+ * SNI; no session tickets or resumption; both sides present a fresh
+ * libp2p certificate (tlscert.h) and verify the peer's with
+ * tlscert_verify().  The server requires a client certificate.
+ */
+#ifndef PEERLOCK_TLS_H
+#define PEERLOCK_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct identity;
+struct peer_id;
+struct pubkey;
+struct tls_session;
+
+enum tls_role {
+	TLS_CLIENT,		/* dialer */
+	TLS_SERVER		/* listener */
+};
+
+enum tls_status {
+	TLS_WANT_IO,		/* drain output, feed more input, call again */
+	TLS_DONE,		/* handshake complete, peer verified */
+	TLS_FAILED,		/* fatal error; see tls_error() */
+	TLS_CLOSED		/* peer sent close_notify */
+};
+
+enum {
+	TLS_MAX_PLAINTEXT = 16384,	/* per record */
+	TLS_INPUT_MAX = 65536,		/* bounded input queue */
+	TLS_OUTPUT_HIGH = 262144,	/* tls_write() refuses above this */
+	TLS_WRITE_MAX = 65536		/* plaintext accepted per tls_write() */
+};
+
+#define TLS_ALPN "libp2p"
+
+/*
+ * Create a session for role, authenticated by id (borrowed; must outlive
+ * the session).  Generates a fresh certificate key and certificate.
+ * Returns NULL with a reason in err on failure.
+ */
+struct tls_session *tls_session_new(enum tls_role role,
+    const struct identity *id, char *err, size_t errlen);
+
+/*
+ * Like tls_session_new() but presenting the given certificate and SEC1
+ * private key DER (as made by tlscert_generate(); copied, the caller
+ * keeps ownership).  Lets a caller reuse one certificate for many
+ * sessions, and tests present deliberately broken ones.
+ */
+struct tls_session *tls_session_new_cert(enum tls_role role,
+    const uint8_t *cert, size_t certlen, const uint8_t *key, size_t keylen,
+    char *err, size_t errlen);
+
+/*
+ * Require the peer's ID to equal *expect (copied); a mismatch fails the
+ * handshake during certificate verification ("tls: peer ID mismatch").
+ * The dialer must set this when it knows whom it dials (tls.md 5.6).
+ * Call before the first tls_handshake().
+ */
+void tls_expect_peer(struct tls_session *s, const struct peer_id *expect);
+
+/* Wipe and free; NULL is a no-op. */
+void tls_session_free(struct tls_session *s);
+
+/*
+ * Queue len received bytes.  Returns the number accepted (0..len): the
+ * input queue holds at most TLS_INPUT_MAX bytes; keep the rest and feed
+ * it after tls_read()/tls_handshake() consumed some.
+ */
+size_t tls_feed(struct tls_session *s, const uint8_t *in, size_t len);
+
+/* Free space in the input queue. */
+size_t tls_input_space(const struct tls_session *s);
+
+/*
+ * Advance the handshake with the queued input.  TLS_WANT_IO until done;
+ * TLS_DONE once (and on every later call) when the peer's certificate
+ * passed tlscert_verify() and ALPN is "libp2p"; TLS_FAILED on any error,
+ * with the reason in tls_error().  Output may be pending in every case
+ * (e.g. the alert after a failure): drain it.
+ */
+enum tls_status tls_handshake(struct tls_session *s);
+
+/* Current status (as last returned or reached by read/write). */
+enum tls_status tls_status(const struct tls_session *s);
+
+/* Number of bytes waiting to be sent. */
+size_t tls_pending_output(const struct tls_session *s);
+
+/* Move up to cap pending bytes into out; returns the count. */
+size_t tls_take_output(struct tls_session *s, uint8_t *out, size_t cap);
+
+/*
+ * Encrypt up to min(len, TLS_WRITE_MAX) bytes of application data into
+ * the output queue (records of at most TLS_MAX_PLAINTEXT).  Returns the
+ * number accepted, 0 if the output queue is above TLS_OUTPUT_HIGH
+ * (drain it first), or -1 if the session is not established or failed.
+ */
+int tls_write(struct tls_session *s, const uint8_t *pt, size_t len);
+
+/*
+ * Decrypt application data into out (cap bytes).  Returns bytes (> 0),
+ * 0 if more input is needed, or -1: tls_status() then says TLS_CLOSED
+ * (clean close_notify from the peer) or TLS_FAILED (see tls_error()).
+ */
+int tls_read(struct tls_session *s, uint8_t *out, size_t cap);
+
+/*
+ * Queue our close_notify alert (then drain the output).  Returns 0 or
+ * -1 if the session is not established.
+ */
+int tls_shutdown(struct tls_session *s);
+
+/* The verified peer's public key after TLS_DONE (owned by s), or NULL. */
+const struct pubkey *tls_remote_key(const struct tls_session *s);
+
+/* Negotiated cipher suite name (IANA form, e.g. TLS_CHACHA20_...). */
+const char *tls_cipher(const struct tls_session *s);
+
+/* Last error text (starts with "tls: "); "" if none. */
+const char *tls_error(const struct tls_session *s);
+
+#endif
