@@ -545,6 +545,7 @@ ecc_from_scalar(const uint8_t *d, size_t n, int curve, ecc_key *k)
 	if (wc_ecc_import_private_key_ex(d, (word32)n, NULL, 0, k,
 	    curve) != 0 || wc_ecc_make_pub(k, NULL) != 0) {
 		wc_ecc_free(k);
+		sodium_memzero(k, sizeof(*k));
 		return (-1);
 	}
 	return (0);

@@ -465,10 +465,12 @@ START_TEST(test_ecdsa_variants)
 }
 END_TEST
 
-#define ED_PUB "1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e"
-#define ED_SEED "7e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d"
-#define K1_PUB "037777e994e452c21604f91de093ce415f5432f701dd8cd1a7a6fea0e630bfca99"
-#define K1_N "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+#define ED_PUB \
+    "1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e"
+#define ED_SEED \
+    "7e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d"
+#define K1_N \
+    "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
 
 /* Encodings that must not parse as a PublicKey. */
 START_TEST(test_pub_noncanonical)
@@ -560,10 +562,10 @@ START_TEST(test_private_variants)
 	} t[] = {
 		{ "08011240" ED_SEED ED_PUB, 1 },
 		{ "08011260" ED_SEED ED_PUB ED_PUB, 1 },	/* legacy */
-		{ "08011260" ED_SEED ED_PUB ED_SEED, 0 },	/* pubs differ */
+		{ "08011260" ED_SEED ED_PUB ED_SEED, 0 }, /* pubs differ */
 		{ "08011240" ED_SEED ED_SEED, 0 },		/* wrong pub */
 		{ "08011220" ED_SEED, 0 },			/* seed only */
-		{ "08011240" ED_SEED ED_PUB "1800", 0 },	/* extra field */
+		{ "08011240" ED_SEED ED_PUB "1800", 0 }, /* extra field */
 		{ "0801" "12c000" ED_SEED ED_PUB, 0 },		/* long len */
 		{ "1240" ED_SEED ED_PUB, 0 },			/* no Type */
 		{ "08021220" "53dadf1d5a164d6b4acdb15e24aa4c5b1d3461bdbd42"
@@ -904,6 +906,68 @@ START_TEST(test_pb_noise_oversized)
 }
 END_TEST
 
+/* Parse one mutated input as what it claims to be; check canonicity. */
+static void
+parse_mutant(int public, const uint8_t *m, size_t n)
+{
+	struct pb_noise_payload p;
+	struct identity *id;
+	struct pubkey *k;
+	const uint8_t *out;
+	size_t outlen;
+
+	if (!public) {
+		id = identity_from_pb(m, n, NULL, 0);
+		identity_free(id);
+		return;
+	}
+	k = pubkey_parse(m, n, NULL, 0);
+	if (k != NULL) {
+		out = pubkey_bytes(k, &outlen);
+		ck_assert_uint_eq(outlen, n);
+		ck_assert_mem_eq(out, m, n);
+	}
+	pubkey_free(k);
+	/* The same bytes as a Noise payload. */
+	(void)pb_noise_payload_decode(m, n, &p);
+}
+
+/*
+ * Mutated and truncated spec keys never crash the parsers; whatever is
+ * accepted is canonical (re-encodes to the same bytes).
+ */
+START_TEST(test_mutations)
+{
+	enum key_type t = (enum key_type)_i;
+	uint8_t *pb, *m, *exact;
+	size_t len, n, i;
+	int pub;
+
+	for (pub = 0; pub < 2; pub++) {
+		pb = spec_key(spec_names[t][pub], &len);
+		m = malloc(len);
+		ck_assert_ptr_nonnull(m);
+		for (i = 0; i < 300; i++) {
+			memcpy(m, pb, len);
+			n = len;
+			if (i % 4 == 0)
+				n = randombytes_uniform((uint32_t)len);
+			else
+				m[randombytes_uniform((uint32_t)len)] ^=
+				    (uint8_t)(1 + randombytes_uniform(255));
+			/* An exact-size copy lets ASan catch over-reads. */
+			exact = malloc(n > 0 ? n : 1);
+			ck_assert_ptr_nonnull(exact);
+			memcpy(exact, m, n);
+			parse_mutant(pub, exact, n);
+			free(exact);
+		}
+		free(m);
+		free(pb);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -937,6 +1001,7 @@ main(void)
 	tcase_add_test(tc, test_pb_key);
 	tcase_add_test(tc, test_pb_noise_payload);
 	tcase_add_test(tc, test_pb_noise_oversized);
+	tcase_add_loop_test(tc, test_mutations, 0, 4);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
