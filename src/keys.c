@@ -98,10 +98,7 @@ static const char *key_names[] = {
 };
 
 /* Write a formatted reason into err when the caller supplied one. */
-static void keys_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+static void __attribute__((format(printf, 3, 4)))
 keys_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
