@@ -28,15 +28,19 @@ enum sect_kind { SECT_NONE, SECT_PEERLOCK, SECT_FORWARD, SECT_EXPOSE };
 
 enum key_id {
 	K_IDENTITY, K_LISTEN, K_SECURITY, K_HANDSHAKE_TIMEOUT,
-	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS, K_LOG_LEVEL,
-	K_LOG_FORMAT, K_PEER, K_PEERS, K_TARGET, K_COUNT
+	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
+	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
+	K_LOG_LEVEL, K_LOG_FORMAT, K_PEER, K_PEERS, K_TARGET, K_COUNT
 };
 
 enum {
 	CFG_VALUE_MAX = 512,	/* > libinih line buffer */
 	CFG_MSG_MAX = 384,
 	CFG_DEFAULT_TIMEOUT_MS = 10000,
-	CFG_DEFAULT_MAX_CONNECTIONS = 4096
+	CFG_DEFAULT_MAX_CONNECTIONS = 4096,
+	CFG_DEFAULT_MAX_HANDSHAKES = 256,
+	CFG_DEFAULT_MAX_CONNECTIONS_PER_IP = 256,
+	CFG_DEFAULT_MAX_HANDSHAKES_PER_IP = 32
 };
 
 /* Where a section and its keys were seen. */
@@ -284,21 +288,41 @@ cfg_set_timeout(struct pstate *st, const char *v, bool cont)
 	return 1;
 }
 
-/* max_connections = N */
+/* max_connections, max_handshakes, ..._per_ip = N (1..2^20) */
 static int
-cfg_set_max_connections(struct pstate *st, const char *v, bool cont)
+cfg_set_limit(struct pstate *st, const char *v, bool cont)
 {
+	struct config *c = st->c;
 	unsigned long n;
+	const char *key;
+	unsigned *dst;
 	char *end;
 
+	switch (st->last_key) {
+	case K_MAX_HANDSHAKES:
+		key = "max_handshakes";
+		dst = &c->max_handshakes;
+		break;
+	case K_MAX_CONNECTIONS_PER_IP:
+		key = "max_connections_per_ip";
+		dst = &c->max_connections_per_ip;
+		break;
+	case K_MAX_HANDSHAKES_PER_IP:
+		key = "max_handshakes_per_ip";
+		dst = &c->max_handshakes_per_ip;
+		break;
+	default:
+		key = "max_connections";
+		dst = &c->max_connections;
+		break;
+	}
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE ||
 	    n == 0 || n > CONFIG_MAX_CONNECTIONS)
-		return cfg_fail(st, st->lineno, "max_connections: expected "
-		    "a number from 1 to %d, got '%.32s'",
-		    CONFIG_MAX_CONNECTIONS, v);
-	st->c->max_connections = (unsigned)n;
+		return cfg_fail(st, st->lineno, "%s: expected a number from 1 "
+		    "to %d, got '%.32s'", key, CONFIG_MAX_CONNECTIONS, v);
+	*dst = (unsigned)n;
 	return 1;
 }
 
@@ -454,7 +478,13 @@ static const struct key_def cfg_keys[] = {
 	{ "idle_timeout", K_IDLE_TIMEOUT, SECT_PEERLOCK, false,
 	    cfg_set_timeout },
 	{ "max_connections", K_MAX_CONNECTIONS, SECT_PEERLOCK, false,
-	    cfg_set_max_connections },
+	    cfg_set_limit },
+	{ "max_handshakes", K_MAX_HANDSHAKES, SECT_PEERLOCK, false,
+	    cfg_set_limit },
+	{ "max_connections_per_ip", K_MAX_CONNECTIONS_PER_IP, SECT_PEERLOCK,
+	    false, cfg_set_limit },
+	{ "max_handshakes_per_ip", K_MAX_HANDSHAKES_PER_IP, SECT_PEERLOCK,
+	    false, cfg_set_limit },
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
@@ -873,6 +903,9 @@ cfg_new(const char *name)
 	c->connect_timeout_ms = CFG_DEFAULT_TIMEOUT_MS;
 	c->idle_timeout_ms = 0;
 	c->max_connections = CFG_DEFAULT_MAX_CONNECTIONS;
+	c->max_handshakes = CFG_DEFAULT_MAX_HANDSHAKES;
+	c->max_connections_per_ip = CFG_DEFAULT_MAX_CONNECTIONS_PER_IP;
+	c->max_handshakes_per_ip = CFG_DEFAULT_MAX_HANDSHAKES_PER_IP;
 	c->log_level = LOG_INFO;
 	c->log_format_json = false;
 	return c;

@@ -64,7 +64,10 @@ struct config {
 	unsigned handshake_timeout_ms;	/* default 10 s */
 	unsigned connect_timeout_ms;	/* default 10 s */
 	unsigned idle_timeout_ms;	/* 0 = none (default) */
-	unsigned max_connections;	/* default 4096 */
+	unsigned max_connections;	/* default 4096, all tunnels */
+	unsigned max_handshakes;	/* default 256, inbound pending */
+	unsigned max_connections_per_ip;	/* default 256, inbound */
+	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */
 	struct config_forward *forwards;

@@ -50,6 +50,8 @@ struct conn {
 	enum conn_phase phase;
 	char route[CONFIG_NAME_MAX + 8];	/* "forward.db" / "expose.db" */
 	char from[INET6_ADDRSTRLEN + 8];
+	struct sockaddr_storage from_sa;
+	bool authenticated;
 	char peer[PEER_ID_STR_MAX];
 	const char *proto;
 
@@ -197,6 +199,10 @@ conn_alloc(struct conn_env *env, bool outbound,
 	c->proto = "-";
 	strcpy(c->peer, "-");
 	conn_fmt_addr(from, c->from, sizeof(c->from));
+	if (from != NULL && (from->sa_family == AF_INET ||
+	    from->sa_family == AF_INET6))
+		memcpy(&c->from_sa, from, from->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->handshake_ms = env->cfg->handshake_timeout_ms;
 	c->connect_ms = env->cfg->connect_timeout_ms;
@@ -211,6 +217,8 @@ conn_alloc(struct conn_env *env, bool outbound,
 		env->head->prev = c;
 	env->head = c;
 	env->count++;
+	if (env->on_open != NULL)
+		env->on_open(env->node, c);
 	return c;
 }
 
@@ -353,6 +361,9 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->route = c->route;
 	t->peer = c->peer;
 	t->age = conn_age(c);
+	t->from = (const struct sockaddr *)&c->from_sa;
+	t->inbound = !c->outbound;
+	t->authenticated = c->authenticated;
 }
 
 /* The single teardown. */
@@ -558,6 +569,9 @@ conn_on_secure(struct conn *c)
 
 	peer_id_to_string(secchan_peer(c->sc), c->peer, sizeof(c->peer));
 	c->proto = sec_proto_id(secchan_proto(c->sc));
+	c->authenticated = true;
+	if (c->env->on_ready != NULL)
+		c->env->on_ready(c->env->node, c);
 	if (c->outbound) {
 		conn_start_relay(c);
 		return;

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 #include <event2/util.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -74,6 +75,10 @@ struct conn_env {
 	const struct secchan_cred *cred;
 	const struct config *cfg;	/* routes for inbound peers */
 	struct node *node;
+	/* Called once when a conn is created (it is already listed). */
+	void (*on_open)(struct node *n, struct conn *c);
+	/* Called once when the remote peer is authenticated. */
+	void (*on_ready)(struct node *n, struct conn *c);
 	/* Called once from conn_drop(), before the conn is freed. */
 	void (*on_close)(struct node *n, struct conn *c,
 	    enum conn_reason r);
@@ -115,6 +120,9 @@ struct conn_totals {
 	const char *route;
 	const char *peer;		/* base58 peer ID or "-" */
 	double age;			/* seconds */
+	const struct sockaddr *from;	/* the accepted socket's peer */
+	bool inbound;			/* accepted on the encrypted side */
+	bool authenticated;		/* the handshake completed */
 };
 void conn_totals(const struct conn *c, struct conn_totals *t);
 uint64_t conn_id(const struct conn *c);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "iptable.h"
 #include "log.h"
 #include "secchan.h"
 
@@ -48,17 +49,54 @@ struct node {
 	struct event *stop_timer;
 	void (*stop_done)(struct node *);
 	struct node_stats stats;
+	struct iptable *per_ip;		/* inbound conns/handshakes per IP */
+	unsigned handshaking;		/* inbound conns not yet authenticated */
 	time_t last_limit_log;
 	unsigned limit_suppressed;
 };
+
+/* A conn was created: count inbound ones per source address. */
+static void
+node_on_conn_open(struct node *n, struct conn *c)
+{
+	struct conn_totals t;
+	struct ipcount ic;
+
+	conn_totals(c, &t);
+	if (!t.inbound)
+		return;
+	n->handshaking++;
+	iptable_add(n->per_ip, t.from, 1, 1, &ic);
+}
+
+/* A conn authenticated its peer: it no longer counts as a handshake. */
+static void
+node_on_conn_ready(struct node *n, struct conn *c)
+{
+	struct conn_totals t;
+	struct ipcount ic;
+
+	conn_totals(c, &t);
+	if (!t.inbound)
+		return;
+	n->handshaking--;
+	iptable_add(n->per_ip, t.from, 0, -1, &ic);
+}
 
 /* A conn ended; finish a pending stop when it was the last. */
 static void
 node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 {
 	struct conn_totals t;
+	struct ipcount ic;
 
 	conn_totals(c, &t);
+	if (t.inbound) {
+		if (!t.authenticated)
+			n->handshaking--;
+		iptable_add(n->per_ip, t.from, -1, t.authenticated ? 0 : -1,
+		    &ic);
+	}
 	n->stats.closed[r]++;
 	n->stats.bytes_up += t.up;
 	n->stats.bytes_down += t.down;
@@ -96,12 +134,18 @@ node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
 	n->env.cred = n->cred;
 	n->env.cfg = cfg;
 	n->env.node = n;
+	n->env.on_open = node_on_conn_open;
+	n->env.on_ready = node_on_conn_ready;
 	n->env.on_close = node_on_conn_close;
+	n->per_ip = iptable_new(cfg->max_connections);
+	if (n->per_ip == NULL)
+		goto fail;
 	n->env.log_prefix = n->prefix;
 	return n;
 fail:
 	if (n != NULL) {
 		secchan_cred_free(n->cred);
+		iptable_free(n->per_ip);
 		free(n);
 	}
 	config_free(cfg);
@@ -111,19 +155,65 @@ fail:
 
 /* Log a refusal at a limit at most once per second, with a count. */
 static void
-node_limit_log(struct node *n, const char *what, const char *from)
+node_limit_log(struct node *n, enum node_limit l, unsigned limit,
+    const char *from)
 {
 	time_t now = time(NULL);
 
+	n->stats.refused[l]++;
 	if (now == n->last_limit_log) {
 		n->limit_suppressed++;
 		return;
 	}
-	log_warn("%slimit: %s reached (%u), refusing connection from %s"
-	    " (+%u more refused in the last second)", n->prefix, what,
-	    n->cfg->max_connections, from, n->limit_suppressed);
+	log_warn("%slimit: %s (%u) reached, refusing connection from %s"
+	    " (+%u more refused in the previous second)", n->prefix,
+	    node_limit_name(l), limit, from, n->limit_suppressed);
 	n->last_limit_log = now;
 	n->limit_suppressed = 0;
+}
+
+/* Label of a limit. */
+const char *
+node_limit_name(enum node_limit l)
+{
+	static const char *const names[NODE_LIMIT_COUNT] = {
+		[NODE_LIMIT_CONNECTIONS] = "max_connections",
+		[NODE_LIMIT_HANDSHAKES] = "max_handshakes",
+		[NODE_LIMIT_CONNECTIONS_PER_IP] = "max_connections_per_ip",
+		[NODE_LIMIT_HANDSHAKES_PER_IP] = "max_handshakes_per_ip",
+		[NODE_LIMIT_FDS] = "file_descriptors",
+	};
+
+	return (unsigned)l < NODE_LIMIT_COUNT ? names[l] : "unknown";
+}
+
+/*
+ * Which limit refuses a new connection from sa on listener nl, or
+ * NODE_LIMIT_COUNT if none; *limit gets the configured value.
+ */
+static enum node_limit
+node_check_limits(struct node *n, const struct node_listener *nl,
+    const struct sockaddr *sa, unsigned *limit)
+{
+	const struct config *cfg = n->cfg;
+	struct ipcount ic;
+
+	*limit = cfg->max_connections;
+	if (n->env.count >= cfg->max_connections)
+		return NODE_LIMIT_CONNECTIONS;
+	if (nl->fw != NULL)
+		return NODE_LIMIT_COUNT;	/* local apps: global cap only */
+	*limit = cfg->max_handshakes;
+	if (n->handshaking >= cfg->max_handshakes)
+		return NODE_LIMIT_HANDSHAKES;
+	ic = iptable_get(n->per_ip, sa);
+	*limit = cfg->max_connections_per_ip;
+	if (ic.conns >= cfg->max_connections_per_ip)
+		return NODE_LIMIT_CONNECTIONS_PER_IP;
+	*limit = cfg->max_handshakes_per_ip;
+	if (ic.handshakes >= cfg->max_handshakes_per_ip)
+		return NODE_LIMIT_HANDSHAKES_PER_IP;
+	return NODE_LIMIT_COUNT;
 }
 
 /* A socket was accepted on one of our listeners. */
@@ -135,12 +225,15 @@ node_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct node *n = nl->node;
 	char from[64] = "?";
 
+	enum node_limit lim;
+	unsigned limit;
+
 	(void)l;
-	if (n->env.count >= n->cfg->max_connections) {
+	if ((lim = node_check_limits(n, nl, sa, &limit)) != NODE_LIMIT_COUNT) {
 		if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 			getnameinfo(sa, (socklen_t)salen, from, sizeof(from),
 			    NULL, 0, NI_NUMERICHOST);
-		node_limit_log(n, "max_connections", from);
+		node_limit_log(n, lim, limit, from);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -173,8 +266,8 @@ node_on_accept_error(struct evconnlistener *l, void *arg)
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
-		node_limit_log(nl->node, "file descriptors", "(accept paused "
-		    "1s)");
+		node_limit_log(nl->node, NODE_LIMIT_FDS, 0,
+		    "(accept paused 1s)");
 		evconnlistener_disable(l);
 		evtimer_add(nl->retry, &tv);
 		return;
@@ -333,6 +426,7 @@ node_free(struct node *n)
 	if (n->stop_timer != NULL)
 		event_free(n->stop_timer);
 	free(n->ls);
+	iptable_free(n->per_ip);
 	secchan_cred_free(n->cred);
 	identity_free(n->id);
 	config_free(n->cfg);

@@ -40,8 +40,22 @@ void node_free(struct node *n);
 /* A DNS resolver that works even without /etc/resolv.conf. */
 struct evdns_base *node_dns_new(struct event_base *base);
 
+/* Limits that refuse connections (counted in node_stats.refused). */
+enum node_limit {
+	NODE_LIMIT_CONNECTIONS,
+	NODE_LIMIT_HANDSHAKES,
+	NODE_LIMIT_CONNECTIONS_PER_IP,
+	NODE_LIMIT_HANDSHAKES_PER_IP,
+	NODE_LIMIT_FDS,
+	NODE_LIMIT_COUNT
+};
+
+/* Config-key-like label of a limit ("max_handshakes_per_ip"). */
+const char *node_limit_name(enum node_limit l);
+
 /* Totals since start, for the demo and the metrics. */
 struct node_stats {
+	unsigned long long refused[NODE_LIMIT_COUNT];
 	unsigned long long closed[CONN_R_COUNT];
 	unsigned long long bytes_up, bytes_down;
 	char last_proto[16];		/* protocol of the last tunnel */
