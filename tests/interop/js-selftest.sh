@@ -87,12 +87,14 @@ for sec in $SECURITIES; do
 		for wt in $TYPES; do
 			[ "$wt" = "$lt" ] && continue
 			wid=$(cat "$work/$wt.id")
-			if out=$(node "$JSPEER" dial --key "$work/$wt.key" \
+			out=$(node "$JSPEER" dial --key "$work/$wt.key" \
 			    --port "$port" --peer "$wid" --security "$sec" \
-			    --bytes 10 2>&1); then
-				fail "$sec dial $lt listener as $wt ID succeeded: $out"
+			    --bytes 10 2>&1)
+			rc=$?
+			if [ $rc -eq 3 ]; then
+				pass "$sec dial $lt listener expecting $wt ID: peer mismatch"
 			else
-				pass "$sec dial $lt listener expecting $wt ID refused"
+				fail "$sec dial $lt listener expecting $wt ID: exit $rc (want 3): $out"
 			fi
 		done
 		kill "$lpid" 2>/dev/null
@@ -115,11 +117,13 @@ for sec in $SECURITIES; do
 		    --peer "$lid" --security "$sec" --bytes 1000 >/dev/null 2>&1 &&
 		    pass "$sec --expect-peer admits the expected peer" ||
 		    fail "$sec --expect-peer refused the expected peer"
-		node "$JSPEER" dial --key "$work/secp256k1.key" \
+		out=$(node "$JSPEER" dial --key "$work/secp256k1.key" \
 		    --port "$port" --peer "$lid" --security "$sec" \
-		    --bytes 1000 --timeout 20 >/dev/null 2>&1 &&
-		    fail "$sec --expect-peer admitted another peer" ||
-		    pass "$sec --expect-peer refuses another peer"
+		    --bytes 1000 --timeout 20 2>&1)
+		rc=$?
+		[ $rc -eq 1 ] &&
+		    pass "$sec --expect-peer refuses another peer" ||
+		    fail "$sec --expect-peer and another peer: exit $rc: $out"
 	else
 		fail "$sec expect-peer listener did not start"
 	fi

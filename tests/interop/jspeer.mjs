@@ -6,17 +6,23 @@
 // stream inside the secure channel.  No muxer, no libp2p node.
 //
 //   node jspeer.mjs keygen --type ed25519|secp256k1|rsa --out FILE
+//   node jspeer.mjs id --key FILE
 //   node jspeer.mjs listen --key FILE --port N [--port-file F]
 //                          [--security noise|tls] [--expect-peer ID]
 //   node jspeer.mjs dial --key FILE --host H --port N --peer ID
 //                        [--security noise|tls] --bytes N [--seed S]
 //                        [--half-close] [--timeout SECONDS]
+// dial exits 0 when the echo matched, 3 when the remote authenticated as
+// another peer than --peer, 1 on any other error.
 
 import './polyfill.mjs' // must stay the first import
 
 import { createCipheriv, createHash } from 'node:crypto'
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync, readFileSync, realpathSync, renameSync, writeFileSync
+} from 'node:fs'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import {
   generateKeyPair,
@@ -37,9 +43,39 @@ function say (msg) {
   process.stderr.write(`jspeer[${process.pid}]: ${msg}\n`)
 }
 
-function die (msg) {
+function die (msg, code = 1) {
   say(msg)
-  process.exit(1)
+  process.exit(code)
+}
+
+// Exit status of `dial` when the remote proved a different identity.
+const EXIT_PEER_MISMATCH = 3
+
+// A readable message for anything thrown or rejected (some libp2p code
+// paths reject with a bare Event).
+function errText (err) {
+  if (typeof Event !== 'undefined' && err instanceof Event) {
+    const inner = err.error?.message
+    return `stream ${err.type} event${inner != null ? `: ${inner}` : ''}`
+  }
+  return err?.message ?? String(err)
+}
+
+// The remote authenticated fine, but as another peer than expected:
+// jspeer's own check, @libp2p/tls's UnexpectedPeerError, or noise's
+// identity-key comparison (noise also wraps bad signatures in
+// UnexpectedPeerError, so look at the message there).
+function isPeerMismatch (err) {
+  if (err?.code === 'PEER_MISMATCH') return true
+  if (err?.name !== 'UnexpectedPeerError') return false
+  return err.message === 'Unexpected Peer' ||
+    /does not match expected remote identity key/.test(err.message)
+}
+
+// The final verdict for an error that ends the command.
+function fatal (err) {
+  const code = isPeerMismatch(err) ? EXIT_PEER_MISMATCH : 1
+  die(`error${code === EXIT_PEER_MISMATCH ? ' (peer mismatch)' : ''}: ${errText(err)}`, code)
 }
 
 // --name value pairs; names in `flags` take no value.
@@ -164,6 +200,10 @@ function onRemoteEof (conn, raw, cb) {
   }
   if (conn.socket != null) {
     conn.socket.once('end', once)
+    // A TCP FIN without close_notify never reaches the TLSSocket (the
+    // adapter ignores it) and, half-open, we would wait forever: give TLS
+    // a moment to deliver what it has, then treat the FIN as the EOF.
+    raw.addEventListener('remoteCloseWrite', () => setTimeout(once, 500))
   } else {
     conn.addEventListener('remoteCloseWrite', () => {
       rawDrained(raw).then(once)
@@ -213,7 +253,9 @@ function makeEncrypter (security, privateKey) {
 // (ed25519, secp256k1); an RSA peer ID is a hash, so compare the IDs here.
 function checkPeer (got, want) {
   if (want != null && !got.equals(want)) {
-    throw new Error(`unexpected remote peer ${got} (expected ${want})`)
+    const err = new Error(`unexpected remote peer ${got} (expected ${want})`)
+    err.code = 'PEER_MISMATCH'
+    throw err
   }
 }
 
@@ -245,6 +287,13 @@ async function cmdKeygen (argv) {
   process.stdout.write(`${peerIdFromPrivateKey(key).toString()}\n`)
 }
 
+// Print the peer ID of a protobuf private key file (e.g. one peerlock wrote).
+async function cmdId (argv) {
+  const args = parseArgs(argv)
+  const key = loadKey(need(args, 'key'))
+  process.stdout.write(`${peerIdFromPrivateKey(key).toString()}\n`)
+}
+
 // One inbound connection: negotiate, authenticate, echo until EOF.
 async function serveConn (socket, enc, expect) {
   const who = `${socket.remoteAddress}:${socket.remotePort}`
@@ -264,7 +313,7 @@ async function serveConn (socket, enc, expect) {
     const n = await echo(conn, raw)
     say(`${who}: echoed ${n} bytes, closed`)
   } catch (err) {
-    say(`${who}: error: ${err.message}`)
+    say(`${who}: error: ${errText(err)}`)
     if (conn != null) conn.abort(err)
     raw.abort(err)
     socket.destroy()
@@ -383,6 +432,9 @@ async function cmdDial (argv) {
     }
   }
   if (halfClose) await closeWrite(conn)
+  // Safety net: if every handle is gone while a promise is still pending,
+  // Node would exit 0 without a verdict.
+  process.once('beforeExit', () => die('event loop drained before the echo completed'))
   if (n > 0 || halfClose) await received
   clearTimeout(timer)
   const back = hash.digest('hex')
@@ -399,18 +451,32 @@ async function cmdDial (argv) {
 
 const usage = `usage:
   node jspeer.mjs keygen --type ed25519|secp256k1|rsa --out FILE
+  node jspeer.mjs id --key FILE
   node jspeer.mjs listen --key FILE --port N [--port-file F] [--security noise|tls] [--expect-peer ID]
   node jspeer.mjs dial --key FILE --host H --port N --peer ID [--security noise|tls] --bytes N [--seed S] [--half-close] [--timeout SEC]`
 
-const cmds = { keygen: cmdKeygen, listen: cmdListen, dial: cmdDial }
-const cmd = cmds[process.argv[2]]
-if (cmd == null) {
-  process.stderr.write(`${usage}\n`)
-  process.exit(2)
+// The helpers other test scripts may reuse.
+export {
+  SocketStream, closeWrite, checkPeer, flush, makeEncrypter, onRemoteEof,
+  say, toBytes
 }
-process.on('unhandledRejection', err => {
-  // a listener serves many connections: one failure must not stop it
-  if (cmd === cmdListen) say(`unhandled: ${err?.message ?? err}`)
-  else die(`error: ${err?.message ?? err}`)
-})
-cmd(process.argv.slice(3)).catch(err => die(`error: ${err?.message ?? err}`))
+
+function main () {
+  const cmds = { keygen: cmdKeygen, id: cmdId, listen: cmdListen, dial: cmdDial }
+  const cmd = cmds[process.argv[2]]
+  if (cmd == null) {
+    process.stderr.write(`${usage}\n`)
+    process.exit(2)
+  }
+  process.on('unhandledRejection', err => {
+    // a listener serves many connections: one failure must not stop it
+    if (cmd === cmdListen) say(`unhandled: ${errText(err)}`)
+    else fatal(err)
+  })
+  cmd(process.argv.slice(3)).catch(fatal)
+}
+
+if (process.argv[1] != null &&
+    realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main()
+}
