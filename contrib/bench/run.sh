@@ -291,10 +291,11 @@ up_peerlock-tls() {
 	up_peerlock tls "$@"
 }
 
-# Ports: distinct per run, system and pair so nothing waits on old sockets.
-# pair_ports RUN SYSINDEX KIND -> sets P_IN P_MID
+# Ports: distinct per run, system and pair so nothing waits on old sockets,
+# all below the ephemeral range (32768).
+# pair_ports RUN SYSINDEX SLOT(0..5) -> sets P_IN P_MID
 pair_ports() {
-	local b=$((BASE_PORT + ((($1 - 1) % 50) * 200) + $2 * 20 + $3 * 4))
+	local b=$((BASE_PORT + ((($1 - 1) % 40) * 300) + $2 * 40 + $3 * 4))
 	P_IN=$b
 	P_MID=$((b + 1))
 }
@@ -316,7 +317,7 @@ probe_pair() {
 # start_pair SYSTEM TAG KIND(sink|echo) RUN SYSINDEX SLOT: start and probe
 # end to end.  Sets PAIR and ENTRY.  Non-zero (and NA_REASON) on failure.
 start_pair() {
-	local sys=$1 tag=$2 kind=$3 run=$4 idx=$5 slot=$6 tgt p
+	local sys=$1 tag=$2 kind=$3 run=$4 idx=$5 slot=$6 tgt p extra
 	if [ "$kind" = sink ]; then tgt=$SINK_PORT; else tgt=$ECHO_PORT; fi
 	if [ "$sys" = direct ]; then
 		PAIR=""
@@ -337,19 +338,26 @@ start_pair() {
 		if [ -n "$PEERLOCK_EXTRA" ]; then
 			# Perhaps it rejects the extra setting: once without.
 			stop_pids $PAIR
-			note "peerlock failed with '$PEERLOCK_EXTRA';" \
-			    "retrying without it (PEERLOCK_EXTRA)"
+			extra=$PEERLOCK_EXTRA
 			PEERLOCK_EXTRA=""
-			"up_$sys" "$tag" "$tgt" "$P_IN" "$P_MID" &&
-			    probe_pair "$kind" && return 0
+			pair_ports "$run" "$idx" $((slot + 3))
+			ENTRY=$P_IN
+			if "up_$sys" "$tag" "$tgt" "$P_IN" "$P_MID" &&
+			    probe_pair "$kind"; then
+				note "peerlock rejected '$extra'" \
+				    "(PEERLOCK_EXTRA); ran without it"
+				return 0
+			fi
+			PEERLOCK_EXTRA=$extra
 		fi ;;
 	esac
-	mkdir -p "$OUT/logs"
-	for p in A B; do
-		cp "$WORK/logs/$tag-$p.log" "$OUT/logs/$tag-$p.log" 2>/dev/null
-	done
 	stop_pids $PAIR
 	PAIR=""
+	p=$(cat "$WORK/logs/$tag-B.log" "$WORK/logs/$tag-A.log" 2>/dev/null |
+	    grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-120)
+	[ -n "$p" ] && NA_REASON="$NA_REASON (last log line: $p)"
+	NA_REASON="$NA_REASON; logs in $OUT/logs"
+	keep_logs "$tag"
 	return 1
 }
 
@@ -363,10 +371,11 @@ record() { printf '%s,%s,%s,%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
 
 # note TEXT: a line for the results' notes section (once).
 note() {
-	case "$NOTES" in *"- $1"*) return ;; esac
-	NOTES="$NOTES- $1
+	local t="$*"
+	case "$NOTES" in *"- $t"*) return 0 ;; esac
+	NOTES="$NOTES- $t
 "
-	log "$1"
+	log "$t"
 }
 
 # The "result" line of a plbench client run, or nothing.
@@ -383,9 +392,35 @@ rss_kb() {
 	echo "$t"
 }
 
+# Keep the proxies' logs of TAG in OUT/logs for a failure report.
+keep_logs() {
+	local p
+	mkdir -p "$OUT/logs"
+	for p in A B; do
+		cp "$WORK/logs/$1-$p.log" "$OUT/logs/" 2>/dev/null
+	done
+	cp "$WORK/logs/plbench.err" "$OUT/logs/" 2>/dev/null
+	return 0
+}
+
+# measure RUN SYSTEM TAG METRIC[,METRIC2] PLBENCH-ARGS...: run one
+# workload, record its result (or NA and a note).
+measure() {
+	local run=$1 sys=$2 tag=$3 m=$4 v
+	shift 4
+	v=$(plb_result "$@")
+	if [ -z "$v" ]; then
+		note "$sys: '$1' failed in run $run (logs in $OUT/logs)"
+		keep_logs "$tag"
+		v="NA NA"
+	fi
+	record "$run" "$sys" "${m%%,*}" "${v%% *}"
+	case $m in *,*) record "$run" "$sys" "${m#*,}" "${v##* }" ;; esac
+}
+
 # Throughput, connection rate and latency workloads of one system.
 run_traffic() {
-	local run=$1 sys=$2 idx=$3 sink_in echo_in pairs="" v
+	local run=$1 sys=$2 idx=$3 sink_in echo_in pairs="" r="run $1: $2:"
 	NA_REASON=""
 	if ! start_pair "$sys" "$sys-sink" sink "$run" "$idx" 0; then
 		return 1
@@ -399,25 +434,24 @@ run_traffic() {
 	echo_in=$ENTRY
 	pairs="$pairs $PAIR"
 
-	log "run $run: $sys: bulk, 1 connection"
-	v=$(plb_result bulk -p "$sink_in" -c 1 -s "$BULK_BYTES")
-	record "$run" "$sys" bulk1_MBps "${v:-NA}"
-	log "run $run: $sys: bulk, 8 connections"
-	v=$(plb_result bulk -p "$sink_in" -c 8 -s "$BULK_BYTES")
-	record "$run" "$sys" bulk8_MBps "${v:-NA}"
+	log "$r bulk, 1 connection, $BULK_BYTES bytes"
+	measure "$run" "$sys" "$sys-sink" bulk1_MBps \
+	    bulk -p "$sink_in" -c 1 -s "$BULK_BYTES"
+	log "$r bulk, 8 connections, $BULK_BYTES bytes in all"
+	measure "$run" "$sys" "$sys-sink" bulk8_MBps \
+	    bulk -p "$sink_in" -c 8 -s "$BULK_BYTES"
 	sleep 1
-	log "run $run: $sys: connection rate, 1 client"
-	v=$(plb_result connrate -p "$echo_in" -c 1 -t "$CONN_SECS")
-	record "$run" "$sys" conn1_per_s "${v:-NA}"
+	log "$r new connections, 1 client, $CONN_SECS s"
+	measure "$run" "$sys" "$sys-echo" conn1_per_s \
+	    connrate -p "$echo_in" -c 1 -t "$CONN_SECS"
 	sleep 1
-	log "run $run: $sys: connection rate, 8 clients"
-	v=$(plb_result connrate -p "$echo_in" -c 8 -t "$CONN_SECS")
-	record "$run" "$sys" conn8_per_s "${v:-NA}"
+	log "$r new connections, 8 clients, $CONN_SECS s"
+	measure "$run" "$sys" "$sys-echo" conn8_per_s \
+	    connrate -p "$echo_in" -c 8 -t "$CONN_SECS"
 	sleep 1
-	log "run $run: $sys: 64-byte ping-pong"
-	v=$(plb_result pingpong -p "$echo_in" -n "$PP_ROUNDS" -w 200)
-	record "$run" "$sys" pp_p50_us "$(echo "${v:-NA NA}" | cut -d' ' -f1)"
-	record "$run" "$sys" pp_p99_us "$(echo "${v:-NA NA}" | cut -d' ' -f2)"
+	log "$r $PP_ROUNDS 64-byte ping-pongs"
+	measure "$run" "$sys" "$sys-echo" pp_p50_us,pp_p99_us \
+	    pingpong -p "$echo_in" -n "$PP_ROUNDS" -w 200
 	stop_pids $pairs
 	return 0
 }
@@ -466,6 +500,11 @@ run_memory() {
 		fi
 		rss=$(rss_kb $PAIR) || rss=NA
 		record "$run" "$sys" "mem${l}_kB" "$rss"
+		# Each side too (raw.csv only): A = client side, B = server.
+		record "$run" "$sys" "mem${l}_A_kB" \
+		    "$(rss_kb ${PAIR%% *} || echo NA)"
+		record "$run" "$sys" "mem${l}_B_kB" \
+		    "$(rss_kb ${PAIR##* } || echo NA)"
 		[ "$l" = 0 ] && base=$rss
 		if [ "$l" -gt 0 ] && [ "$rss" != NA ]; then
 			top_l=$l
