@@ -4,7 +4,7 @@
 # servers.  See docs/benchmarks.md for what each figure means.
 #
 #   contrib/bench/run.sh [--quick] [--runs N] [--systems "LIST"] [--out DIR]
-#                        [--keep]
+#                        [--keep] [--build]
 #
 #   --quick     smoke test: 1 run, 64 MB bulk, 2 s connection rate,
 #               2000 ping-pongs, idle levels 0/100/1000
@@ -13,6 +13,8 @@
 #               peerlock-noise peerlock-tls
 #   --out DIR   results directory (default contrib/bench/results)
 #   --keep      keep the scratch directory (configs, keys, logs)
+#   --build     first build an optimised peerlock into build-bench/ (plain
+#               configure, -O2) and benchmark that one
 #
 # Environment: PEERLOCK (binary, default ./build/peerlock from the repo top),
 # PEERLOCK_TLS=0 (skip peerlock-tls), PEERLOCK_EXTRA (lines added to each
@@ -31,6 +33,7 @@ SYSTEMS=$ALL_SYSTEMS
 RUNS=5
 QUICK=0
 KEEP=0
+BUILD=0
 OUT=$here/results
 PLB=$here/plbench
 PEERLOCK=${PEERLOCK:-$top/build/peerlock}
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--systems) SYSTEMS=${2:?}; shift ;;
 	--out) OUT=${2:?}; shift ;;
 	--keep) KEEP=1 ;;
+	--build) BUILD=1 ;;
 	-h|--help) usage ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage ;;
 	esac
@@ -118,10 +122,11 @@ raise_nofile() {
 
 WORK=""
 ALL_PIDS=""
+declare -A PNAME
 
 # Stop the given processes (and their children: socat forks) by pid.
 stop_pids() {
-	local p i
+	local p i st
 	for p in "$@"; do
 		pkill -TERM -P "$p" 2>/dev/null
 		kill -TERM "$p" 2>/dev/null
@@ -133,7 +138,15 @@ stop_pids() {
 		done
 		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+		{ wait "$p"; } 2>/dev/null
+		st=$?
+		# 143 = our SIGTERM, 137 = our SIGKILL; anything by signal else
+		# (a crash while stopping) is worth a note.
+		if [ "$st" -gt 128 ] && [ "$st" -ne 143 ] && [ "$st" -ne 137 ]
+		then
+			note "${PNAME[$p]:-pid $p} died of signal" \
+			    "$((st - 128)) while being stopped (after measuring)"
+		fi
 	done
 	for p in "$@"; do
 		ALL_PIDS=$(printf '%s\n' $ALL_PIDS | grep -vx "$p" | tr '\n' ' ')
@@ -159,6 +172,7 @@ spawn() {
 	shift
 	"$@" >"$WORK/logs/$name.log" 2>&1 </dev/null &
 	SPAWNED=$!
+	PNAME[$SPAWNED]=$name
 	ALL_PIDS="$ALL_PIDS $SPAWNED"
 }
 
@@ -240,6 +254,37 @@ up_spiped-pair() {
 
 PL_A_ID=""
 PL_B_ID=""
+PL_NA=""
+
+# --build: an optimised peerlock in build-bench/ (not the -O0 debug build).
+build_peerlock() {
+	local b=$top/build-bench
+	log "building an optimised peerlock in $b"
+	if [ "$(id -u)" -eq 0 ] && [ -x "$top/contrib/install-deps.sh" ]; then
+		"$top/contrib/install-deps.sh" || log "install-deps.sh failed"
+	fi
+	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi) ||
+	    return 1
+	mkdir -p "$b" &&
+	    (cd "$b" && "$top/configure" >configure.out 2>&1 &&
+	    make -j2 peerlock >make.out 2>&1) || {
+		log "peerlock build failed, see $b/configure.out, $b/make.out"
+		return 1
+	}
+	PEERLOCK=$b/peerlock
+}
+
+# A note if PEERLOCK comes from a debug or sanitizer build.
+check_build_flags() {
+	local log
+	log=$(dirname "$PEERLOCK")/config.log
+	[ -f "$log" ] || return 0
+	if grep -q -e '--enable-debug' -e '--enable-asan' \
+	    -e '--enable-fuzzing' "$log"; then
+		note "$PEERLOCK is a debug/sanitizer build (-O0 or ASan):" \
+		    "its figures understate peerlock; use --build or set PEERLOCK"
+	fi
+}
 
 # Two identities for every peerlock pair; fails if peerlock cannot keygen.
 peerlock_keys() {
@@ -258,7 +303,7 @@ peerlock_keys() {
 # up_peerlock SECURITY TAG TARGET ENTRY MID
 up_peerlock() {
 	local sec=$1 tag=$2 tgt=$3 in=$4 mid=$5 a
-	[ -n "$PL_A_ID" ] || return 1
+	[ -n "$PL_A_ID" ] || { NA_REASON=$PL_NA; return 1; }
 	cat >"$WORK/pl/$tag-A.conf" <<EOF
 [peerlock]
 identity = $WORK/pl/A.key
@@ -513,6 +558,9 @@ run_memory() {
 	done
 	exec {ifd}>&- {ofd}<&-
 	stop_pids "$ipid"
+	# Let the proxies finish closing the tunnels before they are stopped
+	# (stunnel 5.68 can crash when stopped in the middle of that).
+	sleep 2
 	if [ -n "$base" ] && [ "$base" != NA ] && [ "$top_l" -gt 0 ]; then
 		record "$run" "$sys" bytes_per_tunnel \
 		    $(( (top_rss - base) * 1024 / top_l ))
@@ -743,8 +791,12 @@ main() {
 	[ -n "$STUNNEL" ] && stunnel_certs || STUNNEL=""
 	dd if=/dev/urandom of="$WORK/spiped.key" bs=32 count=1 2>/dev/null
 	case " $SYSTEMS " in *" peerlock"*)
+		if [ "$BUILD" = 1 ]; then
+			build_peerlock || note "peerlock --build failed"
+		fi
+		check_build_flags
 		NA_REASON=""
-		peerlock_keys || note "peerlock systems are n/a: $NA_REASON" ;;
+		peerlock_keys || PL_NA=$NA_REASON ;;
 	esac
 
 	SINK_PORT=$((BASE_PORT - 2))
