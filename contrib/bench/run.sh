@@ -654,6 +654,9 @@ machine_info() {
 	    "$(openssl version 2>/dev/null | awk '{ print $1, $2 }');" \
 	    "spiped $(spiped -v 2>&1 | awk '{ print $2 }');" \
 	    "socat $(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')"
+	echo "- Load average (1 min) at start / end: $LOAD_START /" \
+	    "$(cut -d' ' -f1 /proc/loadavg) (anything above 0 is other work" \
+	    "competing for the same cores)"
 	echo "- Runs per figure: $RUNS (median shown); bulk $BULK_BYTES bytes;" \
 	    "connection rate ${CONN_SECS} s; $PP_ROUNDS ping-pongs;" \
 	    "idle levels: $MEM_LEVELS; ulimit -n $NOFILE"
@@ -724,20 +727,31 @@ report() {
 	} >results.csv
 }
 
-# chart.png: four panels of clustered bars, one cluster per system.
+# chart.png: four panels of clustered bars, one cluster per proxy; the
+# direct figures (no proxy) go in the panel titles as the ceiling.
 chart() {
-	local s m i
+	local s m v d1="" d2="" d3="" nsys=0
 	command -v gnuplot >/dev/null || { note "gnuplot missing: no chart"; return; }
 	: >chart.dat
 	for s in $SYSTEMS; do
+		[ "$s" = direct ] && [ "$SYSTEMS" != direct ] && continue
+		nsys=$((nsys + 1))
 		printf '%s' "$s" >>chart.dat
 		for m in bulk1_MBps bulk8_MBps conn1_per_s conn8_per_s \
-		    pp_p50_us pp_p99_us "mem${MEM_MAX}_kB" bytes_per_tunnel; do
+		    pp_p50_us pp_p99_us "mem${MEM_MAX}_kB"; do
 			v=$(get_med "$s" "$m")
 			printf ' %s' "${v:-NaN}" >>chart.dat
 		done
 		echo >>chart.dat
 	done
+	case " $SYSTEMS " in *" direct "*)
+		d1="\\ndirect (no proxy): $(fmt "$(get_med direct bulk1_MBps)") / $(fmt "$(get_med direct bulk8_MBps)")"
+		d2="\\ndirect (no proxy): $(fmt "$(get_med direct conn1_per_s)") / $(fmt "$(get_med direct conn8_per_s)")"
+		d3="\\ndirect (no proxy): $(fmt "$(get_med direct pp_p50_us)") / $(fmt "$(get_med direct pp_p99_us)")"
+		;;
+	esac
+	# "n/a" over the systems without figures in column COL.
+	na() { awk -v c="$1" '$c == "NaN" { printf "set label \"n/a\" at %d, graph 0.04 center\n", NR - 1 }' chart.dat; }
 	gnuplot <<EOF 2>>"$WORK/logs/gnuplot.log" || note "gnuplot failed: no chart"
 set terminal pngcairo size 1400,1000 font "sans,10"
 set output "chart.png"
@@ -746,20 +760,32 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set xtics rotate by -25 scale 0
+set xtics scale 0
+set xrange [-0.6:$nsys - 0.4]
 set grid ytics
 set key top right
 set yrange [0:*]
-set multiplot layout 2,2 title "peerlock benchmark, median of $RUNS run(s)$( [ "$QUICK" = 1 ] && echo ' (smoke run)')"
-set title "Bulk throughput (MB/s, higher is better)"
+set multiplot layout 2,2 title "peerlock benchmark, median of $RUNS run(s)$( [ "$QUICK" = 1 ] && echo ' (smoke run: not a measurement)')"
+set title "Bulk throughput, MB/s (higher is better)$d1"
+$(na 2)
 plot "chart.dat" using 2:xtic(1) title "1 conn", "" using 3 title "8 conns"
-set title "New connections per second (higher is better)"
+unset label
+set title "New connections per second (higher is better)$d2"
+$(na 4)
 plot "chart.dat" using 4:xtic(1) title "1 client", "" using 5 title "8 clients"
-set title "64-byte ping-pong latency (µs, lower is better)"
+unset label
+set title "64-byte ping-pong latency, µs, log scale (lower is better)$d3"
+set logscale y
+set yrange [1:*]
+$(na 6)
 plot "chart.dat" using 6:xtic(1) title "p50", "" using 7 title "p99"
-set title "RSS of the proxy pair at $MEM_MAX idle tunnels (MiB, lower is better)"
+unset label
+unset logscale y
+set yrange [0:*]
+set title "RSS of the proxy pair at $MEM_MAX idle tunnels, MiB (lower is better)"
 $(if awk '$8 != "NaN" { f = 1 } END { exit !f }' chart.dat; then
-	echo 'plot "chart.dat" using ($8/1024):xtic(1) title "RSS"'
+	na 8
+	echo "plot \"chart.dat\" using (\$8/1024):xtic(1) title \"RSS\""
 else
 	echo 'set label 1 "no data" at graph 0.5, graph 0.5 center'
 	echo 'unset key; set yrange [0:1]; plot "chart.dat" using (0):xtic(1) notitle'
@@ -772,6 +798,7 @@ EOF
 
 main() {
 	local run s idx out_abs v
+	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 	install_deps
 	raise_nofile
 	make -s -C "$here" >/dev/null || { log "cannot build plbench"; exit 1; }
