@@ -592,6 +592,11 @@ mode_connrate(const struct opts *o)
 	printf("connrate clients=%ld seconds=%.1f completed=%ld errors=%ld "
 	    "per_s=%.0f\n", o->conns, o->secs, done, errs, rate);
 	printf("result %.0f\n", rate);
+	for (long i = 0; i < o->conns; i++)
+		if (ss[i].fd != -1)
+			close(ss[i].fd);
+	free(ss);
+	close(ep);
 	return 0;
 }
 
