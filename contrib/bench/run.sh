@@ -1,0 +1,866 @@
+#!/usr/bin/env bash
+# run.sh - peerlock's benchmark: peerlock against the sidecars people would
+# use instead, on loopback, with one load tool and one set of sink/echo
+# servers.  See docs/benchmarks.md for what each figure means.
+#
+#   contrib/bench/run.sh [--quick] [--runs N] [--systems "LIST"] [--out DIR]
+#                        [--keep] [--build]
+#
+#   --quick     smoke test: 1 run, 64 MB bulk, 2 s connection rate,
+#               2000 ping-pongs, idle levels 0/100/1000
+#   --runs N    runs per workload (default 5); the table shows medians
+#   --systems   subset of: direct socat-pair stunnel-pair spiped-pair
+#               peerlock-noise peerlock-tls
+#   --out DIR   results directory (default contrib/bench/results)
+#   --keep      keep the scratch directory (configs, keys, logs)
+#   --build     first build an optimised peerlock into build-bench/ (plain
+#               configure, -O2) and benchmark that one
+#
+# Environment: PEERLOCK (binary, default ./build/peerlock from the repo top),
+# PEERLOCK_TLS=0 (skip peerlock-tls), PEERLOCK_EXTRA (lines added to each
+# peerlock's [peerlock] section, default "max_connections = ..."),
+# BENCH_BASE_PORT (default 20000), BENCH_BULK_BYTES, BENCH_CONN_SECS,
+# BENCH_PP_ROUNDS, BENCH_MEM_LEVELS ("0 1000 10000").
+#
+# Writes OUT/results.md, OUT/results.csv, OUT/chart.png and OUT/raw.csv.
+set -u -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+ALL_SYSTEMS="direct socat-pair stunnel-pair spiped-pair peerlock-noise peerlock-tls"
+SYSTEMS=$ALL_SYSTEMS
+RUNS=5
+QUICK=0
+KEEP=0
+BUILD=0
+OUT=$here/results
+PLB=$here/plbench
+PEERLOCK=${PEERLOCK:-$top/build/peerlock}
+BASE_PORT=${BENCH_BASE_PORT:-20000}
+
+usage() {
+	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1; RUNS=1 ;;
+	--runs) RUNS=${2:?}; shift ;;
+	--systems) SYSTEMS=${2:?}; shift ;;
+	--out) OUT=${2:?}; shift ;;
+	--keep) KEEP=1 ;;
+	--build) BUILD=1 ;;
+	-h|--help) usage ;;
+	*) echo "run.sh: unknown argument $1" >&2; usage ;;
+	esac
+	shift
+done
+for s in $SYSTEMS; do
+	case " $ALL_SYSTEMS " in
+	*" $s "*) ;;
+	*) echo "run.sh: unknown system $s" >&2; exit 2 ;;
+	esac
+done
+
+if [ "$QUICK" = 1 ]; then
+	BULK_BYTES=${BENCH_BULK_BYTES:-64000000}
+	CONN_SECS=${BENCH_CONN_SECS:-2}
+	PP_ROUNDS=${BENCH_PP_ROUNDS:-2000}
+	MEM_LEVELS=${BENCH_MEM_LEVELS:-"0 100 1000"}
+else
+	BULK_BYTES=${BENCH_BULK_BYTES:-1000000000}
+	CONN_SECS=${BENCH_CONN_SECS:-10}
+	PP_ROUNDS=${BENCH_PP_ROUNDS:-20000}
+	MEM_LEVELS=${BENCH_MEM_LEVELS:-"0 1000 10000"}
+fi
+MEM_MAX=0
+for l in $MEM_LEVELS; do [ "$l" -gt "$MEM_MAX" ] && MEM_MAX=$l; done
+PEERLOCK_EXTRA=${PEERLOCK_EXTRA-"max_connections = $((MEM_MAX + 1000))"}
+
+log() { printf '%s\n' "run.sh: $*" >&2; }
+
+# --------------------------------------------------------------- setup
+
+# Install what is missing from Debian (as root), or say what is missing.
+install_deps() {
+	local missing="" p
+	for p in stunnel4 spiped socat gnuplot-nox openssl make gcc \
+	    pkg-config libsodium-dev procps; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "ok installed" || missing="$missing $p"
+	done
+	# gnuplot (any flavour) will do for the chart.
+	case "$missing" in *gnuplot-nox*)
+		command -v gnuplot >/dev/null &&
+		    missing=${missing/ gnuplot-nox/} ;;
+	esac
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+		log "apt-get install$missing"
+		apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    --no-install-recommends $missing >/dev/null ||
+		    log "apt-get failed; systems lacking tools become n/a"
+	else
+		log "missing packages:$missing (run as root to install);" \
+		    "affected systems become n/a"
+	fi
+}
+
+# Raise the open-file limit for the 10,000-tunnel memory level.
+raise_nofile() {
+	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	NOFILE=$(ulimit -n)
+	[ "$NOFILE" = unlimited ] && NOFILE=1048576
+	if [ "$NOFILE" -lt 65536 ]; then
+		log "ulimit -n is $NOFILE (hard limit; 65536 wanted): idle" \
+		    "levels above $(( (NOFILE - 100) / 2 )) tunnels are n/a"
+	fi
+}
+
+WORK=""
+ALL_PIDS=""
+declare -A PNAME
+
+# Stop the given processes (and their children: socat forks) by pid.
+stop_pids() {
+	local p i st
+	for p in "$@"; do
+		pkill -TERM -P "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+		{ wait "$p"; } 2>/dev/null
+		st=$?
+		# 143 = our SIGTERM, 137 = our SIGKILL; anything by signal else
+		# (a crash while stopping) is worth a note.
+		if [ "$st" -gt 128 ] && [ "$st" -ne 143 ] && [ "$st" -ne 137 ]
+		then
+			note "${PNAME[$p]:-pid $p} died of signal" \
+			    "$((st - 128)) while being stopped (after measuring)"
+		fi
+	done
+	for p in "$@"; do
+		ALL_PIDS=$(printf '%s\n' $ALL_PIDS | grep -vx "$p" | tr '\n' ' ')
+	done
+	return 0
+}
+
+# On exit: stop everything we started, remove the scratch directory.
+cleanup() {
+	[ -n "$ALL_PIDS" ] && stop_pids $ALL_PIDS
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if [ "$KEEP" = 1 ]; then log "kept $WORK"
+		else rm -rf "$WORK"; fi
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# spawn NAME CMD...: start CMD in the background, log to WORK/logs/NAME.log;
+# sets SPAWNED to its pid.
+spawn() {
+	local name=$1
+	shift
+	"$@" >"$WORK/logs/$name.log" 2>&1 </dev/null &
+	SPAWNED=$!
+	PNAME[$SPAWNED]=$name
+	ALL_PIDS="$ALL_PIDS $SPAWNED"
+}
+
+# ------------------------------------------------------------- systems
+#
+# up_SYSTEM TAG TARGET ENTRY MID: start a proxy pair that accepts plaintext
+# on ENTRY, carries it over MID and delivers it to TARGET.  Sets PAIR (the
+# pids of side A and side B).  Returns non-zero if it cannot start.
+
+up_direct() { PAIR=""; }
+
+up_socat-pair() {
+	local tag=$1 tgt=$2 in=$3 mid=$4 a
+	spawn "$tag-A" socat -t 5 \
+	    "TCP-LISTEN:$in,bind=127.0.0.1,fork,reuseaddr,backlog=4096,nodelay" \
+	    "TCP:127.0.0.1:$mid,nodelay"
+	a=$SPAWNED
+	spawn "$tag-B" socat -t 5 \
+	    "TCP-LISTEN:$mid,bind=127.0.0.1,fork,reuseaddr,backlog=4096,nodelay" \
+	    "TCP:127.0.0.1:$tgt,nodelay"
+	PAIR="$a $SPAWNED"
+}
+
+STUNNEL=""
+
+# Two self-signed P-256 certificates, each side pins the other's.
+stunnel_certs() {
+	local s
+	for s in A B; do
+		openssl req -x509 -newkey ec \
+		    -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+		    -subj "/CN=bench-$s" -keyout "$WORK/st/$s.key" \
+		    -out "$WORK/st/$s.crt" >/dev/null 2>&1 || return 1
+	done
+}
+
+# Write one stunnel configuration: FILE SIDE CLIENT ACCEPT CONNECT PEER.
+stunnel_conf() {
+	cat >"$1" <<EOF
+foreground = yes
+pid =
+syslog = no
+debug = warning
+[bench]
+client = $3
+accept = 127.0.0.1:$4
+connect = 127.0.0.1:$5
+cert = $WORK/st/$2.crt
+key = $WORK/st/$2.key
+CAfile = $WORK/st/$6.crt
+verifyPeer = yes
+sslVersionMin = TLSv1.3
+sessionResume = no
+socket = l:TCP_NODELAY=1
+socket = r:TCP_NODELAY=1
+EOF
+}
+
+up_stunnel-pair() {
+	local tag=$1 tgt=$2 in=$3 mid=$4 a
+	[ -n "$STUNNEL" ] || return 1
+	stunnel_conf "$WORK/st/$tag-A.conf" A yes "$in" "$mid" B
+	stunnel_conf "$WORK/st/$tag-B.conf" B no "$mid" "$tgt" A
+	spawn "$tag-A" "$STUNNEL" "$WORK/st/$tag-A.conf"
+	a=$SPAWNED
+	spawn "$tag-B" "$STUNNEL" "$WORK/st/$tag-B.conf"
+	PAIR="$a $SPAWNED"
+}
+
+up_spiped-pair() {
+	local tag=$1 tgt=$2 in=$3 mid=$4 a
+	spawn "$tag-A" spiped -e -F -n 0 -s "[127.0.0.1]:$in" \
+	    -t "[127.0.0.1]:$mid" -k "$WORK/spiped.key"
+	a=$SPAWNED
+	spawn "$tag-B" spiped -d -F -n 0 -s "[127.0.0.1]:$mid" \
+	    -t "[127.0.0.1]:$tgt" -k "$WORK/spiped.key"
+	PAIR="$a $SPAWNED"
+}
+
+PL_A_ID=""
+PL_B_ID=""
+PL_NA=""
+
+# --build: an optimised peerlock in build-bench/ (not the -O0 debug build).
+build_peerlock() {
+	local b=$top/build-bench
+	log "building an optimised peerlock in $b"
+	if [ "$(id -u)" -eq 0 ] && [ -x "$top/contrib/install-deps.sh" ]; then
+		"$top/contrib/install-deps.sh" || log "install-deps.sh failed"
+	fi
+	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi) ||
+	    return 1
+	mkdir -p "$b" &&
+	    (cd "$b" && "$top/configure" >configure.out 2>&1 &&
+	    make -j2 peerlock >make.out 2>&1) || {
+		log "peerlock build failed, see $b/configure.out, $b/make.out"
+		return 1
+	}
+	PEERLOCK=$b/peerlock
+}
+
+# A note if PEERLOCK comes from a debug or sanitizer build.
+check_build_flags() {
+	local log
+	log=$(dirname "$PEERLOCK")/config.log
+	[ -f "$log" ] || return 0
+	if grep -q -e '--enable-debug' -e '--enable-asan' \
+	    -e '--enable-fuzzing' "$log"; then
+		note "$PEERLOCK is a debug/sanitizer build (-O0 or ASan):" \
+		    "its figures understate peerlock; use --build or set PEERLOCK"
+	fi
+}
+
+# Two identities for every peerlock pair; fails if peerlock cannot keygen.
+peerlock_keys() {
+	[ -x "$PEERLOCK" ] || { NA_REASON="no peerlock binary at $PEERLOCK"
+		return 1; }
+	PL_A_ID=$("$PEERLOCK" keygen -o "$WORK/pl/A.key" 2>>"$WORK/logs/keygen.log" |
+	    tail -n 1 | tr -d '[:space:]')
+	PL_B_ID=$("$PEERLOCK" keygen -o "$WORK/pl/B.key" 2>>"$WORK/logs/keygen.log" |
+	    tail -n 1 | tr -d '[:space:]')
+	if [ -z "$PL_A_ID" ] || [ -z "$PL_B_ID" ]; then
+		NA_REASON="peerlock keygen failed"
+		return 1
+	fi
+}
+
+# up_peerlock SECURITY TAG TARGET ENTRY MID
+up_peerlock() {
+	local sec=$1 tag=$2 tgt=$3 in=$4 mid=$5 a
+	[ -n "$PL_A_ID" ] || { NA_REASON=$PL_NA; return 1; }
+	cat >"$WORK/pl/$tag-A.conf" <<EOF
+[peerlock]
+identity = $WORK/pl/A.key
+security = $sec
+$PEERLOCK_EXTRA
+
+[forward.bench]
+listen = 127.0.0.1:$in
+peer = /ip4/127.0.0.1/tcp/$mid/p2p/$PL_B_ID
+EOF
+	cat >"$WORK/pl/$tag-B.conf" <<EOF
+[peerlock]
+identity = $WORK/pl/B.key
+listen = /ip4/127.0.0.1/tcp/$mid
+security = $sec
+$PEERLOCK_EXTRA
+
+[expose.bench]
+peers = $PL_A_ID
+target = 127.0.0.1:$tgt
+EOF
+	spawn "$tag-B" "$PEERLOCK" run -c "$WORK/pl/$tag-B.conf"
+	a=$SPAWNED
+	spawn "$tag-A" "$PEERLOCK" run -c "$WORK/pl/$tag-A.conf"
+	PAIR="$SPAWNED $a"
+}
+up_peerlock-noise() { up_peerlock noise "$@"; }
+up_peerlock-tls() {
+	[ "${PEERLOCK_TLS:-1}" != 0 ] || return 1
+	up_peerlock tls "$@"
+}
+
+# Ports: distinct per run, system and pair so nothing waits on old sockets,
+# all below the ephemeral range (32768).
+# pair_ports RUN SYSINDEX SLOT(0..5) -> sets P_IN P_MID
+pair_ports() {
+	local b=$((BASE_PORT + ((($1 - 1) % 40) * 300) + $2 * 40 + $3 * 4))
+	P_IN=$b
+	P_MID=$((b + 1))
+}
+
+# Probe ENTRY end to end until it works, PROBE_SECS pass, or a process of
+# PAIR exits.
+probe_pair() {
+	local i p
+	for i in $(seq 1 "$PROBE_SECS"); do
+		for p in $PAIR; do
+			kill -0 "$p" 2>/dev/null || return 1
+		done
+		"$PLB" probe -p "$ENTRY" -k "$1" -t 1 \
+		    2>>"$WORK/logs/probe.log" && return 0
+	done
+	return 1
+}
+
+# start_pair SYSTEM TAG KIND(sink|echo) RUN SYSINDEX SLOT: start and probe
+# end to end.  Sets PAIR and ENTRY.  Non-zero (and NA_REASON) on failure.
+start_pair() {
+	local sys=$1 tag=$2 kind=$3 run=$4 idx=$5 slot=$6 tgt p extra
+	if [ "$kind" = sink ]; then tgt=$SINK_PORT; else tgt=$ECHO_PORT; fi
+	if [ "$sys" = direct ]; then
+		PAIR=""
+		ENTRY=$tgt
+		return 0
+	fi
+	pair_ports "$run" "$idx" "$slot"
+	ENTRY=$P_IN
+	if ! "up_$sys" "$tag" "$tgt" "$P_IN" "$P_MID"; then
+		NA_REASON=${NA_REASON:-"$sys prerequisites missing"}
+		return 1
+	fi
+	if probe_pair "$kind"; then
+		return 0
+	fi
+	NA_REASON="$sys did not carry a $kind probe end to end"
+	case $sys in peerlock*)
+		if [ -n "$PEERLOCK_EXTRA" ]; then
+			# Perhaps it rejects the extra setting: once without.
+			stop_pids $PAIR
+			extra=$PEERLOCK_EXTRA
+			PEERLOCK_EXTRA=""
+			pair_ports "$run" "$idx" $((slot + 3))
+			ENTRY=$P_IN
+			if "up_$sys" "$tag" "$tgt" "$P_IN" "$P_MID" &&
+			    probe_pair "$kind"; then
+				note "peerlock rejected '$extra'" \
+				    "(PEERLOCK_EXTRA); ran without it"
+				return 0
+			fi
+			PEERLOCK_EXTRA=$extra
+		fi ;;
+	esac
+	stop_pids $PAIR
+	PAIR=""
+	p=$(cat "$WORK/logs/$tag-B.log" "$WORK/logs/$tag-A.log" 2>/dev/null |
+	    grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-120)
+	[ -n "$p" ] && NA_REASON="$NA_REASON (last log line: $p)"
+	NA_REASON="$NA_REASON; logs in $OUT/logs"
+	keep_logs "$tag"
+	return 1
+}
+
+# ------------------------------------------------------------ measuring
+
+RAW=""
+NOTES=""
+
+# record RUN SYSTEM METRIC VALUE
+record() { printf '%s,%s,%s,%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
+
+# note TEXT: a line for the results' notes section (once).
+note() {
+	local t="$*"
+	case "$NOTES" in *"- $t"*) return 0 ;; esac
+	NOTES="$NOTES- $t
+"
+	log "$t"
+}
+
+# The "result" line of a plbench client run, or nothing.
+plb_result() { "$PLB" "$@" 2>>"$WORK/logs/plbench.err" | awk '$1 == "result" { $1 = ""; print substr($0, 2) }'; }
+
+# VmRSS (kB) summed over the given pids.
+rss_kb() {
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$v" ] || return 1
+		t=$((t + v))
+	done
+	echo "$t"
+}
+
+# Keep the proxies' logs of TAG in OUT/logs for a failure report.
+keep_logs() {
+	local p
+	mkdir -p "$OUT/logs"
+	for p in A B; do
+		cp "$WORK/logs/$1-$p.log" "$OUT/logs/" 2>/dev/null
+	done
+	cp "$WORK/logs/plbench.err" "$OUT/logs/" 2>/dev/null
+	return 0
+}
+
+# measure RUN SYSTEM TAG METRIC[,METRIC2] PLBENCH-ARGS...: run one
+# workload, record its result (or NA and a note).
+measure() {
+	local run=$1 sys=$2 tag=$3 m=$4 v
+	shift 4
+	v=$(plb_result "$@")
+	if [ -z "$v" ]; then
+		note "$sys: '$1' failed in run $run (logs in $OUT/logs)"
+		keep_logs "$tag"
+		v="NA NA"
+	fi
+	record "$run" "$sys" "${m%%,*}" "${v%% *}"
+	case $m in *,*) record "$run" "$sys" "${m#*,}" "${v##* }" ;; esac
+}
+
+# Throughput, connection rate and latency workloads of one system.
+run_traffic() {
+	local run=$1 sys=$2 idx=$3 sink_in echo_in pairs="" r="run $1: $2:"
+	NA_REASON=""
+	if ! start_pair "$sys" "$sys-sink" sink "$run" "$idx" 0; then
+		return 1
+	fi
+	sink_in=$ENTRY
+	pairs=$PAIR
+	if ! start_pair "$sys" "$sys-echo" echo "$run" "$idx" 1; then
+		stop_pids $pairs
+		return 1
+	fi
+	echo_in=$ENTRY
+	pairs="$pairs $PAIR"
+
+	log "$r bulk, 1 connection, $BULK_BYTES bytes"
+	measure "$run" "$sys" "$sys-sink" bulk1_MBps \
+	    bulk -p "$sink_in" -c 1 -s "$BULK_BYTES"
+	log "$r bulk, 8 connections, $BULK_BYTES bytes in all"
+	measure "$run" "$sys" "$sys-sink" bulk8_MBps \
+	    bulk -p "$sink_in" -c 8 -s "$BULK_BYTES"
+	sleep 1
+	log "$r new connections, 1 client, $CONN_SECS s"
+	measure "$run" "$sys" "$sys-echo" conn1_per_s \
+	    connrate -p "$echo_in" -c 1 -t "$CONN_SECS"
+	sleep 1
+	log "$r new connections, 8 clients, $CONN_SECS s"
+	measure "$run" "$sys" "$sys-echo" conn8_per_s \
+	    connrate -p "$echo_in" -c 8 -t "$CONN_SECS"
+	sleep 1
+	log "$r $PP_ROUNDS 64-byte ping-pongs"
+	measure "$run" "$sys" "$sys-echo" pp_p50_us,pp_p99_us \
+	    pingpong -p "$echo_in" -n "$PP_ROUNDS" -w 200
+	stop_pids $pairs
+	return 0
+}
+
+# Memory: RSS of both sides of a fresh echo pair at each idle level.
+run_memory() {
+	local run=$1 sys=$2 idx=$3 l line n rss base="" top_l=0 top_rss=""
+	local ifd ofd ipid
+	case $sys in
+	direct) return 0 ;;
+	socat-pair)
+		note "socat-pair memory is n/a: socat forks a process per" \
+		    "connection"
+		return 0 ;;
+	esac
+	NA_REASON=""
+	start_pair "$sys" "$sys-mem" echo "$run" "$idx" 2 || return 1
+	sleep 0.5
+	rm -f "$WORK/idle.in" "$WORK/idle.out"
+	mkfifo "$WORK/idle.in" "$WORK/idle.out"
+	"$PLB" idle -p "$ENTRY" -n 0 -b 64 -t 300 <"$WORK/idle.in" \
+	    >"$WORK/idle.out" 2>>"$WORK/logs/plbench.err" &
+	ipid=$!
+	ALL_PIDS="$ALL_PIDS $ipid"
+	exec {ifd}>"$WORK/idle.in" {ofd}<"$WORK/idle.out"
+	read -r -t 30 -u "$ofd" line		# "ready 0 failed 0"
+	for l in $MEM_LEVELS; do
+		if [ $((2 * l + 100)) -gt "$NOFILE" ]; then
+			note "idle level $l needs ulimit -n >= $((2 * l + 100))" \
+			    "(a proxy holds 2 fds per tunnel); have $NOFILE"
+			record "$run" "$sys" "mem${l}_kB" NA
+			continue
+		fi
+		if [ "$l" -gt 0 ]; then
+			log "run $run: $sys: $l idle tunnels"
+			echo "$l" >&"$ifd"
+			line=""
+			read -r -t 600 -u "$ofd" line
+			n=$(echo "$line" | awk '{ print $2 }')
+			if [ "${n:-0}" -lt "$l" ]; then
+				note "$sys held only ${n:-0} of $l idle tunnels"
+				record "$run" "$sys" "mem${l}_kB" NA
+				continue
+			fi
+			sleep 0.5
+		fi
+		rss=$(rss_kb $PAIR) || rss=NA
+		record "$run" "$sys" "mem${l}_kB" "$rss"
+		# Each side too (raw.csv only): A = client side, B = server.
+		record "$run" "$sys" "mem${l}_A_kB" \
+		    "$(rss_kb ${PAIR%% *} || echo NA)"
+		record "$run" "$sys" "mem${l}_B_kB" \
+		    "$(rss_kb ${PAIR##* } || echo NA)"
+		[ "$l" = 0 ] && base=$rss
+		if [ "$l" -gt 0 ] && [ "$rss" != NA ]; then
+			top_l=$l
+			top_rss=$rss
+		fi
+	done
+	exec {ifd}>&- {ofd}<&-
+	stop_pids "$ipid"
+	# Let the proxies finish closing the tunnels before they are stopped
+	# (stunnel 5.68 can crash when stopped in the middle of that).
+	sleep 2
+	if [ -n "$base" ] && [ "$base" != NA ] && [ "$top_l" -gt 0 ]; then
+		record "$run" "$sys" bytes_per_tunnel \
+		    $(( (top_rss - base) * 1024 / top_l ))
+	else
+		record "$run" "$sys" bytes_per_tunnel NA
+	fi
+	stop_pids $PAIR
+}
+
+# ---------------------------------------------------------------- report
+
+METRICS=""
+
+# Metric list, units and direction, in table order.
+metric_info() {
+	local l
+	METRICS="bulk1_MBps bulk8_MBps conn1_per_s conn8_per_s pp_p50_us pp_p99_us"
+	for l in $MEM_LEVELS; do METRICS="$METRICS mem${l}_kB"; done
+	METRICS="$METRICS bytes_per_tunnel"
+}
+
+# Human label of a metric.
+metric_label() {
+	case $1 in
+	bulk1_MBps) echo "Bulk, 1 conn (MB/s, higher is better)" ;;
+	bulk8_MBps) echo "Bulk, 8 conns (MB/s, higher is better)" ;;
+	conn1_per_s) echo "New conns/s, 1 client (higher is better)" ;;
+	conn8_per_s) echo "New conns/s, 8 clients (higher is better)" ;;
+	pp_p50_us) echo "64 B ping-pong p50 (µs, lower is better)" ;;
+	pp_p99_us) echo "64 B ping-pong p99 (µs, lower is better)" ;;
+	mem*_kB) echo "RSS of the pair, ${1#mem}" | sed 's/_kB$/ idle tunnels (kB)/' ;;
+	bytes_per_tunnel) echo "Bytes per idle tunnel (pair, lower is better)" ;;
+	esac
+}
+
+# Write summary.csv (system,metric,median,n) and ratios.csv
+# (system,metric,median ratio to stunnel-pair over runs) from raw.csv.
+summarise() {
+	awk -F, '
+	function median(s,   a, n, t, i, j) {
+		n = split(s, a, " ")
+		for (i = 2; i <= n; i++) {	# insertion sort, n is small
+			t = a[i] + 0
+			for (j = i - 1; j >= 1 && a[j] + 0 > t; j--)
+				a[j + 1] = a[j]
+			a[j + 1] = t
+		}
+		if (n == 0) return "NA"
+		if (n % 2) return a[(n + 1) / 2]
+		return (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	$4 != "NA" && $4 != "" {
+		v[$2 "," $3] = v[$2 "," $3] " " $4; c[$2 "," $3]++
+		val[$1 "," $2 "," $3] = $4; runs[$1] = 1
+	}
+	END {
+		for (k in v) printf "%s,%s,%d\n", k, median(v[k]), c[k] > "summary.csv"
+		for (k in val) {
+			split(k, p, ",")
+			if (p[2] !~ /^peerlock/) continue
+			s = p[1] ",stunnel-pair," p[3]
+			if (!(s in val) || val[s] + 0 == 0) continue
+			r[p[2] "," p[3]] = r[p[2] "," p[3]] " " val[k] / val[s]
+		}
+		for (k in r) printf "%s,%s\n", k, median(r[k]) > "ratios.csv"
+	}' "$RAW"
+	touch summary.csv ratios.csv
+}
+
+# Print a number nicely: integers as is, else at most 1 decimal.
+fmt() { awk -v x="$1" 'BEGIN { if (x == "" || x == "NA") print "n/a"; else if (x == int(x) || x >= 100) printf "%.0f\n", x; else printf "%.1f\n", x }'; }
+
+# The median of SYSTEM METRIC from summary.csv, or empty.
+get_med() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m { print $3 }' summary.csv; }
+# The median ratio to stunnel, or empty.
+get_ratio() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m { printf "%.2f", $3 }' ratios.csv; }
+
+# Machine and software description for the report.
+machine_info() {
+	local cpu os mem
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
+	mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- CPU: ${cpu:-unknown}, $(nproc) logical cores" \
+	    "(AES-NI: $(grep -qw aes /proc/cpuinfo && echo yes || echo no))"
+	echo "- Memory: $mem; OS: ${os:-unknown}; kernel $(uname -r)"
+	echo "- peerlock: $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')" \
+	    "($PEERLOCK)"
+	echo "- stunnel: $(${STUNNEL:-false} -version 2>&1 | awk '/^stunnel/ { print $2; exit }')," \
+	    "$(openssl version 2>/dev/null | awk '{ print $1, $2 }');" \
+	    "spiped $(spiped -v 2>&1 | awk '{ print $2 }');" \
+	    "socat $(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')"
+	echo "- Load average (1 min) at start / end: $LOAD_START /" \
+	    "$(cut -d' ' -f1 /proc/loadavg) (anything above 0 is other work" \
+	    "competing for the same cores)"
+	echo "- Runs per figure: $RUNS (median shown); bulk $BULK_BYTES bytes;" \
+	    "connection rate ${CONN_SECS} s; $PP_ROUNDS ping-pongs;" \
+	    "idle levels: $MEM_LEVELS; ulimit -n $NOFILE"
+}
+
+# Write results.md and results.csv; print the table.
+report() {
+	local s m v r cells hdr sep csvh
+	summarise
+	hdr="| Workload |"
+	sep="|---|"
+	csvh="metric"
+	for s in $SYSTEMS; do
+		hdr="$hdr $s |"
+		sep="$sep---:|"
+		csvh="$csvh,$s"
+	done
+	for s in $SYSTEMS; do
+		case $s in peerlock*) csvh="$csvh,$s/stunnel-pair" ;; esac
+	done
+	{
+		echo "# peerlock benchmark results"
+		echo
+		[ "$QUICK" = 1 ] && echo "**Smoke run (--quick): small sizes, one run; not a measurement.**" && echo
+		machine_info
+		echo
+		echo "Raw single-core AEAD speed (libsodium, 64 KiB buffers):" \
+		    "ChaCha20-Poly1305 $CRYPTO_CHACHA MB/s, AES-256-GCM $CRYPTO_AES MB/s."
+		echo
+		echo "Median of $RUNS run(s). Peerlock cells show (×N) = median over" \
+		    "runs of peerlock / stunnel-pair measured in the same run."
+		echo
+		echo "$hdr"
+		echo "$sep"
+		for m in $METRICS; do
+			cells="| $(metric_label "$m") |"
+			for s in $SYSTEMS; do
+				v=$(fmt "$(get_med "$s" "$m")")
+				r=$(get_ratio "$s" "$m")
+				[ -n "$r" ] && v="$v (×$r)"
+				cells="$cells $v |"
+			done
+			echo "$cells"
+		done
+		if [ -n "$NOTES" ]; then
+			echo
+			echo "Notes:"
+			echo
+			printf '%s' "$NOTES"
+		fi
+	} >results.md
+	{
+		echo "$csvh"
+		for m in $METRICS; do
+			cells=$m
+			for s in $SYSTEMS; do
+				cells="$cells,$(get_med "$s" "$m")"
+			done
+			for s in $SYSTEMS; do
+				case $s in peerlock*)
+					cells="$cells,$(get_ratio "$s" "$m")" ;;
+				esac
+			done
+			echo "$cells"
+		done
+		echo "crypto_chacha20poly1305_MBps,$CRYPTO_CHACHA"
+		echo "crypto_aes256gcm_MBps,$CRYPTO_AES"
+	} >results.csv
+}
+
+# chart.png: four panels of clustered bars, one cluster per proxy; the
+# direct figures (no proxy) go in the panel titles as the ceiling.
+chart() {
+	local s m v d1="" d2="" d3="" nsys=0
+	command -v gnuplot >/dev/null || { note "gnuplot missing: no chart"; return; }
+	: >chart.dat
+	for s in $SYSTEMS; do
+		[ "$s" = direct ] && [ "$SYSTEMS" != direct ] && continue
+		nsys=$((nsys + 1))
+		printf '%s' "$s" >>chart.dat
+		for m in bulk1_MBps bulk8_MBps conn1_per_s conn8_per_s \
+		    pp_p50_us pp_p99_us "mem${MEM_MAX}_kB"; do
+			v=$(get_med "$s" "$m")
+			printf ' %s' "${v:-NaN}" >>chart.dat
+		done
+		echo >>chart.dat
+	done
+	case " $SYSTEMS " in *" direct "*)
+		d1="\\ndirect (no proxy): $(fmt "$(get_med direct bulk1_MBps)") / $(fmt "$(get_med direct bulk8_MBps)")"
+		d2="\\ndirect (no proxy): $(fmt "$(get_med direct conn1_per_s)") / $(fmt "$(get_med direct conn8_per_s)")"
+		d3="\\ndirect (no proxy): $(fmt "$(get_med direct pp_p50_us)") / $(fmt "$(get_med direct pp_p99_us)")"
+		;;
+	esac
+	# "n/a" over the systems without figures in column COL.
+	na() { awk -v c="$1" '$c == "NaN" { printf "set label \"n/a\" at %d, graph 0.04 center\n", NR - 1 }' chart.dat; }
+	gnuplot <<EOF 2>>"$WORK/logs/gnuplot.log" || note "gnuplot failed: no chart"
+set terminal pngcairo size 1400,1000 font "sans,10"
+set output "chart.png"
+set datafile missing "NaN"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set xtics scale 0
+set xrange [-0.6:$nsys - 0.4]
+set grid ytics
+set key top right
+set yrange [0:*]
+set multiplot layout 2,2 title "peerlock benchmark, median of $RUNS run(s)$( [ "$QUICK" = 1 ] && echo ' (smoke run: not a measurement)')"
+set title "Bulk throughput, MB/s (higher is better)$d1"
+$(na 2)
+plot "chart.dat" using 2:xtic(1) title "1 conn", "" using 3 title "8 conns"
+unset label
+set title "New connections per second (higher is better)$d2"
+$(na 4)
+plot "chart.dat" using 4:xtic(1) title "1 client", "" using 5 title "8 clients"
+unset label
+set title "64-byte ping-pong latency, µs, log scale (lower is better)$d3"
+set logscale y
+set yrange [1:*]
+$(na 6)
+plot "chart.dat" using 6:xtic(1) title "p50", "" using 7 title "p99"
+unset label
+unset logscale y
+set yrange [0:*]
+set title "RSS of the proxy pair at $MEM_MAX idle tunnels, MiB (lower is better)"
+$(if awk '$8 != "NaN" { f = 1 } END { exit !f }' chart.dat; then
+	na 8
+	echo "plot \"chart.dat\" using (\$8/1024):xtic(1) title \"RSS\""
+else
+	echo 'set label 1 "no data" at graph 0.5, graph 0.5 center'
+	echo 'unset key; set yrange [0:1]; plot "chart.dat" using (0):xtic(1) notitle'
+fi)
+unset multiplot
+EOF
+}
+
+# ------------------------------------------------------------------ main
+
+main() {
+	local run s idx out_abs v
+	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+	install_deps
+	raise_nofile
+	make -s -C "$here" >/dev/null || { log "cannot build plbench"; exit 1; }
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/plbench.XXXXXX")
+	mkdir -p "$WORK/logs" "$WORK/st" "$WORK/pl" "$OUT"
+	out_abs=$(cd "$OUT" && pwd)
+	OUT=$out_abs
+	RAW=$OUT/raw.csv
+	echo "run,system,metric,value" >"$RAW"
+	rm -f "$OUT/summary.csv" "$OUT/ratios.csv" "$OUT/chart.png"
+	rm -rf "$OUT/logs"
+	metric_info
+	PROBE_SECS=10
+
+	# Prerequisites per system; missing ones are reported as n/a.
+	STUNNEL=$(command -v stunnel4 || command -v stunnel || true)
+	[ -n "$STUNNEL" ] && stunnel_certs || STUNNEL=""
+	dd if=/dev/urandom of="$WORK/spiped.key" bs=32 count=1 2>/dev/null
+	case " $SYSTEMS " in *" peerlock"*)
+		if [ "$BUILD" = 1 ]; then
+			build_peerlock || note "peerlock --build failed"
+		fi
+		check_build_flags
+		NA_REASON=""
+		peerlock_keys || PL_NA=$NA_REASON ;;
+	esac
+
+	SINK_PORT=$((BASE_PORT - 2))
+	ECHO_PORT=$((BASE_PORT - 1))
+	spawn sink "$PLB" sink -p "$SINK_PORT"
+	spawn echo "$PLB" echo -p "$ECHO_PORT"
+	"$PLB" probe -p "$SINK_PORT" -k sink -t 5 &&
+	    "$PLB" probe -p "$ECHO_PORT" -k echo -t 5 ||
+	    { log "sink/echo servers did not start"; exit 1; }
+
+	log "raw AEAD speed (libsodium, one core)"
+	v=$("$PLB" crypto -t 1)
+	CRYPTO_CHACHA=$(echo "$v" | awk -F= '/chacha20/ { print $2 }')
+	CRYPTO_AES=$(echo "$v" | awk -F= '/aes256gcm/ { print $2 }')
+	log "ChaCha20-Poly1305 $CRYPTO_CHACHA MB/s, AES-256-GCM $CRYPTO_AES MB/s"
+
+	for run in $(seq 1 "$RUNS"); do
+		idx=0
+		for s in $SYSTEMS; do
+			idx=$((idx + 1))
+			if ! run_traffic "$run" "$s" "$idx"; then
+				note "$s is n/a: $NA_REASON"
+				continue
+			fi
+			run_memory "$run" "$s" "$idx" ||
+			    note "$s memory is n/a: $NA_REASON"
+		done
+	done
+
+	cd "$OUT" || exit 1
+	report
+	chart
+	# Notes may have grown while charting.
+	report
+	rm -f summary.csv ratios.csv chart.dat
+	cat results.md
+	log "wrote $OUT/results.md results.csv chart.png raw.csv"
+}
+
+main
