@@ -23,8 +23,19 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+# Debian's libwolfssl 5.5.4 aborts on the critical libp2p extension sent
+# by js/rust peers (docs/tls.md): build a private static one from Debian's
+# source package (a few minutes, once) unless the system's is fine or
+# PEERLOCK_WOLFSSL=system.  configure picks it up by itself.
+if [ "${PEERLOCK_WOLFSSL:-}" != system ] &&
+    ! grep -q "define WOLFSSL_NO_ASN_STRICT" \
+    /usr/include/wolfssl/options.h 2>/dev/null; then
+	"$here/contrib/build-wolfssl.sh"
+fi
+
 if [ "${1:-}" = "--interop" ]; then
-	here=$(cd "$(dirname "$0")/.." && pwd)
 	if ! command -v node >/dev/null 2>&1; then
 		echo "install-deps: node not found; installing Debian nodejs/npm"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null

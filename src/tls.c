@@ -13,6 +13,12 @@
  * and runs tlscert_verify() on the raw DER chain instead; returning 0
  * makes wolfSSL abort with a bad_certificate alert.  wolfSSL still
  * checks the TLS 1.3 CertificateVerify with the certificate key.
+ *
+ * A critical libp2p extension only reaches the callback if wolfSSL was
+ * built with WOLFSSL_NO_ASN_STRICT (contrib/build-wolfssl.sh): stock
+ * 5.5.4 aborts in ProcessPeerCerts on its first, NO_VERIFY parse of the
+ * leaf, before any callback (docs/tls.md).  tlscert_verify() itself
+ * rejects every other unknown critical extension.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -508,4 +514,14 @@ const char *
 tls_error(const struct tls_session *s)
 {
 	return s->err;
+}
+
+bool
+tls_critical_ext_supported(void)
+{
+#ifdef WOLFSSL_NO_ASN_STRICT
+	return true;
+#else
+	return false;
+#endif
 }

@@ -15,6 +15,7 @@
 #ifndef PEERLOCK_TLS_H
 #define PEERLOCK_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,5 +131,15 @@ const char *tls_cipher(const struct tls_session *s);
 
 /* Last error text (starts with "tls: "); "" if none. */
 const char *tls_error(const struct tls_session *s);
+
+/*
+ * True if the wolfSSL peerlock was built against lets a peer certificate
+ * whose libp2p extension is marked critical (js-libp2p, rust-libp2p)
+ * reach tlscert_verify().  False for Debian's stock libwolfssl 5.5.4,
+ * which aborts such handshakes with ASN_CRIT_EXT_E (-160); then only go
+ * and peerlock peers can use /tls/1.0.0.  Fix: contrib/build-wolfssl.sh
+ * (see docs/tls.md).
+ */
+bool tls_critical_ext_supported(void);
 
 #endif
