@@ -372,6 +372,18 @@ out:
 	return st;
 }
 
+/*
+ * tls_take_output() without the empty case: tls.c would memcpy from a
+ * NULL queue when nothing was ever queued (UBSan flags it).
+ */
+static size_t
+sc_tls_take(struct secchan *sc, uint8_t *out, size_t cap)
+{
+	if (tls_pending_output(sc->tls) == 0 || cap == 0)
+		return 0;
+	return tls_take_output(sc->tls, out, cap);
+}
+
 /* Move the TLS session's pending output into out (handshake flights). */
 static int
 tls_drain(struct secchan *sc, uint8_t *out, size_t *outlen)
@@ -383,7 +395,7 @@ tls_drain(struct secchan *sc, uint8_t *out, size_t *outlen)
 		    "%zu bytes exceeds %d", n, SECCHAN_OUT_MAX);
 		return -1;
 	}
-	*outlen += tls_take_output(sc->tls, out + *outlen, n);
+	*outlen += sc_tls_take(sc, out + *outlen, n);
 	return 0;
 }
 
@@ -511,7 +523,8 @@ sc_count_na(const uint8_t *m, size_t n)
 
 	/* our own output: every message is shorter than 128 bytes */
 	while (i < n && m[i] < 0x80) {
-		if (m[i] == 3 && i + 4 <= n && memcmp(m + i + 1, "na\n", 3) == 0)
+		if (m[i] == 3 && i + 4 <= n &&
+		    memcmp(m + i + 1, "na\n", 3) == 0)
 			na++;
 		i += 1 + (size_t)m[i];
 	}
@@ -685,7 +698,7 @@ tls_seal(struct secchan *sc, const uint8_t *pt, size_t len, uint8_t *out,
 			return -1;
 		}
 	}
-	return (int)tls_take_output(sc->tls, out, cap);
+	return (int)sc_tls_take(sc, out, cap);
 }
 
 /* Seal one transport frame (Noise) or up to four records (TLS). */
@@ -839,7 +852,7 @@ secchan_pending(const struct secchan *sc)
 size_t
 secchan_take(struct secchan *sc, uint8_t *out, size_t cap)
 {
-	return sc_is_tls(sc) ? tls_take_output(sc->tls, out, cap) : 0;
+	return sc_is_tls(sc) ? sc_tls_take(sc, out, cap) : 0;
 }
 
 /* Why the remote's EOF cut the handshake short, from our side. */
@@ -860,4 +873,13 @@ secchan_eof_hint(const struct secchan *sc, char *buf, size_t cap)
 	for (i = 0; i < sc->nprotos && used < cap; i++)
 		used += (size_t)snprintf(buf + used, cap - used, " %s",
 		    sc->ids[i]);
+}
+
+/* Transport cipher in use. */
+const char *
+secchan_cipher(const struct secchan *sc)
+{
+	if (sc->phase != PH_READY)
+		return "";
+	return sc_is_tls(sc) ? tls_cipher(sc->tls) : "ChaChaPoly";
 }

@@ -107,6 +107,8 @@ const char *secchan_fail_name(enum secchan_fail f);
 enum sec_proto secchan_proto(const struct secchan *sc);
 const struct peer_id *secchan_peer(const struct secchan *sc);
 const struct pubkey *secchan_peer_key(const struct secchan *sc);
+/* Transport cipher after READY: the TLS suite name or Noise's. */
+const char *secchan_cipher(const struct secchan *sc);
 
 /*
  * Max plaintext per seal call, and the wire bytes it can take beyond
