@@ -10,7 +10,9 @@
  * callback (low watermark CONN_OUT_LOW) pumps again and re-enables it.
  * Half-close: EOF on a source is passed on as shutdown(SHUT_WR) on the
  * partner once everything before it has been flushed; the tunnel ends
- * when both directions are done or either side fails.
+ * when both directions are done or either side fails.  Over TLS the
+ * encrypted side's end of stream is close_notify: a plaintext EOF sends
+ * it before the FIN, and a FIN without it is a truncation (error).
  */
 #include "conn.h"
 
@@ -31,12 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frame.h"
 #include "log.h"
 
 /* One direction of the relay. */
 struct dir {
-	bool eof;		/* its source reached EOF */
+	bool fin;		/* TCP FIN read on its source */
+	bool eof;		/* its source reached end of stream */
 	bool done;		/* EOF passed on: partner shut for writing */
 	bool throttled;		/* source reading paused for backpressure */
 	uint64_t bytes;		/* plaintext bytes moved */
@@ -414,6 +416,41 @@ conn_drop_sc(struct conn *c, enum conn_reason r)
 	conn_drop(c, r, detail);
 }
 
+/* Queue the secchan's pending protocol bytes on the encrypted output. */
+static int
+conn_flush_sc(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->sec);
+	struct evbuffer_iovec v;
+	size_t n;
+
+	while ((n = secchan_pending(c->sc)) > 0) {
+		if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) != 1) {
+			conn_drop(c, CONN_R_INTERNAL, "out of memory");
+			return -1;
+		}
+		v.iov_len = secchan_take(c->sc, v.iov_base, n);
+		evbuffer_commit_space(out, &v, 1);
+	}
+	return 0;
+}
+
+/* The down stream broke: reset the plaintext side rather than FIN it. */
+static void
+conn_drop_down(struct conn *c, const char *detail)
+{
+	struct linger lg = { 1, 0 };
+	evutil_socket_t fd = c->plain != NULL ? bufferevent_getfd(c->plain) :
+	    -1;
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (detail != NULL)
+		conn_drop(c, CONN_R_PROTOCOL, detail);
+	else
+		conn_drop_sc(c, CONN_R_PROTOCOL);
+}
+
 /* Pass EOF on to the partner of direction d once its output is flushed. */
 static void
 conn_pass_eof(struct dir *d, struct bufferevent *partner)
@@ -462,8 +499,8 @@ conn_pump_up(struct conn *c)
 		}
 		if (n > SECCHAN_SEAL_MAX)
 			n = SECCHAN_SEAL_MAX;
-		if (evbuffer_reserve_space(out, FRAME_SEALED_LEN(n), &v,
-		    1) != 1) {
+		if (evbuffer_reserve_space(out,
+		    (ev_ssize_t)secchan_seal_bound(c->sc, n), &v, 1) != 1) {
 			conn_drop(c, CONN_R_INTERNAL, "out of memory");
 			return -1;
 		}
@@ -483,13 +520,21 @@ conn_pump_up(struct conn *c)
 		c->up.throttled = false;
 		bufferevent_enable(c->plain, EV_READ);
 	}
+	/* end of our stream first (TLS close_notify), then the FIN */
+	if (c->up.eof && !c->up.done && secchan_close(c->sc) != 0) {
+		conn_drop_sc(c, CONN_R_PROTOCOL);
+		return -1;
+	}
+	if (conn_flush_sc(c) != 0)
+		return -1;
 	conn_pass_eof(&c->up, c->sec);
 	return conn_maybe_done(c) ? -1 : 0;
 }
 
 /*
- * Down pump: open whole frames from the encrypted input into the
- * plaintext output.  Returns -1 if the conn was dropped.
+ * Down pump: open frames (Noise) or records (TLS) from the encrypted
+ * input into the plaintext output, into space reserved at the size
+ * secchan asks for.  Returns -1 if the conn was dropped.
  */
 static int
 conn_pump_down(struct conn *c)
@@ -497,48 +542,64 @@ conn_pump_down(struct conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->sec);
 	struct evbuffer *out = bufferevent_get_output(c->plain);
 	struct evbuffer_iovec v;
-	uint8_t hdr[NOISE_FRAME_HDR];
-	size_t have, used, need, flen;
+	uint8_t peek[SECCHAN_PEEK];
+	size_t have, room, inlen, used, need;
 	int n;
 
-	while ((have = evbuffer_get_length(in)) >= NOISE_FRAME_HDR) {
+	for (;;) {
+		have = evbuffer_get_length(in);
+		if (secchan_peer_closed(c->sc)) {
+			/* close_notify: the end of this direction */
+			evbuffer_drain(in, have);
+			c->down.eof = true;
+			break;
+		}
+		evbuffer_copyout(in, peek, have < sizeof(peek) ? have :
+		    sizeof(peek));
+		if ((room = secchan_open_room(c->sc, peek, have, &inlen)) == 0)
+			break;		/* incomplete frame: wait for more */
 		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
 			c->down.throttled = true;
 			bufferevent_disable(c->sec, EV_READ);
 			return 0;
 		}
-		/* Reserve exactly the frame's plaintext: no slack chains. */
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		flen = NOISE_FRAME_HDR + frame_get_len(hdr);
-		if (flen >= FRAME_SEALED_LEN(0) && have < flen)
-			break;		/* incomplete frame: wait for more */
-		if (flen > have)
-			flen = have;	/* too short: secchan reports it */
-		if (evbuffer_reserve_space(out, flen > FRAME_SEALED_LEN(0) ?
-		    flen - FRAME_SEALED_LEN(0) : 1, &v, 1) != 1) {
+		if (evbuffer_reserve_space(out, (ev_ssize_t)room, &v, 1) != 1) {
 			conn_drop(c, CONN_R_INTERNAL, "out of memory");
 			return -1;
 		}
-		n = secchan_open(c->sc, evbuffer_pullup(in, (ev_ssize_t)flen),
-		    flen, &used, &need, v.iov_base, v.iov_len);
-		if (n < 0 || used == 0) {
-			conn_drop_sc(c, CONN_R_PROTOCOL);
+		n = secchan_open(c->sc, inlen > 0 ?
+		    evbuffer_pullup(in, (ev_ssize_t)inlen) : peek, inlen, &used,
+		    &need, v.iov_base, room);
+		if (n < 0) {
+			conn_drop_down(c, NULL);
 			return -1;
 		}
 		v.iov_len = (size_t)n;
 		evbuffer_commit_space(out, &v, 1);
 		evbuffer_drain(in, used);
+		if (n == 0 && used == 0)
+			break;		/* no progress without more input */
 		c->down.bytes += (size_t)n;
 		conn_touch(c);
 	}
+	if (conn_flush_sc(c) != 0)	/* e.g. TLS answers to the peer */
+		return -1;
 	if (c->down.throttled && !c->down.eof) {
 		c->down.throttled = false;
 		bufferevent_enable(c->sec, EV_READ);
 	}
-	if (c->down.eof && evbuffer_get_length(in) != 0) {
-		conn_drop(c, CONN_R_PROTOCOL,
-		    "noise: connection closed in the middle of a frame");
-		return -1;
+	if (c->down.fin && !c->down.eof) {
+		if (!secchan_fin_is_eof(c->sc)) {
+			conn_drop_down(c, "tls: connection closed without "
+			    "close_notify (truncated stream)");
+			return -1;
+		}
+		if (evbuffer_get_length(in) != 0) {
+			conn_drop_down(c, "noise: connection closed in the "
+			    "middle of a frame");
+			return -1;
+		}
+		c->down.eof = true;
 	}
 	conn_pass_eof(&c->down, c->plain);
 	return conn_maybe_done(c) ? -1 : 0;
@@ -703,7 +764,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		if (c->phase == CONN_RELAYING) {
-			c->down.eof = true;
+			c->down.fin = true;
 			conn_pump_down(c);
 			return;
 		}
@@ -714,6 +775,15 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 		    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 			strncat(detail, " (truncated message)",
 			    sizeof(detail) - strlen(detail) - 1);
+		if (c->phase == CONN_HANDSHAKING) {
+			secchan_eof_hint(c->sc, addr, sizeof(addr));
+			if (addr[0] != '\0') {
+				strncat(detail, ": ", sizeof(detail) -
+				    strlen(detail) - 1);
+				strncat(detail, addr, sizeof(detail) -
+				    strlen(detail) - 1);
+			}
+		}
 		conn_drop(c, CONN_R_PEER_CLOSED, detail);
 	}
 }

@@ -1,6 +1,7 @@
 /*
  * secchan.c - the libp2p connection upgrade: multistream-select, then the
- * Noise XX handshake with the libp2p payload, then transport frames.
+ * Noise XX handshake with the libp2p payload or a libp2p TLS 1.3
+ * handshake (tls.c), then transport frames or records.
  *
  * Noise payload rules (libp2p noise spec, see docs/design.md):
  *   msg 1  I->R  e                       payload empty
@@ -8,6 +9,12 @@
  *   msg 3  I->R  s, se                   initiator's signed identity
  * The initiator checks the responder's identity and the expected peer ID
  * before it sends msg 3; the responder authorises after msg 3 (caller).
+ *
+ * TLS (tls.c does the record layer and the certificate checks): the
+ * dialer is the client and tells the session whom it expects, so a
+ * wrong peer fails inside certificate verification, before the client
+ * sends its own certificate.  Every node presents one certificate made
+ * once in secchan_cred_new().
  */
 #include "secchan.h"
 
@@ -23,9 +30,16 @@
 #include "mss.h"
 #include "noise.h"
 #include "pb.h"
+#include "tls.h"
+#include "tlscert.h"
 #include "wire.h"
 
 #define SIG_PREFIX_LEN (sizeof(NOISE_SIG_PREFIX) - 1)
+
+/* TLS 1.3 record overhead: header 5, inner content type 1, AEAD tag 16. */
+#define TLS_RECORD_OVERHEAD 22
+
+#define TLS_MISMATCH_PREFIX "tls: peer ID mismatch: expected "
 
 struct secchan_cred {
 	const struct identity *id;
@@ -33,9 +47,11 @@ struct secchan_cred {
 	uint8_t s_pub[NOISE_KEY_LEN];
 	uint8_t payload[KEY_PB_MAX + SIG_MAX + 16];
 	size_t payload_len;
+	uint8_t *tls_cert, *tls_key;	/* DER certificate, SEC1 key */
+	size_t tls_cert_len, tls_key_len;
 };
 
-enum sc_phase { PH_MSS, PH_NOISE, PH_READY, PH_FAILED };
+enum sc_phase { PH_MSS, PH_NOISE, PH_TLS, PH_READY, PH_FAILED };
 
 struct secchan {
 	enum secchan_role role;
@@ -52,7 +68,12 @@ struct secchan {
 	struct noise_hs *hs;
 	int hs_msg;			/* next handshake message number */
 	struct noise_cipher tx, rx;
-	struct pubkey *peer_key;
+	struct pubkey *peer_key;	/* Noise: owned */
+	struct tls_session *tls;
+	const struct pubkey *tls_peer;	/* TLS: owned by tls */
+	bool peer_closed;		/* TLS close_notify received */
+	bool closed;			/* secchan_close() called */
+	unsigned na_sent;		/* listener: proposals refused */
 
 	enum secchan_fail fail;
 	char err[512];
@@ -83,6 +104,12 @@ secchan_cred_new(const struct identity *id)
 	    cr->payload, sizeof(cr->payload));
 	if (cr->payload_len == 0)
 		goto fail;
+	if (tlscert_generate(id, &cr->tls_cert, &cr->tls_cert_len,
+	    &cr->tls_key, &cr->tls_key_len) != 0) {
+		cr->tls_cert = cr->tls_key = NULL;
+		goto fail;
+	}
+	sodium_memzero(sig, sizeof(sig));
 	return cr;
 fail:
 	secchan_cred_free(cr);
@@ -95,6 +122,9 @@ secchan_cred_free(struct secchan_cred *cr)
 {
 	if (cr == NULL)
 		return;
+	if (cr->tls_key != NULL)
+		tlscert_free_key(cr->tls_key, cr->tls_key_len);
+	free(cr->tls_cert);
 	sodium_memzero(cr, sizeof(*cr));
 	free(cr);
 }
@@ -158,7 +188,7 @@ fail:
 bool
 secchan_supported(enum sec_proto p)
 {
-	return p == SEC_NOISE;
+	return p == SEC_NOISE || p == SEC_TLS;
 }
 
 /* Wipe and free. */
@@ -170,6 +200,7 @@ secchan_free(struct secchan *sc)
 	mss_free(sc->mss);
 	noise_hs_free(sc->hs);
 	pubkey_free(sc->peer_key);
+	tls_session_free(sc->tls);
 	noise_cipher_wipe(&sc->tx);
 	noise_cipher_wipe(&sc->rx);
 	sodium_memzero(sc, sizeof(*sc));
@@ -341,6 +372,108 @@ out:
 	return st;
 }
 
+/*
+ * tls_take_output() without the empty case: tls.c would memcpy from a
+ * NULL queue when nothing was ever queued (UBSan flags it).
+ */
+static size_t
+sc_tls_take(struct secchan *sc, uint8_t *out, size_t cap)
+{
+	if (tls_pending_output(sc->tls) == 0 || cap == 0)
+		return 0;
+	return tls_take_output(sc->tls, out, cap);
+}
+
+/* Move the TLS session's pending output into out (handshake flights). */
+static int
+tls_drain(struct secchan *sc, uint8_t *out, size_t *outlen)
+{
+	size_t n = tls_pending_output(sc->tls);
+
+	if (n > SECCHAN_OUT_MAX - *outlen) {
+		sc_failf(sc, SECCHAN_FAIL_INTERNAL, "tls: handshake flight of "
+		    "%zu bytes exceeds %d", n, SECCHAN_OUT_MAX);
+		return -1;
+	}
+	*outlen += sc_tls_take(sc, out + *outlen, n);
+	return 0;
+}
+
+/*
+ * Record the TLS session's failure.  The expected-peer mismatch gets the
+ * wording Noise uses ("peer id mismatch: expected X, remote is Y").
+ */
+static enum secchan_status
+tls_failed(struct secchan *sc, const char *what)
+{
+	const char *e = tls_error(sc->tls), *got;
+	size_t plen = sizeof(TLS_MISMATCH_PREFIX) - 1;
+
+	if (strncmp(e, TLS_MISMATCH_PREFIX, plen) == 0 &&
+	    (got = strstr(e + plen, ", got ")) != NULL)
+		return sc_failf(sc, SECCHAN_FAIL_PEER_MISMATCH,
+		    "peer id mismatch: expected %.*s, remote is %s",
+		    (int)(got - (e + plen)), e + plen, got + 6);
+	if (*e == '\0')
+		return sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE, "tls: %s failed",
+		    what);
+	if (strstr(e, " failed: ") == NULL && (strstr(e, "certificate") !=
+	    NULL || strstr(e, "libp2p") != NULL ||
+	    strstr(e, "extension") != NULL))
+		return sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY, "%s", e);
+	return sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE, "%s", e);
+}
+
+/*
+ * Advance the TLS handshake with in[0..len): feed what the session's
+ * queue takes, step, collect its output.  Sets *used.
+ */
+static enum secchan_status
+tls_step(struct secchan *sc, const uint8_t *in, size_t len, size_t *used,
+    uint8_t *out, size_t *outlen)
+{
+	enum tls_status ts;
+	size_t n;
+
+	*used = 0;
+	for (;;) {
+		n = tls_feed(sc->tls, in + *used, len - *used);
+		*used += n;
+		ts = tls_handshake(sc->tls);
+		if (tls_drain(sc, out, outlen) != 0)
+			return SECCHAN_FAILED;
+		if (ts == TLS_DONE) {
+			sc->tls_peer = tls_remote_key(sc->tls);
+			if (sc->tls_peer == NULL)
+				return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+				    "tls: no verified peer key");
+			sc->phase = PH_READY;
+			return SECCHAN_READY;
+		}
+		if (ts != TLS_WANT_IO)
+			return tls_failed(sc, "handshake");
+		if (n == 0)
+			return SECCHAN_CONTINUE;
+	}
+}
+
+/* Create the TLS session; the dialer's ClientHello follows in tls_step. */
+static enum secchan_status
+tls_begin(struct secchan *sc)
+{
+	char err[256];
+
+	sc->tls = tls_session_new_cert(sc->role == SECCHAN_DIALER ?
+	    TLS_CLIENT : TLS_SERVER, sc->cr->tls_cert, sc->cr->tls_cert_len,
+	    sc->cr->tls_key, sc->cr->tls_key_len, err, sizeof(err));
+	if (sc->tls == NULL)
+		return sc_failf(sc, SECCHAN_FAIL_INTERNAL, "%s", err);
+	if (sc->has_expected)
+		tls_expect_peer(sc->tls, &sc->expected);
+	sc->phase = PH_TLS;
+	return SECCHAN_CONTINUE;
+}
+
 /* Start the chosen security protocol after multistream-select. */
 static enum secchan_status
 sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
@@ -357,6 +490,8 @@ sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
 	sc->proto = sc->protos[i];
 	mss_free(sc->mss);
 	sc->mss = NULL;
+	if (sc->proto == SEC_TLS)
+		return tls_begin(sc);
 	sc->hs = noise_hs_new(sc->role == SECCHAN_DIALER ? NOISE_INITIATOR :
 	    NOISE_RESPONDER, NULL, 0, sc->cr->s_priv, NULL);
 	if (sc->hs == NULL)
@@ -379,6 +514,23 @@ sc_mss_fail_class(const char *why)
 	    SECCHAN_FAIL_NO_PROTOCOL : SECCHAN_FAIL_MSS;
 }
 
+/* Count the "na" answers among the multistream messages in m[0..n). */
+static unsigned
+sc_count_na(const uint8_t *m, size_t n)
+{
+	unsigned na = 0;
+	size_t i = 0;
+
+	/* our own output: every message is shorter than 128 bytes */
+	while (i < n && m[i] < 0x80) {
+		if (m[i] == 3 && i + 4 <= n &&
+		    memcmp(m + i + 1, "na\n", 3) == 0)
+			na++;
+		i += 1 + (size_t)m[i];
+	}
+	return na;
+}
+
 /* Drive the upgrade with new input; see secchan.h. */
 enum secchan_status
 secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
@@ -396,6 +548,8 @@ secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
 			ms = mss_input(sc->mss, in + *consumed,
 			    len - *consumed, &used, out + *outlen, &olen);
 			*consumed += used;
+			if (sc->role == SECCHAN_LISTENER)
+				sc->na_sent += sc_count_na(out + *outlen, olen);
 			*outlen += olen;
 			if (ms == MSS_FAILED)
 				return sc_failf(sc,
@@ -415,6 +569,13 @@ secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
 			    in + *consumed + NOISE_FRAME_HDR, mlen, out,
 			    outlen);
 			*consumed += NOISE_FRAME_HDR + mlen;
+			break;
+		case PH_TLS:
+			st = tls_step(sc, in + *consumed, len - *consumed,
+			    &used, out, outlen);
+			*consumed += used;
+			if (st == SECCHAN_CONTINUE)
+				return st;	/* all input taken */
 			break;
 		case PH_READY:
 			return SECCHAN_READY;
@@ -481,17 +642,66 @@ secchan_proto(const struct secchan *sc)
 const struct peer_id *
 secchan_peer(const struct secchan *sc)
 {
-	return sc->peer_key != NULL ? pubkey_peer_id(sc->peer_key) : NULL;
+	const struct pubkey *k = secchan_peer_key(sc);
+
+	return k != NULL ? pubkey_peer_id(k) : NULL;
 }
 
 /* Authenticated remote key (valid once READY). */
 const struct pubkey *
 secchan_peer_key(const struct secchan *sc)
 {
-	return sc->peer_key;
+	return sc->peer_key != NULL ? sc->peer_key : sc->tls_peer;
 }
 
-/* Seal one transport frame. */
+/* Whether the session speaks TLS (and has a session). */
+static bool
+sc_is_tls(const struct secchan *sc)
+{
+	return sc->proto == SEC_TLS && sc->tls != NULL;
+}
+
+/* Worst-case wire bytes of sealing len bytes, pending output included. */
+size_t
+secchan_seal_bound(const struct secchan *sc, size_t len)
+{
+	size_t records;
+
+	if (!sc_is_tls(sc))
+		return FRAME_SEALED_LEN(len);
+	records = (len + TLS_MAX_PLAINTEXT - 1) / TLS_MAX_PLAINTEXT;
+	return tls_pending_output(sc->tls) + len +
+	    records * TLS_RECORD_OVERHEAD;
+}
+
+/* Seal through TLS: records after any pending protocol bytes. */
+static int
+tls_seal(struct secchan *sc, const uint8_t *pt, size_t len, uint8_t *out,
+    size_t cap)
+{
+	int w;
+
+	if (sc->closed) {
+		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "tls: data after our close_notify");
+		return -1;
+	}
+	if (len > 0) {
+		w = tls_write(sc->tls, pt, len);
+		if (w < 0 || (size_t)w != len) {
+			if (w < 0)
+				tls_failed(sc, "write");
+			else
+				sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+				    "tls: short write (%d of %zu bytes)", w,
+				    len);
+			return -1;
+		}
+	}
+	return (int)sc_tls_take(sc, out, cap);
+}
+
+/* Seal one transport frame (Noise) or up to four records (TLS). */
 int
 secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
     uint8_t *out, size_t cap)
@@ -499,15 +709,70 @@ secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
 	int n;
 
 	if (sc->phase != PH_READY || len > SECCHAN_SEAL_MAX ||
-	    cap < FRAME_SEALED_LEN(len))
+	    cap < secchan_seal_bound(sc, len))
 		return -1;
+	if (sc_is_tls(sc))
+		return tls_seal(sc, pt, len, out, cap);
 	if ((n = frame_seal(&sc->tx, pt, len, out)) < 0)
 		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
 		    "noise: send nonce exhausted, closing as the spec requires");
 	return n;
 }
 
-/* Open one transport frame. */
+/* What the next open needs; see secchan.h. */
+size_t
+secchan_open_room(const struct secchan *sc, const uint8_t *peek,
+    size_t avail, size_t *in_len)
+{
+	size_t blen, space;
+
+	*in_len = 0;
+	if (sc->phase != PH_READY)
+		return 0;
+	if (sc_is_tls(sc)) {
+		if (sc->peer_closed)
+			return 0;
+		space = tls_input_space(sc->tls);
+		*in_len = avail < space ? avail : space;
+		return avail > 0 || space < TLS_INPUT_MAX ?
+		    TLS_MAX_PLAINTEXT : 0;
+	}
+	if (avail < NOISE_FRAME_HDR)
+		return 0;
+	blen = frame_get_len(peek);
+	if (blen < NOISE_TAG_LEN) {
+		*in_len = avail < NOISE_FRAME_HDR + blen ? avail :
+		    NOISE_FRAME_HDR + blen;
+		return 1;	/* malformed: let secchan_open() say so */
+	}
+	if (avail < NOISE_FRAME_HDR + blen)
+		return 0;
+	*in_len = NOISE_FRAME_HDR + blen;
+	return blen > NOISE_TAG_LEN ? blen - NOISE_TAG_LEN : 1;
+}
+
+/* Open through TLS: feed the queue, read at most one record. */
+static int
+tls_open(struct secchan *sc, const uint8_t *in, size_t len,
+    size_t *consumed, uint8_t *out, size_t cap)
+{
+	int n;
+
+	if (sc->peer_closed)
+		return 0;
+	*consumed = tls_feed(sc->tls, in, len);
+	n = tls_read(sc->tls, out, cap);
+	if (n >= 0)
+		return n;
+	if (tls_status(sc->tls) == TLS_CLOSED) {
+		sc->peer_closed = true;
+		return 0;
+	}
+	tls_failed(sc, "read");
+	return -1;
+}
+
+/* Open one transport frame (Noise) or record (TLS). */
 int
 secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
     size_t *consumed, size_t *need, uint8_t *out, size_t cap)
@@ -516,9 +781,11 @@ secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
 	int n;
 
 	*consumed = 0;
-	*need = NOISE_FRAME_HDR;
+	*need = sc_is_tls(sc) ? 0 : NOISE_FRAME_HDR;
 	if (sc->phase != PH_READY)
 		return -1;
+	if (sc_is_tls(sc))
+		return tls_open(sc, in, len, consumed, out, cap);
 	if (len < NOISE_FRAME_HDR)
 		return 0;
 	blen = frame_get_len(in);
@@ -542,4 +809,77 @@ secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
 	}
 	*consumed = *need;
 	return n;
+}
+
+/* The remote sent close_notify. */
+bool
+secchan_peer_closed(const struct secchan *sc)
+{
+	return sc->peer_closed;
+}
+
+/* Whether a FIN without a close message ends the stream cleanly. */
+bool
+secchan_fin_is_eof(const struct secchan *sc)
+{
+	return sc->proto != SEC_TLS;
+}
+
+/* End our direction: TLS queues close_notify. */
+int
+secchan_close(struct secchan *sc)
+{
+	if (sc->phase != PH_READY)
+		return -1;
+	if (sc->closed)
+		return 0;
+	sc->closed = true;
+	if (sc_is_tls(sc) && tls_shutdown(sc->tls) != 0) {
+		tls_failed(sc, "shutdown");
+		return -1;
+	}
+	return 0;
+}
+
+/* Protocol bytes waiting outside seal. */
+size_t
+secchan_pending(const struct secchan *sc)
+{
+	return sc_is_tls(sc) ? tls_pending_output(sc->tls) : 0;
+}
+
+/* Take pending protocol bytes. */
+size_t
+secchan_take(struct secchan *sc, uint8_t *out, size_t cap)
+{
+	return sc_is_tls(sc) ? sc_tls_take(sc, out, cap) : 0;
+}
+
+/* Why the remote's EOF cut the handshake short, from our side. */
+void
+secchan_eof_hint(const struct secchan *sc, char *buf, size_t cap)
+{
+	size_t i, used;
+
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	if (sc->phase != PH_MSS || sc->role != SECCHAN_LISTENER ||
+	    sc->na_sent == 0)
+		return;
+	used = (size_t)snprintf(buf, cap, "multistream: no common security "
+	    "protocol: we refused every proposal of the dialer and accept "
+	    "only");
+	for (i = 0; i < sc->nprotos && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, " %s",
+		    sc->ids[i]);
+}
+
+/* Transport cipher in use. */
+const char *
+secchan_cipher(const struct secchan *sc)
+{
+	if (sc->phase != PH_READY)
+		return "";
+	return sc_is_tls(sc) ? tls_cipher(sc->tls) : "ChaChaPoly";
 }

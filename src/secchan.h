@@ -2,15 +2,19 @@
  * secchan.h - the libp2p connection upgrade, sans-I/O (L1b).
  *
  * One object per connection takes the raw TCP byte stream through
- * multistream-select and the chosen security handshake (/noise today),
- * verifies the remote identity, and then seals and opens transport
- * frames.  It never sees a socket: the caller feeds input, sends output
- * and asks for the status.
+ * multistream-select and the chosen security handshake (/noise or
+ * /tls/1.0.0), verifies the remote identity, and then seals and opens
+ * transport data.  It never sees a socket: the caller feeds input, sends
+ * output and asks for the status.
  *
- *   secchan_start()   -> opening bytes (dialer)
- *   secchan_input()   -> handshake progress until SECCHAN_READY/FAILED
- *   secchan_seal()    -> plaintext to wire frames
- *   secchan_open()    -> wire frames to plaintext
+ *   secchan_start()     -> opening bytes (dialer)
+ *   secchan_input()     -> handshake progress until SECCHAN_READY/FAILED
+ *   secchan_seal()      -> plaintext to wire bytes
+ *   secchan_open_room() -> plaintext space the next open needs
+ *   secchan_open()      -> wire bytes to plaintext
+ *   secchan_close()     -> end our direction (TLS close_notify)
+ *   secchan_pending()/secchan_take() -> protocol bytes to send that no
+ *                          seal produced (close_notify, TLS key updates)
  */
 #ifndef PEERLOCK_SECCHAN_H
 #define PEERLOCK_SECCHAN_H
@@ -47,8 +51,9 @@ enum secchan_fail {
 
 /*
  * Per-node credentials shared by all its connections: the identity,
- * a Noise static X25519 key pair and the signed handshake payload,
- * computed once.  Wiped on free.
+ * a Noise static X25519 key pair and the signed handshake payload, and
+ * the libp2p TLS certificate with its ECDSA P-256 key, all computed
+ * once.  Wiped on free.
  */
 struct secchan_cred;
 
@@ -80,9 +85,12 @@ void secchan_free(struct secchan *sc);
 int secchan_start(struct secchan *sc, uint8_t *out, size_t *outlen);
 
 /*
- * Feed in[0..len).  Sets *consumed; whole messages only, so unconsumed
- * bytes must be offered again with more data appended.  Bytes after the
- * last handshake message are never consumed: they are transport frames.
+ * Feed in[0..len).  Sets *consumed; unconsumed bytes must be offered
+ * again with more data appended.  Noise consumes whole messages only,
+ * and bytes after the last handshake message are never consumed: they
+ * are transport frames.  TLS may take bytes past its last handshake
+ * message into its own bounded queue; they come out of secchan_open()
+ * (so call it after READY even when no new input arrived).
  * Appends output to out (SECCHAN_OUT_MAX bytes) and sets *outlen.
  */
 enum secchan_status secchan_input(struct secchan *sc, const uint8_t *in,
@@ -99,26 +107,90 @@ const char *secchan_fail_name(enum secchan_fail f);
 enum sec_proto secchan_proto(const struct secchan *sc);
 const struct peer_id *secchan_peer(const struct secchan *sc);
 const struct pubkey *secchan_peer_key(const struct secchan *sc);
+/* Transport cipher after READY: the TLS suite name or Noise's. */
+const char *secchan_cipher(const struct secchan *sc);
 
-/* Max plaintext per seal call, and the wire bytes it can take. */
+/*
+ * Max plaintext per seal call, and the wire bytes it can take beyond
+ * secchan_pending() (Noise: one frame, 18 bytes of overhead; TLS: at
+ * most four records of 22 bytes of overhead each).
+ */
 #define SECCHAN_SEAL_MAX NOISE_MAX_PLAINTEXT
-#define SECCHAN_SEALED_MAX (SECCHAN_SEAL_MAX + NOISE_FRAME_HDR + NOISE_TAG_LEN)
+#define SECCHAN_SEALED_MAX (SECCHAN_SEAL_MAX + 4 * 22)
+
+/* Wire bytes secchan_seal() of len bytes writes at most (incl. pending). */
+size_t secchan_seal_bound(const struct secchan *sc, size_t len);
 
 /*
  * Seal pt[0..len) (len <= SECCHAN_SEAL_MAX) into out (cap bytes, at least
- * SECCHAN_SEALED_MAX).  Returns bytes written or -1 (connection must
- * close, e.g. nonce exhaustion; secchan_error() says why).
+ * secchan_seal_bound(len)), after any pending protocol bytes.  Returns
+ * bytes written or -1 (connection must close, e.g. nonce exhaustion;
+ * secchan_error() says why).
  */
 int secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
     uint8_t *out, size_t cap);
 
+/* Bytes of the input secchan_open_room() looks at. */
+#define SECCHAN_PEEK 2
+
 /*
- * Open one frame from in[0..len) into out (cap >= SECCHAN_SEAL_MAX).
- * Returns the plaintext length (>= 0) and sets *consumed; if the frame is
+ * What the next secchan_open() needs, given the first min(avail,
+ * SECCHAN_PEEK) bytes (peek) of the avail bytes of input: returns the
+ * plaintext space to pass as cap and sets *in_len to the input bytes to
+ * offer.  Noise: the exact plaintext size of the first frame once it is
+ * complete (1 for an empty frame or one too short to be valid, so open
+ * reports it) and the frame's length; 0 while it is incomplete.  TLS:
+ * TLS record size (16384) whenever there is input, here or queued, and
+ * as much input as its queue takes.  0 means "wait for more input".
+ */
+size_t secchan_open_room(const struct secchan *sc, const uint8_t *peek,
+    size_t avail, size_t *in_len);
+
+
+/*
+ * Open from in[0..len) into out (cap bytes).  Returns the plaintext
+ * length (>= 0) and sets *consumed.  Noise opens one whole frame (cap
+ * must hold its plaintext, see secchan_open_room()); if the frame is
  * incomplete returns 0 with *consumed = 0 and *need = the contiguous
- * bytes required.  Returns -1 on a malformed or forged frame.
+ * bytes required.  TLS takes what its queue accepts and returns at most
+ * cap bytes of one record (*need = 0); 0 with *consumed = 0 means no
+ * progress without more input.  Returns -1 on a malformed, truncated or
+ * forged frame/record.  After the peer's close_notify (TLS) it returns 0
+ * and secchan_peer_closed() is true.
  */
 int secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
     size_t *consumed, size_t *need, uint8_t *out, size_t cap);
+
+/*
+ * The remote ended its direction cleanly (TLS close_notify received).
+ * Always false for Noise: there the TCP FIN is the end of stream.
+ */
+bool secchan_peer_closed(const struct secchan *sc);
+
+/*
+ * Whether a TCP FIN on the encrypted side is a clean end of stream
+ * without a protocol close message (Noise: yes; TLS: no, truncation).
+ */
+bool secchan_fin_is_eof(const struct secchan *sc);
+
+/*
+ * End our sending direction: TLS queues close_notify (then send
+ * secchan_take() bytes before shutdown(SHUT_WR)); Noise does nothing.
+ * 0 or -1.  Idempotent.
+ */
+int secchan_close(struct secchan *sc);
+
+/* Protocol bytes waiting to be sent outside secchan_seal(). */
+size_t secchan_pending(const struct secchan *sc);
+
+/* Move up to cap pending bytes into out; returns the count. */
+size_t secchan_take(struct secchan *sc, uint8_t *out, size_t cap);
+
+/*
+ * Why the remote's EOF cut a handshake short, as far as our side of the
+ * negotiation knows (e.g. we refused every proposal), into buf (cap
+ * bytes); "" if nothing beyond "closed during the handshake" is known.
+ */
+void secchan_eof_hint(const struct secchan *sc, char *buf, size_t cap);
 
 #endif

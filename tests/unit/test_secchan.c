@@ -13,7 +13,10 @@
 #include "secchan.h"
 #include "vec.h"
 
+#define TLS_REC_PT 16384	/* plaintext of one TLS record */
+
 static const enum sec_proto NOISE_ONLY[] = { SEC_NOISE };
+static const enum sec_proto TLS_ONLY[] = { SEC_TLS };
 
 struct pair {
 	struct identity *di, *li;
@@ -23,10 +26,14 @@ struct pair {
 	size_t nd2l, nl2d;
 };
 
-/* Set up a dialer expecting `expect` (NULL: the listener's real id). */
+/*
+ * Set up a dialer proposing dp[0..nd) and expecting `expect` (NULL: the
+ * listener's real id), and a listener accepting lp[0..nl).
+ */
 static void
-pair_init(struct pair *p, enum key_type dt, enum key_type lt,
-    const struct peer_id *expect)
+pair_init_protos(struct pair *p, enum key_type dt, enum key_type lt,
+    const struct peer_id *expect, const enum sec_proto *dp, size_t nd,
+    const enum sec_proto *lp, size_t nl)
 {
 	size_t n;
 
@@ -39,13 +46,29 @@ pair_init(struct pair *p, enum key_type dt, enum key_type lt,
 	p->lc = secchan_cred_new(p->li);
 	ck_assert_ptr_nonnull(p->dc);
 	ck_assert_ptr_nonnull(p->lc);
-	p->d = secchan_new(SECCHAN_DIALER, p->dc, NOISE_ONLY, 1,
+	p->d = secchan_new(SECCHAN_DIALER, p->dc, dp, nd,
 	    expect != NULL ? expect : identity_peer_id(p->li));
-	p->l = secchan_new(SECCHAN_LISTENER, p->lc, NOISE_ONLY, 1, NULL);
+	p->l = secchan_new(SECCHAN_LISTENER, p->lc, lp, nl, NULL);
 	ck_assert_ptr_nonnull(p->d);
 	ck_assert_ptr_nonnull(p->l);
 	ck_assert_int_eq(secchan_start(p->d, p->d2l, &n), 0);
 	p->nd2l = n;
+}
+
+/* A Noise-only pair. */
+static void
+pair_init(struct pair *p, enum key_type dt, enum key_type lt,
+    const struct peer_id *expect)
+{
+	pair_init_protos(p, dt, lt, expect, NOISE_ONLY, 1, NOISE_ONLY, 1);
+}
+
+/* A TLS-only pair. */
+static void
+pair_init_tls(struct pair *p, enum key_type dt, enum key_type lt,
+    const struct peer_id *expect)
+{
+	pair_init_protos(p, dt, lt, expect, TLS_ONLY, 1, TLS_ONLY, 1);
 }
 
 /* Free a pair. */
@@ -137,6 +160,66 @@ roundtrip(struct secchan *from, struct secchan *to, size_t len)
 		off += used;
 	}
 	ck_assert_uint_eq(total, len);
+	free(pt);
+	free(wire);
+	free(back);
+}
+
+/*
+ * Open everything in wire[0..wlen) on `to` the way conn does (room, then
+ * open into exactly that space), appending plaintext to back.  Returns
+ * the plaintext length, or -1 on an open failure.
+ */
+static long
+drain_open(struct secchan *to, const uint8_t *wire, size_t wlen,
+    uint8_t *back)
+{
+	size_t off = 0, total = 0, room, inlen, used, need;
+	int n;
+
+	for (;;) {
+		room = secchan_open_room(to, wire + off, wlen - off, &inlen);
+		if (room == 0)
+			break;
+		n = secchan_open(to, wire + off, inlen, &used, &need,
+		    back + total, room);
+		if (n < 0)
+			return -1;
+		ck_assert_uint_le((size_t)n, room);
+		total += (size_t)n;
+		off += used;
+		if (n == 0 && used == 0)
+			break;
+	}
+	ck_assert_uint_eq(off, wlen);
+	return (long)total;
+}
+
+/* Seal len random bytes on `from` in conn-sized chunks, open on `to`. */
+static void
+roundtrip_any(struct secchan *from, struct secchan *to, size_t len)
+{
+	uint8_t *pt = malloc(len + 1), *wire, *back;
+	size_t off = 0, woff = 0, cap;
+	int n;
+
+	randombytes_buf(pt, len);
+	cap = (len / SECCHAN_SEAL_MAX + 1) * SECCHAN_SEALED_MAX;
+	wire = malloc(cap);
+	back = malloc(len + 1);
+	do {
+		size_t k = len - off > SECCHAN_SEAL_MAX ? SECCHAN_SEAL_MAX :
+		    len - off;
+		ck_assert_uint_le(secchan_seal_bound(from, k),
+		    SECCHAN_SEALED_MAX);
+		n = secchan_seal(from, pt + off, k, wire + woff,
+		    secchan_seal_bound(from, k));
+		ck_assert_int_ge(n, (int)k);
+		off += k;
+		woff += (size_t)n;
+	} while (off < len);
+	ck_assert_int_eq(drain_open(to, wire, woff, back), (long)len);
+	ck_assert_mem_eq(back, pt, len);
 	free(pt);
 	free(wire);
 	free(back);
@@ -323,6 +406,246 @@ START_TEST(test_listener_refuses_unknown_protocol)
 }
 END_TEST
 
+START_TEST(test_tls_each_key_type)
+{
+	static const enum key_type types[] = { KEY_ED25519, KEY_SECP256K1,
+	    KEY_ECDSA, KEY_RSA };
+	struct pair p;
+
+	pair_init_tls(&p, types[_i], types[(_i + 1) % 4], NULL);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	ck_assert_int_eq(secchan_proto(p.d), SEC_TLS);
+	ck_assert_int_eq(secchan_proto(p.l), SEC_TLS);
+	ck_assert(peer_id_equal(secchan_peer(p.d), identity_peer_id(p.li)));
+	ck_assert(peer_id_equal(secchan_peer(p.l), identity_peer_id(p.di)));
+	ck_assert_int_eq(pubkey_type(secchan_peer_key(p.l)), types[_i]);
+	/* ChaCha20-Poly1305 is preferred and what two peerlocks get */
+	ck_assert_str_eq(secchan_cipher(p.d), "TLS13-CHACHA20-POLY1305-SHA256");
+	ck_assert_str_eq(secchan_cipher(p.l), "TLS13-CHACHA20-POLY1305-SHA256");
+	roundtrip_any(p.d, p.l, 1);
+	roundtrip_any(p.l, p.d, 200000);
+	roundtrip_any(p.d, p.l, 65519);
+	roundtrip_any(p.d, p.l, 0);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_noise_roundtrip_any)
+{
+	struct pair p;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	roundtrip_any(p.d, p.l, 1);
+	roundtrip_any(p.l, p.d, 300000);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_tls_byte_at_a_time)
+{
+	struct pair p;
+
+	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, 1);
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	roundtrip_any(p.d, p.l, 5000);
+	pair_free(&p);
+}
+END_TEST
+
+/* Preference (dialer order) and fallback on na, every combination. */
+static const struct {
+	enum sec_proto d[2], l[2];
+	size_t nd, nl;
+	int want;			/* SEC_NOISE, SEC_TLS or -1 */
+} pref_cases[] = {
+	{ { SEC_NOISE }, { SEC_NOISE }, 1, 1, SEC_NOISE },
+	{ { SEC_NOISE }, { SEC_TLS }, 1, 1, -1 },
+	{ { SEC_NOISE }, { SEC_NOISE, SEC_TLS }, 1, 2, SEC_NOISE },
+	{ { SEC_NOISE }, { SEC_TLS, SEC_NOISE }, 1, 2, SEC_NOISE },
+	{ { SEC_TLS }, { SEC_NOISE }, 1, 1, -1 },
+	{ { SEC_TLS }, { SEC_TLS }, 1, 1, SEC_TLS },
+	{ { SEC_TLS }, { SEC_NOISE, SEC_TLS }, 1, 2, SEC_TLS },
+	{ { SEC_TLS }, { SEC_TLS, SEC_NOISE }, 1, 2, SEC_TLS },
+	{ { SEC_NOISE, SEC_TLS }, { SEC_NOISE }, 2, 1, SEC_NOISE },
+	{ { SEC_NOISE, SEC_TLS }, { SEC_TLS }, 2, 1, SEC_TLS },
+	{ { SEC_NOISE, SEC_TLS }, { SEC_NOISE, SEC_TLS }, 2, 2, SEC_NOISE },
+	{ { SEC_NOISE, SEC_TLS }, { SEC_TLS, SEC_NOISE }, 2, 2, SEC_NOISE },
+	{ { SEC_TLS, SEC_NOISE }, { SEC_NOISE }, 2, 1, SEC_NOISE },
+	{ { SEC_TLS, SEC_NOISE }, { SEC_TLS }, 2, 1, SEC_TLS },
+	{ { SEC_TLS, SEC_NOISE }, { SEC_NOISE, SEC_TLS }, 2, 2, SEC_TLS },
+	{ { SEC_TLS, SEC_NOISE }, { SEC_TLS, SEC_NOISE }, 2, 2, SEC_TLS },
+};
+
+START_TEST(test_preference_and_fallback)
+{
+	struct pair p;
+	char hint[256];
+
+	pair_init_protos(&p, KEY_ED25519, KEY_ED25519, NULL,
+	    pref_cases[_i].d, pref_cases[_i].nd, pref_cases[_i].l,
+	    pref_cases[_i].nl);
+	pair_run(&p, sizeof(p.d2l));
+	if (pref_cases[_i].want < 0) {
+		ck_assert_int_eq(secchan_status(p.d), SECCHAN_FAILED);
+		ck_assert_int_eq(secchan_fail(p.d), SECCHAN_FAIL_NO_PROTOCOL);
+		ck_assert_ptr_nonnull(strstr(secchan_error(p.d),
+		    "multistream: peer refused all of "));
+		ck_assert_int_ne(secchan_status(p.l), SECCHAN_READY);
+		secchan_eof_hint(p.l, hint, sizeof(hint));
+		ck_assert_ptr_nonnull(strstr(hint,
+		    "no common security protocol"));
+		ck_assert_ptr_nonnull(strstr(hint,
+		    sec_proto_id(pref_cases[_i].l[0])));
+	} else {
+		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+		ck_assert_int_eq(secchan_proto(p.d), pref_cases[_i].want);
+		ck_assert_int_eq(secchan_proto(p.l), pref_cases[_i].want);
+		secchan_eof_hint(p.l, hint, sizeof(hint));
+		ck_assert_str_eq(hint, "");
+		roundtrip_any(p.d, p.l, 70000);
+		roundtrip_any(p.l, p.d, 3);
+	}
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_tls_peer_mismatch)
+{
+	struct identity *other = identity_generate(KEY_ED25519);
+	char want[300], a[PEER_ID_STR_MAX], b[PEER_ID_STR_MAX];
+	struct pair p;
+
+	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, identity_peer_id(other));
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_FAILED);
+	ck_assert_int_eq(secchan_fail(p.d), SECCHAN_FAIL_PEER_MISMATCH);
+	snprintf(want, sizeof(want),
+	    "peer id mismatch: expected %s, remote is %s",
+	    peer_id_to_string(identity_peer_id(other), a, sizeof(a)),
+	    peer_id_to_string(identity_peer_id(p.li), b, sizeof(b)));
+	ck_assert_str_eq(secchan_error(p.d), want);
+	ck_assert_int_ne(secchan_status(p.l), SECCHAN_READY);
+	identity_free(other);
+	pair_free(&p);
+}
+END_TEST
+
+/* Flip one byte of a sealed TLS record: the receiver rejects it. */
+START_TEST(test_tls_tampered_record)
+{
+	struct pair p;
+	uint8_t wire[200], back[TLS_REC_PT];
+	size_t used, need;
+	int n;
+
+	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	n = secchan_seal(p.d, (const uint8_t *)"0123456789", 10, wire,
+	    sizeof(wire));
+	ck_assert_int_eq(n, 10 + 22);
+	wire[5 + _i] ^= 0x01;		/* ciphertext, type or tag byte */
+	ck_assert_int_eq(secchan_open(p.l, wire, (size_t)n, &used, &need,
+	    back, sizeof(back)), -1);
+	ck_assert_int_eq(strncmp(secchan_error(p.l), "tls: ", 5), 0);
+	ck_assert_int_eq(secchan_fail(p.l), SECCHAN_FAIL_BAD_MESSAGE);
+	pair_free(&p);
+}
+END_TEST
+
+/* Data the client sends right after its Finished comes out of open. */
+START_TEST(test_tls_pipelined_after_handshake)
+{
+	struct pair p;
+	uint8_t back[TLS_REC_PT], rec[64];
+	size_t a = 0, used, need;
+	int n;
+
+	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, NULL);
+	while (secchan_status(p.d) != SECCHAN_READY) {
+		size_t x = 0, y = 0;
+
+		deliver(p.l, p.d2l, &p.nd2l, &x, sizeof(p.d2l), p.l2d,
+		    &p.nl2d);
+		deliver(p.d, p.l2d, &p.nl2d, &y, sizeof(p.l2d), p.d2l,
+		    &p.nd2l);
+	}
+	n = secchan_seal(p.d, (const uint8_t *)"early", 5, rec, sizeof(rec));
+	ck_assert_int_gt(n, 5);
+	memcpy(p.d2l + p.nd2l, rec, (size_t)n);
+	p.nd2l += (size_t)n;
+	deliver(p.l, p.d2l, &p.nd2l, &a, sizeof(p.d2l), p.l2d, &p.nl2d);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	ck_assert_int_eq(drain_open(p.l, p.d2l, p.nd2l, back), 5);
+	ck_assert_mem_eq(back, "early", 5);
+	(void)used;
+	(void)need;
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * Half-close: the dialer ends its direction (close_notify); the listener
+ * sees the end, then still sends data the dialer reads, then closes too.
+ */
+START_TEST(test_tls_half_close)
+{
+	struct pair p;
+	uint8_t wire[4096], back[TLS_REC_PT];
+	size_t w;
+	int n;
+
+	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	roundtrip_any(p.d, p.l, 100);
+	ck_assert(!secchan_fin_is_eof(p.d));
+	ck_assert_int_eq(secchan_close(p.d), 0);
+	ck_assert_int_eq(secchan_close(p.d), 0);	/* idempotent */
+	ck_assert_uint_gt(secchan_pending(p.d), 0);
+	w = secchan_take(p.d, wire, sizeof(wire));
+	ck_assert_uint_eq(secchan_pending(p.d), 0);
+	ck_assert(!secchan_peer_closed(p.l));
+	ck_assert_int_eq(drain_open(p.l, wire, w, back), 0);
+	ck_assert(secchan_peer_closed(p.l));
+	ck_assert_uint_eq(secchan_open_room(p.l, wire, 0, &w), 0);
+	/* the other direction still flows */
+	roundtrip_any(p.l, p.d, 40000);
+	ck_assert_int_eq(secchan_close(p.l), 0);
+	w = secchan_take(p.l, wire, sizeof(wire));
+	n = (int)drain_open(p.d, wire, w, back);
+	ck_assert_int_eq(n, 0);
+	ck_assert(secchan_peer_closed(p.d));
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_noise_close_is_fin)
+{
+	struct pair p;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert(secchan_fin_is_eof(p.d));
+	ck_assert_int_eq(secchan_close(p.d), 0);
+	ck_assert_uint_eq(secchan_pending(p.d), 0);
+	ck_assert(!secchan_peer_closed(p.l));
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(test_supported)
+{
+	ck_assert(secchan_supported(SEC_NOISE));
+	ck_assert(secchan_supported(SEC_TLS));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -340,6 +663,17 @@ main(void)
 	tcase_add_test(tc, test_short_and_partial_frames);
 	tcase_add_test(tc, test_frame_shorter_than_tag);
 	tcase_add_test(tc, test_listener_refuses_unknown_protocol);
+	tcase_add_loop_test(tc, test_tls_each_key_type, 0, 4);
+	tcase_add_test(tc, test_noise_roundtrip_any);
+	tcase_add_test(tc, test_tls_byte_at_a_time);
+	tcase_add_loop_test(tc, test_preference_and_fallback, 0,
+	    sizeof(pref_cases) / sizeof(pref_cases[0]));
+	tcase_add_test(tc, test_tls_peer_mismatch);
+	tcase_add_loop_test(tc, test_tls_tampered_record, 0, 27);
+	tcase_add_test(tc, test_tls_pipelined_after_handshake);
+	tcase_add_test(tc, test_tls_half_close);
+	tcase_add_test(tc, test_noise_close_is_fin);
+	tcase_add_test(tc, test_supported);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
