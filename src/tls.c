@@ -425,6 +425,8 @@ tls_take_output(struct tls_session *s, uint8_t *out, size_t cap)
 {
 	size_t n = s->out_len < cap ? s->out_len : cap;
 
+	if (n == 0)
+		return 0;	/* the queue may not even be allocated yet */
 	memcpy(out, s->out + s->out_off, n);
 	s->out_off += n;
 	s->out_len -= n;
