@@ -30,13 +30,15 @@ enum key_id {
 	K_IDENTITY, K_LISTEN, K_SECURITY, K_HANDSHAKE_TIMEOUT,
 	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
-	K_LOG_LEVEL, K_LOG_FORMAT, K_PEER, K_PEERS, K_TARGET, K_COUNT
+	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
+	K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_COUNT
 };
 
 enum {
 	CFG_VALUE_MAX = 512,	/* > libinih line buffer */
 	CFG_MSG_MAX = 384,
 	CFG_DEFAULT_TIMEOUT_MS = 10000,
+	CFG_DEFAULT_SHUTDOWN_MS = 30000,
 	CFG_DEFAULT_MAX_CONNECTIONS = 4096,
 	CFG_DEFAULT_MAX_HANDSHAKES = 256,
 	CFG_DEFAULT_MAX_CONNECTIONS_PER_IP = 256,
@@ -274,6 +276,10 @@ cfg_set_timeout(struct pstate *st, const char *v, bool cont)
 		key = "connect_timeout";
 		dst = &c->connect_timeout_ms;
 		break;
+	case K_SHUTDOWN_TIMEOUT:
+		key = "shutdown_timeout";
+		dst = &c->shutdown_timeout_ms;
+		break;
 	default:
 		key = "idle_timeout";
 		dst = &c->idle_timeout_ms;
@@ -282,7 +288,8 @@ cfg_set_timeout(struct pstate *st, const char *v, bool cont)
 	if (config_parse_duration(v, dst) == -1)
 		return cfg_fail(st, st->lineno, "%s: bad duration '%.32s' "
 		    "(examples: 10s, 500ms, 2m)", key, v);
-	if (*dst == 0 && st->last_key != K_IDLE_TIMEOUT)
+	if (*dst == 0 && st->last_key != K_IDLE_TIMEOUT &&
+	    st->last_key != K_SHUTDOWN_TIMEOUT)
 		return cfg_fail(st, st->lineno, "%s must be greater than 0",
 		    key);
 	return 1;
@@ -356,6 +363,79 @@ cfg_set_log_format(struct pstate *st, const char *v, bool cont)
 	}
 	return cfg_fail(st, st->lineno, "log_format: expected text or json, "
 	    "got '%.32s'", v);
+}
+
+/* admin = host:port (the HTTP admin listener) */
+static int
+cfg_set_admin(struct pstate *st, const char *v, bool cont)
+{
+	struct multiaddr *ma = &st->c->admin;
+
+	if (cfg_addr(st, "admin", v, ma, false) == 0)
+		return 0;
+	if (ma->has_peer)
+		return cfg_fail(st, st->lineno, "admin: takes no /p2p/ peer ID");
+	if (ma->kind != MA_IP4 && ma->kind != MA_IP6)
+		return cfg_fail(st, st->lineno, "admin: needs an IP address, "
+		    "e.g. 127.0.0.1:9090");
+	st->c->has_admin = true;
+	return 1;
+}
+
+const char *const config_quiet_classes[] = {
+	"closed_early", "handshake_timeout", "bad_message",
+	"no_common_protocol", "peer_id_mismatch", "bad_identity",
+	"tls_verify", "not_allowed", "connect_failed", "connect_timeout",
+	"target_failed", "idle_timeout", "io_error", "protocol_error",
+	NULL
+};
+
+/* quiet = CLASS ... (close lines of these classes at debug level) */
+static int
+cfg_set_quiet(struct pstate *st, const char *v, bool cont)
+{
+	const char *tok;
+	size_t len, i;
+
+	if (!cont)
+		st->c->quiet = 0;
+	while (cfg_token(&v, &tok, &len)) {
+		for (i = 0; config_quiet_classes[i] != NULL; i++)
+			if (strlen(config_quiet_classes[i]) == len &&
+			    memcmp(config_quiet_classes[i], tok, len) == 0)
+				break;
+		if (config_quiet_classes[i] == NULL)
+			return cfg_fail(st, st->lineno, "quiet: unknown class "
+			    "'%.*s' (e.g. closed_early handshake_timeout "
+			    "bad_message)", (int)(len > 32 ? 32 : len), tok);
+		st->c->quiet |= 1u << i;
+	}
+	return 1;
+}
+
+bool
+config_quiet(const struct config *c, const char *cls)
+{
+	size_t i;
+
+	if (c == NULL || cls == NULL || c->quiet == 0)
+		return false;
+	for (i = 0; config_quiet_classes[i] != NULL; i++)
+		if (strcmp(config_quiet_classes[i], cls) == 0)
+			return (c->quiet & (1u << i)) != 0;
+	return false;
+}
+
+/* [expose.NAME] proxy_protocol = v2 | none */
+static int
+cfg_set_proxy(struct pstate *st, const char *v, bool cont)
+{
+	if (strcmp(v, "v2") == 0 || strcmp(v, "none") == 0) {
+		st->c->exposes[st->idx].proxy_v2 = v[0] == 'v';
+		return 1;
+	}
+	return cfg_fail(st, st->lineno, "proxy_protocol: expected v2 or "
+	    "none, got '%.32s'", v);
 }
 
 /* [forward.NAME] peer = MULTIADDR/p2p/ID */
@@ -488,11 +568,17 @@ static const struct key_def cfg_keys[] = {
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
+	{ "admin", K_ADMIN, SECT_PEERLOCK, false, cfg_set_admin },
+	{ "shutdown_timeout", K_SHUTDOWN_TIMEOUT, SECT_PEERLOCK, false,
+	    cfg_set_timeout },
+	{ "quiet", K_QUIET, SECT_PEERLOCK, true, cfg_set_quiet },
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
 	{ "security", K_SECURITY, SECT_FORWARD, true, cfg_set_security },
 	{ "peers", K_PEERS, SECT_EXPOSE, true, cfg_set_peers },
 	{ "target", K_TARGET, SECT_EXPOSE, false, cfg_set_target },
+	{ "proxy_protocol", K_PROXY_PROTOCOL, SECT_EXPOSE, false,
+	    cfg_set_proxy },
 };
 
 /* The definition of key name in section kind, or NULL. */
@@ -660,8 +746,8 @@ cfg_continue(struct pstate *st, const char *value)
 
 	if (k == NULL || !k->list)
 		return cfg_fail(st, st->lineno, "indented line continues "
-		    "'%s'; only security and peers may span lines (remove "
-		    "the indentation)", k != NULL ? k->name : "?");
+		    "'%s'; only security, peers and quiet may span lines "
+		    "(remove the indentation)", k != NULL ? k->name : "?");
 	snprintf(buf, sizeof(buf), "%s", value);
 	cfg_strip_comment(buf);
 	return k->set(st, buf, true);
@@ -908,6 +994,7 @@ cfg_new(const char *name)
 	c->max_handshakes_per_ip = CFG_DEFAULT_MAX_HANDSHAKES_PER_IP;
 	c->log_level = LOG_INFO;
 	c->log_format_json = false;
+	c->shutdown_timeout_ms = CFG_DEFAULT_SHUTDOWN_MS;
 	return c;
 }
 

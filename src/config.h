@@ -52,6 +52,7 @@ struct config_expose {
 	size_t npeers;
 	bool any;			/* peers = * */
 	struct multiaddr target;
+	bool proxy_v2;			/* proxy_protocol = v2 */
 };
 
 struct config {
@@ -70,6 +71,10 @@ struct config {
 	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */
+	bool has_admin;
+	struct multiaddr admin;		/* admin HTTP listener (host:port) */
+	unsigned shutdown_timeout_ms;	/* default 30 s; 0 = close at once */
+	unsigned quiet;			/* bit i: config_quiet_classes[i] */
 	struct config_forward *forwards;
 	size_t nforwards;
 	struct config_expose *exposes;
@@ -93,6 +98,15 @@ void config_free(struct config *c);
 /* The expose that admits peer (exact entry first, then '*'), or NULL. */
 const struct config_expose *config_route(const struct config *c,
     const struct peer_id *peer);
+
+/*
+ * Close classes that `quiet` may name (NULL-terminated): close reasons
+ * and handshake failure classes ("closed_early", "bad_message", ...).
+ */
+extern const char *const config_quiet_classes[];
+
+/* Whether close lines of class cls are demoted to debug level. */
+bool config_quiet(const struct config *c, const char *cls);
 
 /*
  * Parse a duration: digits followed by "ms", "s", "m", "h" or nothing

@@ -169,6 +169,18 @@ static const struct {
 	    "\n", 6, "line too long (max 197 characters" },
 	{ "[peerlock]\r\nidentity = /k\r\nbogus = 1\r\n", 3,
 	    "unknown key 'bogus'" },
+	{ PL "admin = /ip4/1.2.3.4/tcp/9/p2p/" ID1 "\n" FWD("a"), 4,
+	    "admin: takes no /p2p/ peer ID" },
+	{ PL "admin = localhost:9090\n" FWD("a"), 4,
+	    "admin: needs an IP address" },
+	{ PL "shutdown_timeout = soon\n" FWD("a"), 4,
+	    "shutdown_timeout: bad duration 'soon'" },
+	{ PL "quiet = closed_early loud\n" FWD("a"), 4,
+	    "quiet: unknown class 'loud'" },
+	{ PL EXP("a", ID1) "proxy_protocol = v1\n", 7,
+	    "proxy_protocol: expected v2 or none, got 'v1'" },
+	{ PL FWD("a") "proxy_protocol = v2\n", 7,
+	    "unknown key 'proxy_protocol' in [forward.a]" },
 };
 
 /* Each broken config fails with "t.conf:LINE: ..." naming the problem. */
@@ -274,6 +286,36 @@ START_TEST(test_values)
 	ck_assert_uint_eq(c->exposes[0].npeers, 3);
 	ck_assert_int_eq(c->exposes[0].target.kind, MA_DNS);
 	ck_assert_str_eq(c->exposes[0].target.host, "localhost");
+	config_free(c);
+}
+END_TEST
+
+/* The operations keys: admin, shutdown_timeout, quiet, proxy_protocol. */
+START_TEST(test_ops_keys)
+{
+	struct config *c;
+
+	c = parse_ok(PL EXP("a", ID1));
+	ck_assert(!c->has_admin);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 30000);
+	ck_assert_uint_eq(c->quiet, 0);
+	ck_assert(!config_quiet(c, "closed_early"));
+	ck_assert(!c->exposes[0].proxy_v2);
+	config_free(c);
+	c = parse_ok(PL "admin = 127.0.0.1:9090\nshutdown_timeout = 0\n"
+	    "quiet = closed_early handshake_timeout\n  bad_message\n"
+	    EXP("a", ID1) "proxy_protocol = v2\n");
+	ck_assert(c->has_admin);
+	ck_assert_int_eq(c->admin.kind, MA_IP4);
+	ck_assert_str_eq(c->admin.host, "127.0.0.1");
+	ck_assert_uint_eq(c->admin.port, 9090);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 0);
+	ck_assert(config_quiet(c, "closed_early"));
+	ck_assert(config_quiet(c, "handshake_timeout"));
+	ck_assert(config_quiet(c, "bad_message"));
+	ck_assert(!config_quiet(c, "not_allowed"));
+	ck_assert(!config_quiet(c, "nonsense"));
+	ck_assert(c->exposes[0].proxy_v2);
 	config_free(c);
 }
 END_TEST
@@ -470,6 +512,7 @@ main(void)
 	    sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_ops_keys);
 	tcase_add_test(tc, test_security_inherit);
 	tcase_add_test(tc, test_route);
 	tcase_add_test(tc, test_limits);
