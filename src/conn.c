@@ -72,6 +72,13 @@ struct conn {
 	unsigned handshake_ms, connect_ms, idle_ms;
 
 	struct timespec started;
+	struct timespec hs_started;	/* entering CONN_HANDSHAKING */
+	double hs_secs;			/* handshake duration, -1 before */
+	struct conn_gen *gen;		/* config + credentials it started with */
+	bool proxy_v2;			/* expose: PROXY v2 header to target */
+	bool no_proto;			/* dialer left after our refusals */
+	const char *cls;		/* close class, set by conn_drop */
+	bool hs_failed;			/* failed during the upgrade */
 	bool dropped;
 };
 
@@ -106,6 +113,29 @@ conn_reason_name(enum conn_reason r)
 	};
 
 	return (unsigned)r < CONN_R_COUNT ? names[r] : "unknown";
+}
+
+/* Take a reference to a generation. */
+void
+conn_gen_hold(struct conn_gen *g)
+{
+	g->refs++;
+}
+
+/* Drop a reference; the last one releases the generation. */
+void
+conn_gen_drop(struct conn_gen *g)
+{
+	if (g != NULL && --g->refs == 0 && g->release != NULL)
+		g->release(g);
+}
+
+/* Seconds from a to b. */
+static double
+conn_secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
 /* Connection id. */
@@ -206,14 +236,18 @@ conn_alloc(struct conn_env *env, bool outbound,
 		memcpy(&c->from_sa, from, from->sa_family == AF_INET ?
 		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
-	c->handshake_ms = env->cfg->handshake_timeout_ms;
-	c->connect_ms = env->cfg->connect_timeout_ms;
-	c->idle_ms = env->cfg->idle_timeout_ms;
+	c->hs_started = c->started;
+	c->hs_secs = -1;
+	c->handshake_ms = env->gen->cfg->handshake_timeout_ms;
+	c->connect_ms = env->gen->cfg->connect_timeout_ms;
+	c->idle_ms = env->gen->cfg->idle_timeout_ms;
 	c->timer = evtimer_new(env->base, conn_on_timer, c);
 	if (c->timer == NULL) {
 		free(c);
 		return NULL;
 	}
+	c->gen = env->gen;
+	conn_gen_hold(c->gen);
 	c->next = env->head;
 	if (env->head != NULL)
 		env->head->prev = c;
@@ -292,7 +326,7 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 	c->nsecurity = fw->nsecurity;
 	c->plain = conn_bev(c, fd, false);
 	c->sec = conn_bev(c, -1, true);
-	c->sc = secchan_new(SECCHAN_DIALER, env->cred, c->security,
+	c->sc = secchan_new(SECCHAN_DIALER, c->gen->cred, c->security,
 	    c->nsecurity, &fw->peer.peer);
 	if (c->plain == NULL || c->sec == NULL || c->sc == NULL) {
 		if (c->plain == NULL)
@@ -324,10 +358,10 @@ conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
 		return NULL;
 	}
 	strcpy(c->route, "inbound");
-	memcpy(c->security, env->cfg->security, sizeof(c->security));
-	c->nsecurity = env->cfg->nsecurity;
+	memcpy(c->security, c->gen->cfg->security, sizeof(c->security));
+	c->nsecurity = c->gen->cfg->nsecurity;
 	c->sec = conn_bev(c, fd, true);
-	c->sc = secchan_new(SECCHAN_LISTENER, env->cred, c->security,
+	c->sc = secchan_new(SECCHAN_LISTENER, c->gen->cred, c->security,
 	    c->nsecurity, NULL);
 	if (c->sec == NULL || c->sc == NULL) {
 		if (c->sec == NULL)
@@ -349,8 +383,7 @@ conn_age(const struct conn *c)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - c->started.tv_sec) +
-	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e9;
+	return conn_secs(&c->started, &now);
 }
 
 /* Counters and labels of c. */
@@ -366,6 +399,27 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->from = (const struct sockaddr *)&c->from_sa;
 	t->inbound = !c->outbound;
 	t->authenticated = c->authenticated;
+	t->handshake = c->hs_secs;
+	t->cls = c->cls;
+	t->handshake_failed = c->hs_failed;
+}
+
+/* Close class of reason r (see conn_totals.cls). */
+static const char *
+conn_class(const struct conn *c, enum conn_reason r)
+{
+	enum secchan_fail f;
+
+	if (r == CONN_R_HANDSHAKE_FAILED && c->sc != NULL) {
+		f = secchan_fail(c->sc);
+		if (f == SECCHAN_FAIL_BAD_IDENTITY &&
+		    secchan_proto(c->sc) == SEC_TLS)
+			return "tls_verify";
+		return secchan_fail_name(f);
+	}
+	if (r == CONN_R_PEER_CLOSED && c->no_proto)
+		return "no_common_protocol";
+	return conn_reason_name(r);
 }
 
 /* The single teardown. */
@@ -377,8 +431,14 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (c == NULL || c->dropped)
 		return;
 	c->dropped = true;
+	c->cls = conn_class(c, r);
+	c->hs_failed = r != CONN_R_SHUTDOWN && (c->phase == CONN_HANDSHAKING ||
+	    r == CONN_R_NOT_ALLOWED);
 	c->phase = CONN_CLOSED;
 	lvl = r == CONN_R_DONE || r == CONN_R_SHUTDOWN ? LOG_INFO : LOG_WARN;
+	if (config_quiet(c->env->gen != NULL ? c->env->gen->cfg : NULL,
+	    c->cls))
+		lvl = LOG_DEBUG;
 	log_msg(lvl, "%sconn %llu closed route=%s from=%s peer=%s proto=%s "
 	    "up=%llu down=%llu dur=%.3fs reason=%s%s%s",
 	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->from,
@@ -402,6 +462,7 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (c->sec != NULL)
 		bufferevent_free(c->sec);
 	secchan_free(c->sc);
+	conn_gen_drop(c->gen);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
 }
@@ -613,6 +674,8 @@ conn_start_relay(struct conn *c)
 	conn_arm(c, c->idle_ms);
 	bufferevent_enable(c->plain, EV_READ | EV_WRITE);
 	bufferevent_enable(c->sec, EV_READ | EV_WRITE);
+	if (c->env->on_relay != NULL)
+		c->env->on_relay(c->env->node, c);
 	log_debug("%sconn %llu relaying route=%s peer=%s proto=%s",
 	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->peer,
 	    c->proto);
@@ -627,7 +690,10 @@ conn_on_secure(struct conn *c)
 {
 	const struct config_expose *ex;
 	char detail[256];
+	struct timespec now;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	c->hs_secs = conn_secs(&c->hs_started, &now);
 	peer_id_to_string(secchan_peer(c->sc), c->peer, sizeof(c->peer));
 	c->proto = sec_proto_id(secchan_proto(c->sc));
 	c->authenticated = true;
@@ -637,7 +703,8 @@ conn_on_secure(struct conn *c)
 		conn_start_relay(c);
 		return;
 	}
-	ex = config_route(c->env->cfg, secchan_peer(c->sc));
+	/* the current config: a reload's allowlist applies at once */
+	ex = config_route(c->env->gen->cfg, secchan_peer(c->sc));
 	if (ex == NULL) {
 		snprintf(detail, sizeof(detail), "peer-id check: %s is "
 		    "authenticated but not allowed by any expose", c->peer);
@@ -646,6 +713,7 @@ conn_on_secure(struct conn *c)
 	}
 	snprintf(c->route, sizeof(c->route), "expose.%s", ex->name);
 	c->dial = ex->target;
+	c->proxy_v2 = ex->proxy_v2;
 	c->phase = CONN_TARGETING;
 	/* Frames that arrived with msg 3 wait in the input buffer. */
 	bufferevent_disable(c->sec, EV_READ);
@@ -741,6 +809,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_nodelay(bev);
 		c->phase = CONN_HANDSHAKING;
+		clock_gettime(CLOCK_MONOTONIC, &c->hs_started);
 		conn_arm(c, c->handshake_ms);
 		if (secchan_start(c->sc, out, &outlen) != 0 ||
 		    bufferevent_write(bev, out, outlen) != 0) {
@@ -777,6 +846,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			    sizeof(detail) - strlen(detail) - 1);
 		if (c->phase == CONN_HANDSHAKING) {
 			secchan_eof_hint(c->sc, addr, sizeof(addr));
+			c->no_proto = addr[0] != '\0';
 			if (addr[0] != '\0') {
 				strncat(detail, ": ", sizeof(detail) -
 				    strlen(detail) - 1);
@@ -812,6 +882,78 @@ conn_on_plain_write(struct bufferevent *bev, void *arg)
 		conn_pump_down(c);
 }
 
+/* Put addr's IP into 16 bytes, IPv4 as ::ffff:a.b.c.d; its port too. */
+static void
+conn_pp2_v6(const struct sockaddr_storage *ss, uint8_t ip[16], uint8_t port[2])
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		memcpy(ip, &s6->sin6_addr, 16);
+		memcpy(port, &s6->sin6_port, 2);
+		return;
+	}
+	memset(ip, 0, 10);
+	ip[10] = ip[11] = 0xff;
+	memcpy(ip + 12, &s4->sin_addr, 4);
+	memcpy(port, &s4->sin_port, 2);
+}
+
+/*
+ * Send the PROXY protocol v2 header to the target, first thing:
+ * signature, PROXY over TCP/IPv4 or TCP/IPv6 with the remote peer's
+ * address as source and our encrypted listener's as destination, then
+ * the peer ID TLV (CONN_PP2_TYPE_PEER_ID).  0, or -1 (conn dropped).
+ */
+static int
+conn_proxy_header(struct conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+	    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	uint8_t h[16 + 36 + 3 + PEER_ID_STR_MAX];
+	struct sockaddr_storage dst;
+	socklen_t dlen = sizeof(dst);
+	const struct sockaddr_in *s4 = (const void *)&c->from_sa;
+	const struct sockaddr_in *d4 = (const void *)&dst;
+	size_t n = 16, plen = strlen(c->peer);
+
+	memcpy(h, sig, sizeof(sig));
+	h[12] = 0x21;				/* version 2, PROXY */
+	memset(&dst, 0, sizeof(dst));
+	if (getsockname(bufferevent_getfd(c->sec), (struct sockaddr *)&dst,
+	    &dlen) != 0 || (c->from_sa.ss_family != AF_INET &&
+	    c->from_sa.ss_family != AF_INET6)) {
+		h[12] = 0x20;			/* LOCAL: no addresses */
+		h[13] = 0x00;
+	} else if (c->from_sa.ss_family == AF_INET &&
+	    dst.ss_family == AF_INET) {
+		h[13] = 0x11;			/* TCP over IPv4 */
+		memcpy(h + 16, &s4->sin_addr, 4);
+		memcpy(h + 20, &d4->sin_addr, 4);
+		memcpy(h + 24, &s4->sin_port, 2);
+		memcpy(h + 26, &d4->sin_port, 2);
+		n += 12;
+	} else {
+		h[13] = 0x21;			/* TCP over IPv6 */
+		conn_pp2_v6(&c->from_sa, h + 16, h + 48);
+		conn_pp2_v6(&dst, h + 32, h + 50);
+		n += 36;
+	}
+	h[n++] = CONN_PP2_TYPE_PEER_ID;
+	h[n++] = (uint8_t)(plen >> 8);
+	h[n++] = (uint8_t)plen;
+	memcpy(h + n, c->peer, plen);
+	n += plen;
+	h[14] = (uint8_t)((n - 16) >> 8);
+	h[15] = (uint8_t)(n - 16);
+	if (bufferevent_write(c->plain, h, n) != 0) {
+		conn_drop(c, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Plaintext side: connected (target), EOF, error. */
 static void
 conn_on_plain_event(struct bufferevent *bev, short what, void *arg)
@@ -821,6 +963,8 @@ conn_on_plain_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_nodelay(bev);
+		if (c->proxy_v2 && conn_proxy_header(c) != 0)
+			return;
 		conn_start_relay(c);
 		return;
 	}

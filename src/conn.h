@@ -66,19 +66,44 @@ struct node;
 struct conn;
 
 /*
+ * One generation of config and credentials (a reload makes a new one).
+ * A conn takes a reference when it is created and uses its generation's
+ * credentials and timeouts until it ends, so a reload never pulls them
+ * away; release(g) is called when the last reference is dropped.  The
+ * owner (the node) holds one reference while the generation is current.
+ */
+struct conn_gen {
+	unsigned refs;
+	const struct config *cfg;
+	const struct secchan_cred *cred;
+	void (*release)(struct conn_gen *g);
+};
+
+/* Take a reference to g. */
+void conn_gen_hold(struct conn_gen *g);
+/* Drop a reference; the last one calls g->release(g). */
+void conn_gen_drop(struct conn_gen *g);
+
+/*
  * What every conn of a node shares (borrowed; outlives the conns).  The
  * list of live conns is kept here by conn.c.
  */
 struct conn_env {
 	struct event_base *base;
 	struct evdns_base *dns;
-	const struct secchan_cred *cred;
-	const struct config *cfg;	/* routes for inbound peers */
+	/*
+	 * The current generation: new conns take it; inbound conns route
+	 * by its config when their handshake completes, and close lines
+	 * obey its `quiet`.
+	 */
+	struct conn_gen *gen;
 	struct node *node;
 	/* Called once when a conn is created (it is already listed). */
 	void (*on_open)(struct node *n, struct conn *c);
 	/* Called once when the remote peer is authenticated. */
 	void (*on_ready)(struct node *n, struct conn *c);
+	/* Called once when relaying starts (route and protocol final). */
+	void (*on_relay)(struct node *n, struct conn *c);
 	/* Called once from conn_drop(), before the conn is freed. */
 	void (*on_close)(struct node *n, struct conn *c,
 	    enum conn_reason r);
@@ -113,6 +138,12 @@ void conn_drop(struct conn *c, enum conn_reason r, const char *detail);
 /* Stop a relaying conn gracefully or drop one that is not (shutdown). */
 void conn_shutdown(struct conn *c);
 
+/*
+ * PROXY protocol v2 TLV type carrying the authenticated peer ID (base58
+ * text) to an expose target with proxy_protocol = v2 (custom range).
+ */
+#define CONN_PP2_TYPE_PEER_ID 0xE0
+
 /* Read-only facts for the node (metrics, listings). */
 struct conn_totals {
 	unsigned long long up, down;	/* plaintext bytes each way */
@@ -123,6 +154,16 @@ struct conn_totals {
 	const struct sockaddr *from;	/* the accepted socket's peer */
 	bool inbound;			/* accepted on the encrypted side */
 	bool authenticated;		/* the handshake completed */
+	double handshake;		/* handshake seconds, < 0 before */
+	/*
+	 * In on_close only: the close class (a reason name, or for
+	 * handshake_failed the failure class: "peer_id_mismatch",
+	 * "tls_verify", ...; "no_common_protocol" also for a dialer that
+	 * left after our refusals), and whether the conn failed during
+	 * the upgrade (handshake, timeout, early close, not allowed).
+	 */
+	const char *cls;
+	bool handshake_failed;
 };
 void conn_totals(const struct conn *c, struct conn_totals *t);
 uint64_t conn_id(const struct conn *c);

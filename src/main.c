@@ -7,15 +7,23 @@
  *   peerlock run -c FILE                run
  *   peerlock demo                       two instances + echo, on loopback
  */
+#include <errno.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "demo.h"
 #include "keys.h"
@@ -26,7 +34,11 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-enum { SHUTDOWN_TIMEOUT_MS = 30000, ERRLEN = 512 };
+enum {
+	ERRLEN = 512,
+	SD_LISTEN_FDS_START = 3,	/* sd_listen_fds(3) */
+	MAX_INHERITED = 64
+};
 
 /* Print usage to f. */
 static void
@@ -136,20 +148,31 @@ opt_config(int argc, char **argv)
 	return optind == argc ? path : NULL;
 }
 
+/* Load config and identity; the error goes to err on failure (-1). */
+static int
+load_err(const char *path, struct config **cfg, struct identity **id,
+    char *err, size_t errlen)
+{
+	char e[ERRLEN / 2];
+
+	if ((*cfg = config_load(path, err, errlen)) == NULL)
+		return -1;
+	if ((*id = identity_load((*cfg)->identity, e, sizeof(e))) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, e);
+		config_free(*cfg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Load config and identity; print the error and return -1 on failure. */
 static int
 load(const char *path, struct config **cfg, struct identity **id)
 {
 	char err[ERRLEN];
 
-	if ((*cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if (load_err(path, cfg, id, err, sizeof(err)) != 0) {
 		fprintf(stderr, "peerlock: %s\n", err);
-		return -1;
-	}
-	if ((*id = identity_load((*cfg)->identity, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "peerlock: %s: %s\n", path, err);
-		config_free(*cfg);
 		return -1;
 	}
 	return 0;
@@ -178,6 +201,142 @@ cmd_check(int argc, char **argv)
 
 static struct event_base *run_base;
 static struct node *run_node;
+static struct admin *run_admin;
+static const char *run_path;
+
+/*
+ * Tell the service manager (systemd Type=notify) about a state change:
+ * one datagram to $NOTIFY_SOCKET (a path, or @name for the abstract
+ * namespace).  No libsystemd; does nothing when the variable is unset.
+ */
+static void
+sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	size_t plen;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (plen = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) < 0)
+		log_warn("sd_notify: %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Sockets passed by socket activation: LISTEN_PID must be us; the
+ * LISTEN_FDS descriptors start at 3.  The variables are unset so that
+ * nothing we start inherits them.  Returns how many were stored in fds.
+ */
+static size_t
+listen_fds(int *fds, size_t cap)
+{
+	const char *spid = getenv("LISTEN_PID"), *sn = getenv("LISTEN_FDS");
+	char *end;
+	long pid, n;
+	size_t i = 0;
+
+	if (spid == NULL || sn == NULL)
+		return 0;
+	errno = 0;
+	pid = strtol(spid, &end, 10);
+	if (errno != 0 || *end != '\0' || pid != (long)getpid())
+		return 0;
+	n = strtol(sn, &end, 10);
+	if (errno != 0 || *end != '\0' || n <= 0)
+		return 0;
+	for (; i < (size_t)n && i < cap; i++)
+		fds[i] = SD_LISTEN_FDS_START + (int)i;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	log_info("socket activation: %zu socket(s) passed", i);
+	return i;
+}
+
+/* Whether the admin addresses of a and b differ. */
+static int
+admin_changed(const struct config *a, const struct config *b)
+{
+	char x[320], y[320];
+
+	if (a->has_admin != b->has_admin)
+		return 1;
+	if (!a->has_admin)
+		return 0;
+	multiaddr_to_string(&a->admin, x, sizeof(x));
+	multiaddr_to_string(&b->admin, y, sizeof(y));
+	return strcmp(x, y) != 0;
+}
+
+/* RELOADING=1 with the monotonic timestamp systemd asks for. */
+static void
+sd_notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000);
+	sd_notify_msg(msg);
+}
+
+/*
+ * Reload: a broken file, identity or listener keeps the running config.
+ * The admin listener moves first when its address changed, so a reload
+ * that cannot bind it changes nothing.
+ */
+static void
+reload(void)
+{
+	struct config *cfg;
+	struct identity *id;
+	struct admin *na = NULL;
+	char err[ERRLEN];
+	int moved;
+
+	log_info("signal %d: reloading %s", SIGHUP, run_path);
+	if (load_err(run_path, &cfg, &id, err, sizeof(err)) != 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+		node_reload_failed(run_node);
+		return;
+	}
+	moved = admin_changed(node_config(run_node), cfg);
+	if (moved && cfg->has_admin &&
+	    (na = admin_new(run_base, run_node, &cfg->admin)) == NULL) {
+		log_err("reload: keeping the running configuration");
+		node_reload_failed(run_node);
+		config_free(cfg);
+		identity_free(id);
+		return;
+	}
+	log_set_level(cfg->log_level);
+	log_set_format_json(cfg->log_format_json);
+	if (node_reload(run_node, cfg, id) != 0) {
+		log_set_level(node_config(run_node)->log_level);
+		log_set_format_json(node_config(run_node)->log_format_json);
+		admin_free(na);
+		return;
+	}
+	if (moved) {
+		admin_free(run_admin);
+		run_admin = na;
+	}
+}
 
 /* Every tunnel is gone: leave the loop. */
 static void
@@ -187,11 +346,28 @@ on_stopped(struct node *n)
 	event_base_loopexit(run_base, NULL);
 }
 
+/* SIGHUP: reload config and identity. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (node_state(run_node) == NODE_DRAINING) {
+		log_warn("signal %d: draining; reload ignored", SIGHUP);
+		return;
+	}
+	sd_notify_reloading();
+	reload();
+	sd_notify_msg("READY=1");
+}
+
 /* SIGTERM/SIGINT: drain; a second one stops at once. */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	static int seen;
+	unsigned ms = node_config(run_node)->shutdown_timeout_ms;
 
 	(void)what;
 	(void)arg;
@@ -200,9 +376,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(run_base, NULL);
 		return;
 	}
-	log_info("signal %d: no new connections; draining (up to %d ms)",
-	    (int)sig, SHUTDOWN_TIMEOUT_MS);
-	node_stop(run_node, SHUTDOWN_TIMEOUT_MS, on_stopped);
+	sd_notify_msg("STOPPING=1");
+	log_info("signal %d: no new connections; draining (up to %u ms)",
+	    (int)sig, ms);
+	node_stop(run_node, ms, on_stopped);
 }
 
 /* peerlock run: serve until signalled. */
@@ -213,32 +390,47 @@ cmd_run(int argc, char **argv)
 	struct config *cfg;
 	struct identity *id;
 	struct evdns_base *dns;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
+	int fds[MAX_INHERITED];
+	size_t nfds;
 	int rc = 1;
 
 	if (path == NULL)
 		return 2;
 	if (load(path, &cfg, &id) != 0)
 		return 1;
+	run_path = path;
 	log_set_level(cfg->log_level);
 	log_set_format_json(cfg->log_format_json);
 	signal(SIGPIPE, SIG_IGN);
+	nfds = listen_fds(fds, MAX_INHERITED);
 	run_base = event_base_new();
 	dns = node_dns_new(run_base);
 	run_node = node_new(run_base, dns, cfg, id, "");
-	if (run_node == NULL || node_start(run_node) != 0)
+	if (run_node == NULL)
+		goto out;
+	node_set_inherited(run_node, fds, nfds);
+	if (node_start(run_node) != 0)
+		goto out;
+	if (node_config(run_node)->has_admin && (run_admin = admin_new(run_base,
+	    run_node, &node_config(run_node)->admin)) == NULL)
 		goto out;
 	sigterm = evsignal_new(run_base, SIGTERM, on_signal, NULL);
 	sigint = evsignal_new(run_base, SIGINT, on_signal, NULL);
+	sighup = evsignal_new(run_base, SIGHUP, on_hup, NULL);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
 	log_info("peerlock %s ready", PACKAGE_VERSION);
+	sd_notify_msg("READY=1");
 	event_base_dispatch(run_base);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	log_info("peerlock stopped");
 	rc = 0;
 out:
+	admin_free(run_admin);
 	node_free(run_node);
 	evdns_base_free(dns, 0);
 	event_base_free(run_base);

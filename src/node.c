@@ -1,7 +1,13 @@
 /*
  * node.c - a running instance: binds the encrypted listener and one
  * plaintext listener per forward, creates a conn per accepted socket,
- * enforces the connection limit and stops gracefully.
+ * enforces the connection limits, reloads and stops gracefully.
+ *
+ * Reload: config, identity and credentials form a generation (struct
+ * node_gen, reference-counted through conn_gen).  The node holds the
+ * current one; every conn holds the one it was created with.  A reload
+ * builds a new generation and the new listener set, then swaps: the old
+ * generation lives until its last conn closes.
  */
 #include "node.h"
 
@@ -16,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "iptable.h"
@@ -34,17 +41,29 @@ struct node_listener {
 	const struct config_forward *fw;	/* NULL: encrypted listener */
 	struct event *retry;
 	unsigned port;
+	char addr[320];			/* configured address, canonical */
+	bool keep;			/* reload: still configured */
+};
+
+/* One generation: config, identity and their credentials. */
+struct node_gen {
+	struct conn_gen g;		/* first: conns hold it by this */
+	struct config *cfg;
+	struct identity *id;
+	struct secchan_cred *cred;
 };
 
 struct node {
 	struct event_base *base;
-	struct config *cfg;
-	struct identity *id;
-	struct secchan_cred *cred;
+	struct node_gen *gen;		/* current; the node holds one ref */
 	struct conn_env env;
-	struct node_listener *ls;
+	struct node_listener **ls;	/* slot 0: encrypted (may be NULL) */
 	size_t nls;
+	int *inherited;			/* LISTEN_FDS sockets, -1 = adopted */
+	size_t ninherited;
 	char prefix[32];
+	enum node_state state;
+	struct node_metrics m;
 	bool stopping;
 	struct event *stop_timer;
 	void (*stop_done)(struct node *);
@@ -77,10 +96,24 @@ node_on_conn_ready(struct node *n, struct conn *c)
 	struct ipcount ic;
 
 	conn_totals(c, &t);
+	if (t.handshake >= 0 && t.proto != NULL)
+		metrics_hist_observe(&n->m.handshake[strcmp(t.proto,
+		    sec_proto_id(SEC_TLS)) == 0 ? SEC_TLS : SEC_NOISE],
+		    t.handshake);
 	if (!t.inbound)
 		return;
 	n->handshaking--;
 	iptable_add(n->per_ip, t.from, 0, -1, &ic);
+}
+
+/* A tunnel started relaying: count it by route and protocol. */
+static void
+node_on_conn_relay(struct node *n, struct conn *c)
+{
+	struct conn_totals t;
+
+	conn_totals(c, &t);
+	metrics_add(n->m.established, t.route, t.proto, 1);
 }
 
 /* A conn ended; finish a pending stop when it was the last. */
@@ -100,6 +133,13 @@ node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 	n->stats.closed[r]++;
 	n->stats.bytes_up += t.up;
 	n->stats.bytes_down += t.down;
+	metrics_add(n->m.closed, t.route, conn_reason_name(r), 1);
+	if (t.handshake_failed)
+		metrics_add(n->m.hs_failures, t.cls, NULL, 1);
+	if (t.up > 0)
+		metrics_add(n->m.bytes, t.route, "up", t.up);
+	if (t.down > 0)
+		metrics_add(n->m.bytes, t.route, "down", t.down);
 	if (t.proto != NULL)
 		snprintf(n->stats.last_proto, sizeof(n->stats.last_proto),
 		    "%s", t.proto);
@@ -111,6 +151,82 @@ node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 	}
 }
 
+/* The last reference to a generation is gone: free it. */
+static void
+node_gen_release(struct conn_gen *g)
+{
+	struct node_gen *ng = (struct node_gen *)g;
+
+	secchan_cred_free(ng->cred);
+	identity_free(ng->id);
+	config_free(ng->cfg);
+	free(ng);
+}
+
+/* A generation for cfg and id (taken; freed on failure), one ref. */
+static struct node_gen *
+node_gen_new(struct config *cfg, struct identity *id, const char *prefix)
+{
+	struct node_gen *ng = calloc(1, sizeof(*ng));
+
+	if (ng == NULL)
+		goto fail;
+	if ((ng->cred = secchan_cred_new(id)) == NULL) {
+		log_err("%sidentity: cannot build handshake credentials",
+		    prefix);
+		goto fail;
+	}
+	ng->cfg = cfg;
+	ng->id = id;
+	ng->g.refs = 1;
+	ng->g.cfg = cfg;
+	ng->g.cred = ng->cred;
+	ng->g.release = node_gen_release;
+	return ng;
+fail:
+	free(ng);
+	config_free(cfg);
+	identity_free(id);
+	return NULL;
+}
+
+/* Handshake failure classes, listed with 0 before they first happen. */
+static const char *const node_hs_classes[] = {
+	"handshake_timeout", "closed_early", "no_common_protocol",
+	"peer_id_mismatch", "not_allowed", "bad_message", "bad_identity",
+	"tls_verify", "internal"
+};
+
+/* Allocate the metric families. */
+static int
+node_metrics_init(struct node_metrics *m)
+{
+	size_t i;
+
+	m->established = metrics_family_new();
+	m->closed = metrics_family_new();
+	m->hs_failures = metrics_family_new();
+	m->bytes = metrics_family_new();
+	if (m->established == NULL || m->closed == NULL ||
+	    m->hs_failures == NULL || m->bytes == NULL)
+		return -1;
+	for (i = 0; i < sizeof(node_hs_classes) / sizeof(node_hs_classes[0]);
+	    i++)
+		if (metrics_add(m->hs_failures, node_hs_classes[i], NULL, 0))
+			return -1;
+	return 0;
+}
+
+/* Free the metric families. */
+static void
+node_metrics_free(struct node_metrics *m)
+{
+	metrics_family_free(m->established);
+	metrics_family_free(m->closed);
+	metrics_family_free(m->hs_failures);
+	metrics_family_free(m->bytes);
+}
+
 /* Create a node; see node.h. */
 struct node *
 node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
@@ -118,38 +234,34 @@ node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
 {
 	struct node *n = calloc(1, sizeof(*n));
 
-	if (n == NULL)
-		goto fail;
-	n->base = base;
-	n->cfg = cfg;
-	n->id = id;
-	snprintf(n->prefix, sizeof(n->prefix), "%s", prefix);
-	if ((n->cred = secchan_cred_new(id)) == NULL) {
-		log_err("%sidentity: cannot build handshake credentials",
-		    prefix);
-		goto fail;
+	if (n == NULL) {
+		config_free(cfg);
+		identity_free(id);
+		return NULL;
 	}
+	n->base = base;
+	snprintf(n->prefix, sizeof(n->prefix), "%s", prefix);
+	if ((n->gen = node_gen_new(cfg, id, prefix)) == NULL)
+		goto fail;
 	n->env.base = base;
 	n->env.dns = dns;
-	n->env.cred = n->cred;
-	n->env.cfg = cfg;
+	n->env.gen = &n->gen->g;
 	n->env.node = n;
 	n->env.on_open = node_on_conn_open;
 	n->env.on_ready = node_on_conn_ready;
+	n->env.on_relay = node_on_conn_relay;
 	n->env.on_close = node_on_conn_close;
-	n->per_ip = iptable_new(cfg->max_connections);
-	if (n->per_ip == NULL)
-		goto fail;
 	n->env.log_prefix = n->prefix;
+	n->per_ip = iptable_new(cfg->max_connections);
+	if (n->per_ip == NULL || node_metrics_init(&n->m) != 0)
+		goto fail;
 	return n;
 fail:
-	if (n != NULL) {
-		secchan_cred_free(n->cred);
-		iptable_free(n->per_ip);
-		free(n);
-	}
-	config_free(cfg);
-	identity_free(id);
+	if (n->gen != NULL)
+		conn_gen_drop(&n->gen->g);
+	node_metrics_free(&n->m);
+	iptable_free(n->per_ip);
+	free(n);
 	return NULL;
 }
 
@@ -195,7 +307,7 @@ static enum node_limit
 node_check_limits(struct node *n, const struct node_listener *nl,
     const struct sockaddr *sa, unsigned *limit)
 {
-	const struct config *cfg = n->cfg;
+	const struct config *cfg = n->gen->cfg;
 	struct ipcount ic;
 
 	*limit = cfg->max_connections;
@@ -276,20 +388,98 @@ node_on_accept_error(struct evconnlistener *l, void *arg)
 	    evutil_socket_error_to_string(err));
 }
 
-/* Bind one listener for ma; fw NULL for the encrypted one. */
-static int
-node_bind(struct node *n, struct node_listener *nl,
-    const struct multiaddr *ma, const struct config_forward *fw)
+/* Whether two socket addresses are the same IP and port. */
+static bool
+node_same_addr(const struct sockaddr *a, const struct sockaddr *b)
 {
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a,
+	    *b6 = (const void *)b;
+
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	return false;
+}
+
+/* An inherited listening socket bound to sa (now adopted), or -1. */
+static int
+node_take_inherited(struct node *n, const struct sockaddr *sa)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < n->ninherited; i++) {
+		if ((fd = n->inherited[i]) < 0)
+			continue;
+		sslen = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0 ||
+		    !node_same_addr((struct sockaddr *)&ss, sa))
+			continue;
+		n->inherited[i] = -1;
+		return fd;
+	}
+	return -1;
+}
+
+/* Listen on an inherited socket or a newly bound one for res. */
+static struct evconnlistener *
+node_listen_on(struct node *n, struct node_listener *nl,
+    const struct addrinfo *res, bool *adopted)
+{
+	int fd = node_take_inherited(n, res->ai_addr);
+
+	*adopted = fd >= 0;
+	if (fd >= 0) {
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+		/* backlog 0: already listening */
+		return evconnlistener_new(n->base, node_on_accept, nl,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	}
+	return evconnlistener_new_bind(n->base, node_on_accept, nl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    NODE_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
+}
+
+/* Close one listener and free it; NULL is a no-op. */
+static void
+node_listener_free(struct node_listener *nl)
+{
+	if (nl == NULL)
+		return;
+	if (nl->l != NULL)
+		evconnlistener_free(nl->l);
+	if (nl->retry != NULL)
+		event_free(nl->retry);
+	free(nl);
+}
+
+/* Bind a new listener for ma; fw NULL for the encrypted one.  NULL on error. */
+static struct node_listener *
+node_bind(struct node *n, const struct multiaddr *ma,
+    const struct config_forward *fw)
+{
+	struct node_listener *nl;
 	struct addrinfo hints, *res = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	char port[8], text[320];
+	char port[8];
+	bool adopted;
 	int rc;
 
+	if ((nl = calloc(1, sizeof(*nl))) == NULL)
+		return NULL;
 	nl->node = n;
 	nl->fw = fw;
-	multiaddr_to_string(ma, text, sizeof(text));
+	multiaddr_to_string(ma, nl->addr, sizeof(nl->addr));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = ma->kind == MA_IP4 || ma->kind == MA_DNS4 ? AF_INET :
 	    ma->kind == MA_IP6 || ma->kind == MA_DNS6 ? AF_INET6 : AF_UNSPEC;
@@ -297,50 +487,208 @@ node_bind(struct node *n, struct node_listener *nl,
 	hints.ai_flags = AI_PASSIVE;
 	snprintf(port, sizeof(port), "%u", ma->port);
 	if ((rc = getaddrinfo(ma->host, port, &hints, &res)) != 0) {
-		log_err("%slisten %s: %s", n->prefix, text, gai_strerror(rc));
-		return -1;
+		log_err("%slisten %s: %s", n->prefix, nl->addr,
+		    gai_strerror(rc));
+		free(nl);
+		return NULL;
 	}
-	nl->l = evconnlistener_new_bind(n->base, node_on_accept, nl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    NODE_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
+	nl->l = node_listen_on(n, nl, res, &adopted);
 	freeaddrinfo(res);
 	if (nl->l == NULL) {
-		log_err("%slisten %s: %s", n->prefix, text,
+		log_err("%slisten %s: %s", n->prefix, nl->addr,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		return -1;
+		free(nl);
+		return NULL;
 	}
 	evconnlistener_set_error_cb(nl->l, node_on_accept_error);
-	nl->retry = evtimer_new(n->base, node_on_retry, nl);
+	if ((nl->retry = evtimer_new(n->base, node_on_retry, nl)) == NULL) {
+		node_listener_free(nl);
+		return NULL;
+	}
 	if (getsockname(evconnlistener_get_fd(nl->l), (struct sockaddr *)&ss,
 	    &sslen) == 0)
 		nl->port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
-	log_info("%slistening on %s (%s)", n->prefix, text,
-	    fw != NULL ? fw->name : "encrypted");
-	return 0;
+	log_info("%slistening on %s (%s%s)", n->prefix, nl->addr,
+	    fw != NULL ? fw->name : "encrypted",
+	    adopted ? ", socket from the service manager" : "");
+	return nl;
+}
+
+/* Remember the sockets passed by the service manager. */
+void
+node_set_inherited(struct node *n, const int *fds, size_t nfds)
+{
+	free(n->inherited);
+	n->inherited = NULL;
+	n->ninherited = 0;
+	if (nfds == 0 || (n->inherited = calloc(nfds, sizeof(int))) == NULL)
+		return;
+	memcpy(n->inherited, fds, nfds * sizeof(int));
+	n->ninherited = nfds;
+}
+
+/* Address slot i of cfg listens on (slot 0: encrypted), or NULL. */
+static const struct multiaddr *
+node_slot_addr(const struct config *cfg, size_t i,
+    const struct config_forward **fw)
+{
+	*fw = i == 0 ? NULL : &cfg->forwards[i - 1];
+	if (i == 0)
+		return cfg->has_listen ? &cfg->listen : NULL;
+	return &cfg->forwards[i - 1].listen;
+}
+
+/*
+ * The listener set for cfg: listeners of the current set whose address
+ * is unchanged are reused (marked keep; fw is only updated on commit),
+ * the others bound.  Returns the array (1 + nforwards slots) or NULL,
+ * with everything newly bound closed again.
+ */
+static struct node_listener **
+node_listeners_for(struct node *n, const struct config *cfg)
+{
+	struct node_listener **ls;
+	const struct config_forward *fw;
+	const struct multiaddr *ma;
+	char addr[320];
+	size_t i, j, nls = 1 + cfg->nforwards;
+
+	if ((ls = calloc(nls, sizeof(*ls))) == NULL)
+		return NULL;
+	for (j = 0; j < n->nls; j++)
+		if (n->ls[j] != NULL)
+			n->ls[j]->keep = false;
+	for (i = 0; i < nls; i++) {
+		if ((ma = node_slot_addr(cfg, i, &fw)) == NULL)
+			continue;
+		multiaddr_to_string(ma, addr, sizeof(addr));
+		for (j = 0; j < n->nls; j++)
+			if (n->ls[j] != NULL && !n->ls[j]->keep &&
+			    strcmp(n->ls[j]->addr, addr) == 0)
+				break;
+		if (j < n->nls) {
+			n->ls[j]->keep = true;
+			ls[i] = n->ls[j];
+		} else if ((ls[i] = node_bind(n, ma, fw)) == NULL)
+			goto fail;
+	}
+	return ls;
+fail:
+	for (i = 0; i < nls; i++)
+		if (ls[i] != NULL && !ls[i]->keep)
+			node_listener_free(ls[i]);
+	free(ls);
+	return NULL;
+}
+
+/* Make ls the listener set for cfg; close the listeners not kept. */
+static void
+node_listeners_commit(struct node *n, struct node_listener **ls,
+    const struct config *cfg)
+{
+	const struct config_forward *fw;
+	size_t i;
+
+	for (i = 0; i < n->nls; i++) {
+		if (n->ls[i] == NULL || n->ls[i]->keep)
+			continue;
+		log_info("%sclosed listener %s (%s)", n->prefix,
+		    n->ls[i]->addr, n->ls[i]->fw != NULL ? n->ls[i]->fw->name :
+		    "encrypted");
+		node_listener_free(n->ls[i]);
+	}
+	free(n->ls);
+	n->ls = ls;
+	n->nls = 1 + cfg->nforwards;
+	for (i = 0; i < n->nls; i++) {
+		if (ls[i] == NULL)
+			continue;
+		node_slot_addr(cfg, i, &fw);
+		ls[i]->fw = fw;
+		ls[i]->keep = false;
+	}
+}
+
+/* Log inherited sockets no listener adopted. */
+static void
+node_log_unused_inherited(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->ninherited; i++)
+		if (n->inherited[i] >= 0)
+			log_warn("%ssocket activation: passed socket (fd %d) "
+			    "matches no listen address; unused", n->prefix,
+			    n->inherited[i]);
 }
 
 /* Bind the encrypted listener (slot 0) and every forward. */
 int
 node_start(struct node *n)
 {
-	size_t i;
+	struct node_listener **ls;
 	char id[PEER_ID_STR_MAX];
 
-	n->nls = 1 + n->cfg->nforwards;
-	if ((n->ls = calloc(n->nls, sizeof(*n->ls))) == NULL)
+	log_info("%speer id %s", n->prefix, peer_id_to_string(
+	    identity_peer_id(n->gen->id), id, sizeof(id)));
+	if ((ls = node_listeners_for(n, n->gen->cfg)) == NULL)
 		return -1;
-	log_info("%speer id %s", n->prefix,
-	    peer_id_to_string(identity_peer_id(n->id), id, sizeof(id)));
-	if (n->cfg->has_listen &&
-	    node_bind(n, &n->ls[0], &n->cfg->listen, NULL) != 0)
-		return -1;
-	for (i = 0; i < n->cfg->nforwards; i++)
-		if (node_bind(n, &n->ls[1 + i], &n->cfg->forwards[i].listen,
-		    &n->cfg->forwards[i]) != 0)
-			return -1;
+	node_listeners_commit(n, ls, n->gen->cfg);
+	node_log_unused_inherited(n);
+	n->state = NODE_SERVING;
 	return 0;
+}
+
+/* Switch to a new generation; see node.h. */
+int
+node_reload(struct node *n, struct config *cfg, struct identity *id)
+{
+	struct node_listener **ls;
+	struct node_gen *ng, *old;
+	char pid[PEER_ID_STR_MAX], oid[PEER_ID_STR_MAX];
+
+	if (n->stopping) {
+		log_warn("%sreload: ignored while draining", n->prefix);
+		config_free(cfg);
+		identity_free(id);
+		n->m.reloads_failed++;
+		return -1;
+	}
+	if ((ng = node_gen_new(cfg, id, n->prefix)) == NULL)
+		goto fail;
+	if ((ls = node_listeners_for(n, cfg)) == NULL) {
+		conn_gen_drop(&ng->g);
+		goto fail;
+	}
+	node_listeners_commit(n, ls, cfg);
+	old = n->gen;
+	n->gen = ng;
+	n->env.gen = &ng->g;
+	peer_id_to_string(identity_peer_id(ng->id), pid, sizeof(pid));
+	peer_id_to_string(identity_peer_id(old->id), oid, sizeof(oid));
+	if (strcmp(pid, oid) != 0)
+		log_info("%sreload: peer id changed from %s to %s", n->prefix,
+		    oid, pid);
+	log_info("%sreload: %s loaded (%zu forward(s), %zu expose(s), peer "
+	    "id %s); %u live tunnel(s) keep their settings", n->prefix,
+	    cfg->path, cfg->nforwards, cfg->nexposes, pid, n->env.count);
+	conn_gen_drop(&old->g);
+	n->m.reloads_ok++;
+	return 0;
+fail:
+	log_err("%sreload failed; keeping the running configuration",
+	    n->prefix);
+	n->m.reloads_failed++;
+	return -1;
+}
+
+/* Count a failed reload. */
+void
+node_reload_failed(struct node *n)
+{
+	n->m.reloads_failed++;
 }
 
 /* Close every listener. */
@@ -350,12 +698,8 @@ node_close_listeners(struct node *n)
 	size_t i;
 
 	for (i = 0; i < n->nls; i++) {
-		if (n->ls[i].l != NULL)
-			evconnlistener_free(n->ls[i].l);
-		if (n->ls[i].retry != NULL)
-			event_free(n->ls[i].retry);
-		n->ls[i].l = NULL;
-		n->ls[i].retry = NULL;
+		node_listener_free(n->ls[i]);
+		n->ls[i] = NULL;
 	}
 }
 
@@ -394,6 +738,7 @@ node_stop(struct node *n, unsigned timeout_ms, void (*done)(struct node *))
 	if (n->stopping)
 		return;
 	n->stopping = true;
+	n->state = NODE_DRAINING;
 	n->stop_done = done;
 	node_close_listeners(n);
 	for (c = conn_first(&n->env); c != NULL; c = next) {
@@ -417,6 +762,8 @@ node_stop(struct node *n, unsigned timeout_ms, void (*done)(struct node *))
 void
 node_free(struct node *n)
 {
+	size_t i;
+
 	if (n == NULL)
 		return;
 	n->stop_done = NULL;
@@ -426,10 +773,13 @@ node_free(struct node *n)
 	if (n->stop_timer != NULL)
 		event_free(n->stop_timer);
 	free(n->ls);
+	for (i = 0; i < n->ninherited; i++)
+		if (n->inherited[i] >= 0)
+			close(n->inherited[i]);
+	free(n->inherited);
 	iptable_free(n->per_ip);
-	secchan_cred_free(n->cred);
-	identity_free(n->id);
-	config_free(n->cfg);
+	node_metrics_free(&n->m);
+	conn_gen_drop(&n->gen->g);
 	free(n);
 }
 
@@ -464,19 +814,47 @@ node_conn_count(const struct node *n)
 const struct identity *
 node_identity(const struct node *n)
 {
-	return n->id;
+	return n->gen->id;
+}
+
+/* The current config. */
+const struct config *
+node_config(const struct node *n)
+{
+	return n->gen->cfg;
+}
+
+/* Serving state. */
+enum node_state
+node_state(const struct node *n)
+{
+	return n->state;
+}
+
+/* Metric counters. */
+const struct node_metrics *
+node_metrics(const struct node *n)
+{
+	return &n->m;
+}
+
+/* First live conn. */
+struct conn *
+node_conn_first(const struct node *n)
+{
+	return conn_first(&n->env);
 }
 
 /* Bound port of the encrypted listener. */
 unsigned
 node_listen_port(const struct node *n)
 {
-	return n->nls > 0 ? n->ls[0].port : 0;
+	return n->nls > 0 && n->ls[0] != NULL ? n->ls[0]->port : 0;
 }
 
 /* Bound port of forward i. */
 unsigned
 node_forward_port(const struct node *n, size_t i)
 {
-	return 1 + i < n->nls ? n->ls[1 + i].port : 0;
+	return 1 + i < n->nls && n->ls[1 + i] != NULL ? n->ls[1 + i]->port : 0;
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "conn.h"
 #include "keys.h"
+#include "metrics.h"
 
 struct node;
 
@@ -22,10 +23,44 @@ struct node *node_new(struct event_base *base, struct evdns_base *dns,
     struct config *cfg, struct identity *id, const char *prefix);
 
 /*
+ * Listening sockets inherited from the service manager (LISTEN_FDS):
+ * node_start() and node_reload() adopt the one whose bound address
+ * equals a configured listen address instead of binding; the others stay
+ * open, unused.  fds is copied; the node closes adopted fds with their
+ * listener.  Call before node_start().
+ */
+void node_set_inherited(struct node *n, const int *fds, size_t nfds);
+
+/*
  * Bind every listener.  Returns 0, or -1 with the reason logged (e.g.
  * "listen /ip4/0.0.0.0/tcp/4001: Address already in use").
  */
 int node_start(struct node *n);
+
+/*
+ * Switch to a new config and identity (ownership taken; both freed on
+ * failure).  Live tunnels keep the config and credentials they started
+ * with; new connections use the new ones, and inbound handshakes that
+ * finish from now on are routed by the new exposes.  Listeners whose
+ * address is unchanged keep their socket (no connection is refused),
+ * new ones are bound, removed ones closed.  On any failure (a listener
+ * cannot be bound, no credentials, draining) nothing changes and -1 is
+ * returned with the reason logged.  Counted in the reload metrics.
+ */
+int node_reload(struct node *n, struct config *cfg, struct identity *id);
+
+/* Count a reload that failed before node_reload (e.g. a bad file). */
+void node_reload_failed(struct node *n);
+
+enum node_state { NODE_STARTING, NODE_SERVING, NODE_DRAINING };
+/* Serving once node_start() succeeded, draining after node_stop(). */
+enum node_state node_state(const struct node *n);
+
+/* The current config (replaced by node_reload). */
+const struct config *node_config(const struct node *n);
+
+/* First live conn (iterate with conn_next). */
+struct conn *node_conn_first(const struct node *n);
 
 /*
  * Stop accepting and let live tunnels finish; after timeout_ms the rest
@@ -61,6 +96,20 @@ struct node_stats {
 	char last_proto[16];		/* protocol of the last tunnel */
 };
 const struct node_stats *node_stats(const struct node *n);
+
+/*
+ * Counters for /metrics, kept by the node from connection events (live
+ * tunnels are added by the reader: iterate node_conn_first()).
+ */
+struct node_metrics {
+	struct metrics_family *established;	/* (route, protocol) */
+	struct metrics_family *closed;		/* (route, reason) */
+	struct metrics_family *hs_failures;	/* (class) */
+	struct metrics_family *bytes;		/* (route, "up"/"down"), closed */
+	struct metrics_hist handshake[SEC_MAX];	/* by sec_proto */
+	unsigned long long reloads_ok, reloads_failed;
+};
+const struct node_metrics *node_metrics(const struct node *n);
 
 /* Live connections. */
 unsigned node_conn_count(const struct node *n);

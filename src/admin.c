@@ -1,0 +1,377 @@
+/*
+ * admin.c - /healthz, /metrics and /connections over evhttp.
+ *
+ * Everything is rendered from the node at request time: the counters it
+ * keeps (node_metrics, node_stats) plus a walk over the live conns for
+ * the open-connection gauge and the bytes of tunnels still running, so
+ * byte counters include live traffic and never go backwards.
+ */
+#include "admin.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+#include "log.h"
+#include "metrics.h"
+
+enum {
+	ADMIN_TIMEOUT_S = 10,
+	ADMIN_MAX_HEADERS = 8192,
+	ADMIN_MAX_BODY = 1024
+};
+
+struct admin {
+	struct evhttp *http;
+	struct node *node;
+};
+
+/* Send status code with body buf and content type ctype. */
+static void
+admin_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *ctype, struct evbuffer *buf)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, buf);
+}
+
+/* GET /healthz */
+static void
+admin_on_healthz(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct evbuffer *buf = evbuffer_new();
+	enum node_state st = node_state(a->node);
+
+	if (buf == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(buf, "%s\n", st == NODE_SERVING ? "serving" :
+	    st == NODE_DRAINING ? "draining" : "starting");
+	if (st == NODE_SERVING)
+		admin_reply(req, HTTP_OK, "OK", "text/plain", buf);
+	else
+		admin_reply(req, 503, "Service Unavailable", "text/plain",
+		    buf);
+	evbuffer_free(buf);
+}
+
+/* Metric header lines. */
+static void
+admin_help(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* One series of family f with label names la and lb (lb may be NULL). */
+static void
+admin_family(struct evbuffer *b, const char *name,
+    const struct metrics_family *f, const char *la, const char *lb)
+{
+	const char *va, *vb;
+	char ea[2 * METRICS_LABEL_MAX], eb[2 * METRICS_LABEL_MAX];
+	unsigned long long v;
+	size_t i;
+
+	for (i = 0; i < metrics_len(f); i++) {
+		v = metrics_at(f, i, &va, &vb);
+		metrics_escape(va, ea, sizeof(ea));
+		if (lb == NULL)
+			evbuffer_add_printf(b, "%s{%s=\"%s\"} %llu\n", name,
+			    la, ea, v);
+		else
+			evbuffer_add_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %llu\n",
+			    name, la, ea, lb, metrics_escape(vb, eb,
+			    sizeof(eb)), v);
+	}
+}
+
+/* The handshake duration histogram, one series set per protocol. */
+static void
+admin_histogram(struct evbuffer *b, const struct node_metrics *m)
+{
+	const char *name = "peerlock_handshake_duration_seconds";
+	const struct metrics_hist *h;
+	unsigned long long cum;
+	enum sec_proto p;
+	size_t i;
+
+	admin_help(b, name, "histogram", "Time from TCP connection to an "
+	    "authenticated peer (multistream + security handshake).");
+	for (p = SEC_NOISE; p <= SEC_TLS; p++) {
+		h = &m->handshake[p];
+		cum = 0;
+		for (i = 0; i < METRICS_HIST_BUCKETS; i++) {
+			cum += h->bucket[i];
+			evbuffer_add_printf(b, "%s_bucket{protocol=\"%s\","
+			    "le=\"%g\"} %llu\n", name, sec_proto_id(p),
+			    metrics_hist_bounds[i], cum);
+		}
+		cum += h->bucket[METRICS_HIST_BUCKETS];
+		evbuffer_add_printf(b, "%s_bucket{protocol=\"%s\",le=\"+Inf\"} "
+		    "%llu\n%s_sum{protocol=\"%s\"} %.6f\n"
+		    "%s_count{protocol=\"%s\"} %llu\n", name, sec_proto_id(p),
+		    cum, name, sec_proto_id(p), h->sum, name, sec_proto_id(p),
+		    h->count);
+	}
+}
+
+/*
+ * Families computed from the live conns: open tunnels by (route,
+ * protocol) and bytes of closed + live tunnels by (route, direction).
+ */
+static int
+admin_live(struct admin *a, struct metrics_family *open,
+    struct metrics_family *bytes)
+{
+	const struct node_metrics *m = node_metrics(a->node);
+	const struct metrics_family *closed = m->bytes;
+	const char *va, *vb;
+	struct conn_totals t;
+	struct conn *c;
+	size_t i;
+
+	for (i = 0; i < metrics_len(closed); i++) {
+		unsigned long long v = metrics_at(closed, i, &va, &vb);
+
+		if (metrics_add(bytes, va, vb, v) != 0)
+			return -1;
+	}
+	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
+		conn_totals(c, &t);
+		if (metrics_add(open, t.route, t.proto != NULL ? t.proto :
+		    "none", 1) != 0 ||
+		    (t.up > 0 && metrics_add(bytes, t.route, "up", t.up)) ||
+		    (t.down > 0 && metrics_add(bytes, t.route, "down",
+		    t.down)))
+			return -1;
+	}
+	return 0;
+}
+
+/* Render every metric into b. */
+static int
+admin_render_metrics(struct admin *a, struct evbuffer *b)
+{
+	const struct node_metrics *m = node_metrics(a->node);
+	const struct node_stats *st = node_stats(a->node);
+	struct metrics_family *open = metrics_family_new();
+	struct metrics_family *bytes = metrics_family_new();
+	int l, rc = -1;
+
+	if (open == NULL || bytes == NULL || admin_live(a, open, bytes) != 0)
+		goto out;
+	admin_help(b, "peerlock_connections_open", "gauge", "Live "
+	    "connections by route and security protocol (none while the "
+	    "handshake runs).");
+	admin_family(b, "peerlock_connections_open", open, "route",
+	    "protocol");
+	admin_help(b, "peerlock_connections_total", "counter", "Tunnels "
+	    "established (relaying started) by route and security "
+	    "protocol.");
+	admin_family(b, "peerlock_connections_total", m->established, "route",
+	    "protocol");
+	admin_help(b, "peerlock_connections_closed_total", "counter",
+	    "Connections closed, by route and close reason.");
+	admin_family(b, "peerlock_connections_closed_total", m->closed,
+	    "route", "reason");
+	admin_help(b, "peerlock_handshake_failures_total", "counter",
+	    "Connections that failed before relaying, by class.");
+	admin_family(b, "peerlock_handshake_failures_total", m->hs_failures,
+	    "reason", NULL);
+	admin_help(b, "peerlock_bytes_total", "counter", "Plaintext bytes "
+	    "carried, by route; up = local side to remote peer.");
+	admin_family(b, "peerlock_bytes_total", bytes, "route", "direction");
+	admin_histogram(b, m);
+	admin_help(b, "peerlock_refused_total", "counter", "Connections "
+	    "refused at a limit.");
+	for (l = 0; l < NODE_LIMIT_COUNT; l++)
+		evbuffer_add_printf(b, "peerlock_refused_total{limit=\"%s\"} "
+		    "%llu\n", node_limit_name((enum node_limit)l),
+		    st->refused[l]);
+	admin_help(b, "peerlock_reloads_total", "counter", "Configuration "
+	    "reloads (SIGHUP) by result.");
+	evbuffer_add_printf(b, "peerlock_reloads_total{result=\"ok\"} %llu\n"
+	    "peerlock_reloads_total{result=\"failed\"} %llu\n",
+	    m->reloads_ok, m->reloads_failed);
+	admin_help(b, "peerlock_draining", "gauge", "1 while draining after "
+	    "SIGTERM/SIGINT.");
+	evbuffer_add_printf(b, "peerlock_draining %d\n",
+	    node_state(a->node) == NODE_DRAINING);
+	rc = 0;
+out:
+	metrics_family_free(open);
+	metrics_family_free(bytes);
+	return rc;
+}
+
+/* GET /metrics */
+static void
+admin_on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct evbuffer *buf = evbuffer_new();
+
+	if (buf == NULL || admin_render_metrics(a, buf) != 0) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		evbuffer_free(buf);
+		return;
+	}
+	admin_reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4", buf);
+	evbuffer_free(buf);
+}
+
+/* Append s as a JSON string (quoted, escaped). */
+static void
+admin_json_str(struct evbuffer *b, const char *s)
+{
+	const unsigned char *p;
+
+	evbuffer_add(b, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			evbuffer_add_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", *p);
+		else
+			evbuffer_add(b, p, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+/* "ip:port" of a socket address ("-" if none). */
+static void
+admin_fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const struct sockaddr_in *s4 = (const void *)sa;
+	const struct sockaddr_in6 *s6 = (const void *)sa;
+
+	if (sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)) != NULL)
+		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+	else if (sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)) != NULL)
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	else
+		snprintf(buf, cap, "-");
+}
+
+/* Label of a conn phase. */
+static const char *
+admin_phase(enum conn_phase p)
+{
+	static const char *const names[] = { "dialing", "handshaking",
+	    "targeting", "relaying", "closed" };
+
+	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] :
+	    "unknown";
+}
+
+/* GET /connections */
+static void
+admin_on_connections(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct evbuffer *b = evbuffer_new();
+	struct conn_totals t;
+	struct conn *c;
+	char from[INET6_ADDRSTRLEN + 16];
+	const char *sep = "";
+
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"connections\":[");
+	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
+		conn_totals(c, &t);
+		admin_fmt_addr(t.from, from, sizeof(from));
+		evbuffer_add_printf(b, "%s\n{\"id\":%llu,\"route\":", sep,
+		    (unsigned long long)conn_id(c));
+		admin_json_str(b, t.route);
+		evbuffer_add_printf(b, ",\"peer\":");
+		admin_json_str(b, t.peer);
+		evbuffer_add_printf(b, ",\"protocol\":");
+		admin_json_str(b, t.proto != NULL ? t.proto : "");
+		evbuffer_add_printf(b, ",\"from\":");
+		admin_json_str(b, from);
+		evbuffer_add_printf(b, ",\"inbound\":%s,\"phase\":\"%s\","
+		    "\"age\":%.3f,\"up\":%llu,\"down\":%llu}",
+		    t.inbound ? "true" : "false", admin_phase(conn_phase(c)),
+		    t.age, t.up, t.down);
+		sep = ",";
+	}
+	evbuffer_add_printf(b, "\n]}\n");
+	admin_reply(req, HTTP_OK, "OK", "application/json", b);
+	evbuffer_free(b);
+}
+
+/* Any other path. */
+static void
+admin_on_other(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	evhttp_send_error(req, HTTP_NOTFOUND, "try /healthz, /metrics or "
+	    "/connections");
+}
+
+/* Listen on addr; see admin.h. */
+struct admin *
+admin_new(struct event_base *base, struct node *n,
+    const struct multiaddr *addr)
+{
+	struct admin *a = calloc(1, sizeof(*a));
+	char text[320];
+
+	multiaddr_to_string(addr, text, sizeof(text));
+	if (a == NULL || (a->http = evhttp_new(base)) == NULL)
+		goto fail;
+	a->node = n;
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
+	evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
+	evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
+	if (evhttp_set_cb(a->http, "/healthz", admin_on_healthz, a) != 0 ||
+	    evhttp_set_cb(a->http, "/metrics", admin_on_metrics, a) != 0 ||
+	    evhttp_set_cb(a->http, "/connections", admin_on_connections,
+	    a) != 0)
+		goto fail;
+	evhttp_set_gencb(a->http, admin_on_other, a);
+	if (evhttp_bind_socket_with_handle(a->http, addr->host,
+	    (ev_uint16_t)addr->port) == NULL) {
+		log_err("admin: cannot listen on %s: %s", text,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		goto fail;
+	}
+	log_info("admin: listening on %s (/healthz /metrics /connections)",
+	    text);
+	return a;
+fail:
+	if (a != NULL && a->http != NULL)
+		evhttp_free(a->http);
+	free(a);
+	return NULL;
+}
+
+/* Stop listening. */
+void
+admin_free(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	evhttp_free(a->http);
+	free(a);
+}

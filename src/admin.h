@@ -1,0 +1,32 @@
+/*
+ * admin.h - the HTTP admin listener (L3, libevent's evhttp).
+ *
+ *   GET /healthz      200 "serving" while the node serves; 503 with
+ *                     "starting" or "draining" otherwise
+ *   GET /metrics      Prometheus text format (version 0.0.4)
+ *   GET /connections  live tunnels as JSON
+ *
+ * Only GET and HEAD are answered; anything else gets 405, unknown paths
+ * 404.  Meant for loopback: no authentication.
+ */
+#ifndef PEERLOCK_ADMIN_H
+#define PEERLOCK_ADMIN_H
+
+#include <event2/event.h>
+
+#include "multiaddr.h"
+#include "node.h"
+
+struct admin;
+
+/*
+ * Serve node n (borrowed; must outlive the admin) on addr (an IP and
+ * port).  NULL with the reason logged if it cannot listen.
+ */
+struct admin *admin_new(struct event_base *base, struct node *n,
+    const struct multiaddr *addr);
+
+/* Stop listening and free; NULL is a no-op. */
+void admin_free(struct admin *a);
+
+#endif
