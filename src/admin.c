@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,31 @@ admin_reply(struct evhttp_request *req, int code, const char *reason,
 	evhttp_send_reply(req, code, reason, buf);
 }
 
+/* Only GET and HEAD: others get 405 with Allow; false if refused. */
+static bool
+admin_method_ok(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return true;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    "GET, HEAD");
+	evhttp_send_error(req, 405, "Method Not Allowed");
+	return false;
+}
+
 /* GET /healthz */
 static void
 admin_on_healthz(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
-	struct evbuffer *buf = evbuffer_new();
+	struct evbuffer *buf;
 	enum node_state st = node_state(a->node);
 
+	if (!admin_method_ok(req))
+		return;
+	buf = evbuffer_new();
 	if (buf == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
@@ -222,8 +240,11 @@ static void
 admin_on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
-	struct evbuffer *buf = evbuffer_new();
+	struct evbuffer *buf;
 
+	if (!admin_method_ok(req))
+		return;
+	buf = evbuffer_new();
 	if (buf == NULL || admin_render_metrics(a, buf) != 0) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		evbuffer_free(buf);
@@ -285,12 +306,15 @@ static void
 admin_on_connections(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
-	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *b;
 	struct conn_totals t;
 	struct conn *c;
 	char from[INET6_ADDRSTRLEN + 16];
 	const char *sep = "";
 
+	if (!admin_method_ok(req))
+		return;
+	b = evbuffer_new();
 	if (b == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
@@ -340,7 +364,8 @@ admin_new(struct event_base *base, struct node *n,
 	if (a == NULL || (a->http = evhttp_new(base)) == NULL)
 		goto fail;
 	a->node = n;
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
 	evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
 	evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
