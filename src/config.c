@@ -374,7 +374,8 @@ cfg_set_admin(struct pstate *st, const char *v, bool cont)
 	if (cfg_addr(st, "admin", v, ma, false) == 0)
 		return 0;
 	if (ma->has_peer)
-		return cfg_fail(st, st->lineno, "admin: takes no /p2p/ peer ID");
+		return cfg_fail(st, st->lineno, "admin: takes no "
+		    "/p2p/ peer ID");
 	if (ma->kind != MA_IP4 && ma->kind != MA_IP6)
 		return cfg_fail(st, st->lineno, "admin: needs an IP address, "
 		    "e.g. 127.0.0.1:9090");

@@ -74,7 +74,7 @@ struct conn {
 	struct timespec started;
 	struct timespec hs_started;	/* entering CONN_HANDSHAKING */
 	double hs_secs;			/* handshake duration, -1 before */
-	struct conn_gen *gen;		/* config + credentials it started with */
+	struct conn_gen *gen;		/* its config + credentials */
 	bool proxy_v2;			/* expose: PROXY v2 header to target */
 	bool no_proto;			/* dialer left after our refusals */
 	const char *cls;		/* close class, set by conn_drop */

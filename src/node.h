@@ -105,7 +105,7 @@ struct node_metrics {
 	struct metrics_family *established;	/* (route, protocol) */
 	struct metrics_family *closed;		/* (route, reason) */
 	struct metrics_family *hs_failures;	/* (class) */
-	struct metrics_family *bytes;		/* (route, "up"/"down"), closed */
+	struct metrics_family *bytes;		/* (route, up/down), closed */
 	struct metrics_hist handshake[SEC_MAX];	/* by sec_proto */
 	unsigned long long reloads_ok, reloads_failed;
 };
