@@ -22,15 +22,19 @@
 #include "fuzz_vectors.h"
 
 
-/* Write our next handshake message (its bytes are not needed). */
-static void
+/*
+ * Write our next handshake message (its bytes are not needed).  Returns
+ * 0, or -1 if the handshake failed: a low-order ephemeral key from the
+ * peer makes a DH of our write step fail, as noise.h says.
+ */
+static int
 fuzz_noise_write(struct noise_hs *hs, enum noise_role role, uint8_t *buf)
 {
 	uint8_t payload[EX_PAYLOAD_LEN];
 	size_t plen = 0, mlen;
 
 	if (noise_hs_next(hs) != NOISE_WRITE)
-		return;
+		return 0;
 	if (role == NOISE_RESPONDER) {
 		fuzz_hex(EX_MSG2_PAYLOAD, payload, sizeof(payload));
 		plen = sizeof(payload);
@@ -38,9 +42,13 @@ fuzz_noise_write(struct noise_hs *hs, enum noise_role role, uint8_t *buf)
 		fuzz_hex(EX_MSG3_PAYLOAD, payload, sizeof(payload));
 		plen = sizeof(payload);
 	}
-	FUZZ_CHECK(noise_hs_write(hs, payload, plen, buf, NOISE_MAX_MSG,
-	    &mlen) == 0);
+	if (noise_hs_write(hs, payload, plen, buf, NOISE_MAX_MSG,
+	    &mlen) != 0) {
+		FUZZ_CHECK(noise_hs_next(hs) == NOISE_FAILED);
+		return -1;
+	}
 	FUZZ_CHECK(mlen <= NOISE_MAX_MSG);
+	return 0;
 }
 
 /* Read one handshake message; 0, or -1 once the handshake failed. */
@@ -77,7 +85,8 @@ fuzz_noise_run(enum noise_role role, const uint8_t *data, size_t size)
 	fuzz_hex(role == NOISE_INITIATOR ? EX_INIT_E : EX_RESP_E, e, 32);
 	hs = noise_hs_new(role, NULL, 0, s, e);
 	FUZZ_CHECK(hs != NULL);
-	fuzz_noise_write(hs, role, buf);		/* initiator: msg 1 */
+	/* The initiator writes msg 1 first. */
+	FUZZ_CHECK(fuzz_noise_write(hs, role, buf) == 0);
 	for (off = 0; size - off >= NOISE_FRAME_HDR; off += blen) {
 		blen = frame_get_len(data + off);
 		off += NOISE_FRAME_HDR;
@@ -92,9 +101,9 @@ fuzz_noise_run(enum noise_role role, const uint8_t *data, size_t size)
 			FUZZ_CHECK((size_t)n == blen - NOISE_TAG_LEN);
 			continue;
 		}
-		if (fuzz_noise_read(hs, data + off, blen, buf) != 0)
+		if (fuzz_noise_read(hs, data + off, blen, buf) != 0 ||
+		    fuzz_noise_write(hs, role, buf) != 0)
 			break;
-		fuzz_noise_write(hs, role, buf);
 		if (noise_hs_next(hs) == NOISE_SPLIT) {
 			FUZZ_CHECK(noise_hs_remote_static(hs) != NULL);
 			FUZZ_CHECK(noise_hs_split(hs, &tx, &rx) == 0);
