@@ -25,10 +25,9 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
-#include <wolfssl/wolfcrypt/signature.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
 
 #include "keys.h"
@@ -45,11 +44,20 @@ enum {
 	ECC_POINT_MAX = 1 + 2 * 66,	/* uncompressed P-521 */
 	ECC_SCALAR_MAX = 66,
 	RSA_MIN_BITS = 2048,		/* go MinRsaKeyBits */
-	RSA_MAX_BITS = 8192,		/* go maxRsaKeyBits */
+	/*
+	 * go's maxRsaKeyBits is 8192, but wolfCrypt can only verify up to
+	 * its build-time RSA_MAX_SIZE (4096 in Debian 12's libwolfssl).
+	 */
+#if RSA_MAX_SIZE < 8192
+	RSA_MAX_BITS = RSA_MAX_SIZE,
+#else
+	RSA_MAX_BITS = 8192,
+#endif
 	RSA_GEN_BITS = 2048,
 	PRIV_DATA_MAX = 5120,		/* PKCS#1 DER of RSA-8192 ~ 4.7 KiB */
 	PRIV_PB_MAX = PRIV_DATA_MAX + 8,
-	SHA256_LEN = 32
+	SHA256_LEN = 32,
+	DIGEST_INFO_MAX = 64		/* DER DigestInfo for SHA-256: 51 */
 };
 
 struct pubkey {
@@ -90,10 +98,7 @@ static const char *key_names[] = {
 };
 
 /* Write a formatted reason into err when the caller supplied one. */
-static void keys_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+static void __attribute__((format(printf, 3, 4)))
 keys_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -237,21 +242,25 @@ out:
 	return (rc);
 }
 
-/* PKIX SPKI of an RSA key, 2048..8192 bits -> canonical SPKI. */
+/*
+ * PKIX SPKI of an RSA key of RSA_MIN_BITS..RSA_MAX_BITS -> canonical SPKI.
+ * *bits is the modulus size, or 0 if the DER did not decode.
+ */
 static int
 canon_rsa(const uint8_t *d, size_t n, uint8_t *out, size_t cap,
-    size_t *outlen)
+    size_t *outlen, int *bits)
 {
 	RsaKey k;
 	word32 idx = 0;
-	int rc = -1, len, bits;
+	int rc = -1, len;
 
+	*bits = 0;
 	if (wc_InitRsaKey(&k, NULL) != 0)
 		return (-1);
 	if (wc_RsaPublicKeyDecode(d, &idx, &k, (word32)n) != 0 || idx != n)
 		goto out;
-	bits = mp_count_bits(&k.n);
-	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
+	*bits = mp_count_bits(&k.n);
+	if (*bits < RSA_MIN_BITS || *bits > RSA_MAX_BITS)
 		goto out;
 	len = wc_RsaKeyToPublicDer(&k, out, (word32)cap);
 	if (len <= 0)
@@ -268,6 +277,8 @@ static int
 canon_pubdata(int type, const uint8_t *d, size_t n, uint8_t *out,
     size_t cap, size_t *outlen, char *err, size_t errlen)
 {
+	int bits;
+
 	switch (type) {
 	case KEY_ED25519:
 		if (n != ED25519_PUB_LEN)
@@ -284,10 +295,15 @@ canon_pubdata(int type, const uint8_t *d, size_t n, uint8_t *out,
 			return (0);
 		break;
 	case KEY_RSA:
-		if (canon_rsa(d, n, out, cap, outlen) == 0)
+		if (canon_rsa(d, n, out, cap, outlen, &bits) == 0)
 			return (0);
-		keys_err(err, errlen, "public key: invalid RSA key (need "
-		    "PKIX SPKI, %d..%d bits)", RSA_MIN_BITS, RSA_MAX_BITS);
+		if (bits != 0 && (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS))
+			keys_err(err, errlen, "public key: RSA key of %d bits "
+			    "(supported: %d..%d)", bits, RSA_MIN_BITS,
+			    RSA_MAX_BITS);
+		else
+			keys_err(err, errlen, "public key: invalid RSA key "
+			    "(need PKIX SubjectPublicKeyInfo DER)");
 		return (-1);
 	default:
 		keys_err(err, errlen, "public key: unsupported key type %d",
@@ -435,15 +451,38 @@ out:
 	return (rc);
 }
 
-/* RSASSA-PKCS1-v1_5 with SHA-256; the signature is exactly |n| bytes. */
+/* DigestInfo(SHA-256, SHA-256(msg)) as PKCS#1 v1.5 signs it. */
+static int
+rsa_digest_info(const uint8_t *msg, size_t msglen, uint8_t *out,
+    size_t cap, word32 *outlen)
+{
+	uint8_t hash[SHA256_LEN];
+	int oid;
+
+	if (cap < DIGEST_INFO_MAX)
+		return (-1);
+	crypto_hash_sha256(hash, msg, msglen);
+	if ((oid = wc_HashGetOID(WC_HASH_TYPE_SHA256)) <= 0)
+		return (-1);
+	*outlen = wc_EncodeSignature(out, hash, sizeof(hash), oid);
+	return (*outlen == 0 ? -1 : 0);
+}
+
+/*
+ * RSASSA-PKCS1-v1_5 with SHA-256: the signature is exactly |n| bytes and
+ * must recover exactly our DigestInfo.
+ */
 static int
 verify_rsa(const struct pubkey *k, const uint8_t *msg, size_t msglen,
     const uint8_t *sig, size_t siglen)
 {
+	uint8_t want[DIGEST_INFO_MAX], got[SIG_MAX];
 	RsaKey rk;
-	word32 idx = 0;
-	int rc = -1;
+	word32 idx = 0, wantlen;
+	int rc = -1, n;
 
+	if (rsa_digest_info(msg, msglen, want, sizeof(want), &wantlen) == -1)
+		return (-1);
 	if (wc_InitRsaKey(&rk, NULL) != 0)
 		return (-1);
 	if (wc_RsaPublicKeyDecode(k->data, &idx, &rk,
@@ -451,9 +490,8 @@ verify_rsa(const struct pubkey *k, const uint8_t *msg, size_t msglen,
 		goto out;
 	if (wc_RsaEncryptSize(&rk) != (int)siglen)
 		goto out;
-	if (wc_SignatureVerify(WC_HASH_TYPE_SHA256,
-	    WC_SIGNATURE_TYPE_RSA_W_ENC, msg, (word32)msglen, sig,
-	    (word32)siglen, &rk, sizeof(rk)) == 0)
+	n = wc_RsaSSL_Verify(sig, (word32)siglen, got, sizeof(got), &rk);
+	if (n == (int)wantlen && memcmp(got, want, wantlen) == 0)
 		rc = 0;
 out:
 	wc_FreeRsaKey(&rk);
@@ -504,6 +542,7 @@ ecc_from_scalar(const uint8_t *d, size_t n, int curve, ecc_key *k)
 	if (wc_ecc_import_private_key_ex(d, (word32)n, NULL, 0, k,
 	    curve) != 0 || wc_ecc_make_pub(k, NULL) != 0) {
 		wc_ecc_free(k);
+		sodium_memzero(k, sizeof(*k));
 		return (-1);
 	}
 	return (0);
@@ -944,11 +983,14 @@ static int
 sign_rsa(const struct identity *id, const uint8_t *msg, size_t msglen,
     uint8_t *sig, size_t cap, size_t *siglen)
 {
+	uint8_t di[DIGEST_INFO_MAX];
 	WC_RNG rng;
 	RsaKey k;
-	word32 idx = 0, len = (word32)cap;
-	int rc = -1;
+	word32 idx = 0, dilen;
+	int rc = -1, n;
 
+	if (rsa_digest_info(msg, msglen, di, sizeof(di), &dilen) == -1)
+		return (-1);
 	if (wc_InitRng(&rng) != 0)
 		return (-1);
 	if (wc_InitRsaKey(&k, NULL) != 0)
@@ -956,11 +998,12 @@ sign_rsa(const struct identity *id, const uint8_t *msg, size_t msglen,
 	if (wc_RsaPrivateKeyDecode(id->priv, &idx, &k,
 	    (word32)id->privlen) != 0 || wc_RsaSetRNG(&k, &rng) != 0)
 		goto out;
-	if (wc_SignatureGenerate(WC_HASH_TYPE_SHA256,
-	    WC_SIGNATURE_TYPE_RSA_W_ENC, msg, (word32)msglen, sig, &len, &k,
-	    sizeof(k), &rng) != 0)
+	if (wc_RsaEncryptSize(&k) > (int)cap)
 		goto out;
-	*siglen = len;
+	n = wc_RsaSSL_Sign(di, dilen, sig, (word32)cap, &k, &rng);
+	if (n <= 0)
+		goto out;
+	*siglen = (size_t)n;
 	rc = 0;
 out:
 	wc_FreeRsaKey(&k);

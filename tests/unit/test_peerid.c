@@ -301,8 +301,10 @@ make_b58(const char *hex, char *out, size_t cap)
 	free(b);
 }
 
-#define D32 "9dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9"
-#define K36 "080112202ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4df38dc613ea859c37eb1336b"
+#define D32 \
+    "9dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9"
+#define K36 "080112202ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4" \
+    "df38dc613ea859c37eb1336b"
 
 /* Text that must never parse. */
 START_TEST(test_reject_strings)
