@@ -3,6 +3,7 @@
 # Debian 12, as root.  Safe to re-run: only missing packages are fetched.
 #   contrib/install-deps.sh          build + unit/e2e test dependencies
 #   contrib/install-deps.sh --interop  also the npm packages for js interop
+#   contrib/install-deps.sh --lint     also the tools of contrib/lint-docker.sh
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
@@ -10,18 +11,25 @@ libevent-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libwolfssl-dev check libinih-dev libjansson-dev
 ca-certificates python3 procps psmisc iproute2 netcat-openbsd curl"
 
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-	    missing="$missing $p"
-done
-if [ -n "$missing" ]; then
+# apt_need PKG...: install the packages that are not installed yet.
+apt_need() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
 	echo "install-deps: apt-get install$missing"
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-fi
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
+	    >/dev/null
+}
+
+# shellcheck disable=SC2086
+apt_need $PKGS
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -46,4 +54,8 @@ if [ "${1:-}" = "--interop" ]; then
 		(cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
 		touch "$here/tests/interop/node_modules"
 	fi
+fi
+
+if [ "${1:-}" = "--lint" ]; then
+	apt_need shellcheck python3-yaml groff-base
 fi

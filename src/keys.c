@@ -723,6 +723,24 @@ fail:
 	return (NULL);
 }
 
+/*
+ * Pairwise consistency test of a loaded key: sign a fixed message and
+ * verify it with the public key.  A key file that decodes but cannot
+ * sign for its own public key is refused at load, not at first use.
+ */
+static int
+identity_selftest(const struct identity *id)
+{
+	static const uint8_t msg[] = "peerlock identity self-test";
+	uint8_t sig[SIG_MAX];
+	size_t siglen;
+
+	if (identity_sign(id, msg, sizeof(msg), sig, sizeof(sig),
+	    &siglen) == -1)
+		return (-1);
+	return (pubkey_verify(id->pub, msg, sizeof(msg), sig, siglen));
+}
+
 /* Parse a PrivateKey message; it must be canonically encoded. */
 struct identity *
 identity_from_pb(const uint8_t *pb, size_t len, char *err, size_t errlen)
@@ -757,6 +775,14 @@ identity_from_pb(const uint8_t *pb, size_t len, char *err, size_t errlen)
 		goto out;
 	}
 	id = identity_from_data(type, data, datalen, err, errlen);
+	if (id != NULL && identity_selftest(id) == -1) {
+		/* e.g. an RSA key whose CRT parameters do not match */
+		keys_err(err, errlen, "private key: inconsistent %s key "
+		    "(a test signature does not verify)",
+		    key_type_name(id->type));
+		identity_free(id);
+		id = NULL;
+	}
 out:
 	if (canon != NULL) {
 		sodium_memzero(canon, PRIV_PB_MAX);

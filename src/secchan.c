@@ -130,7 +130,7 @@ secchan_cred_free(struct secchan_cred *cr)
 }
 
 /* Record a failure once; later failures keep the first reason. */
-static enum secchan_status
+static enum secchan_status __attribute__((format(printf, 3, 4)))
 sc_failf(struct secchan *sc, enum secchan_fail f, const char *fmt, ...)
 {
 	va_list ap;

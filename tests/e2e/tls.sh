@@ -77,13 +77,14 @@ check "target saw no connection from the rejected tunnel" \
     test "$(accepted echo)" = "$before"
 
 # --- truncation: FIN without close_notify ---------------------------------
-# C streams into a sink through B; C dies (SIGKILL): B reads a FIN with
-# no close_notify, must call it a truncation and reset the target side.
+# C streams 1 GiB into a sink through B (several seconds here) and dies
+# (SIGKILL) half a second after the sink accepted: B reads a FIN with no
+# close_notify, must call it a truncation and reset the target side.
 "$TOOLS/plclient" 127.0.0.1 "$FS" --bytes 1073741824 --no-echo \
     --timeout 20 >/dev/null 2>&1 &
 trunc=$!
-logged B "relaying route=expose.sink" >/dev/null 2>&1
-sleep 1
+for _ in $(seq 100); do [ "$(accepted sink)" -ge 1 ] && break; sleep 0.05; done
+sleep 0.5
 kill -9 "$PID_C"
 check "FIN without close_notify is logged as a truncation by B" \
     logged B "route=expose.sink .*reason=protocol_error: tls: connection closed without close_notify (truncated stream)"

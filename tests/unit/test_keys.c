@@ -615,6 +615,29 @@ START_TEST(test_ecdsa_private_mismatch)
 }
 END_TEST
 
+/*
+ * Fuzzer finding (tests/fuzz/corpus/privkey/crash-rsa-inconsistent): one
+ * bit flipped inside the spec RSA key's CRT parameters still decoded,
+ * but the identity could not sign.  Loading must refuse such a key.
+ */
+START_TEST(test_rsa_private_inconsistent)
+{
+	struct identity *id;
+	char err[256] = "";
+	uint8_t *pb;
+	size_t len;
+
+	pb = spec_key("rsa private key", &len);
+	ck_assert_uint_eq(len, 2355);
+	ck_assert_uint_eq(pb[1323], 0x37);
+	pb[1323] ^= 0x04;
+	id = identity_from_pb(pb, len, err, sizeof(err));
+	ck_assert_ptr_null(id);
+	ck_assert_msg(strstr(err, "inconsistent rsa key") != NULL, "%s", err);
+	free(pb);
+}
+END_TEST
+
 /* A fresh temporary directory for identity files (caller removes). */
 static char *
 tmpdir(void)
@@ -994,6 +1017,7 @@ main(void)
 	tcase_add_test(tc, test_pub_noncanonical_der);
 	tcase_add_test(tc, test_private_variants);
 	tcase_add_test(tc, test_ecdsa_private_mismatch);
+	tcase_add_test(tc, test_rsa_private_inconsistent);
 	tcase_add_loop_test(tc, test_save_load, 0, 4);
 	tcase_add_test(tc, test_save_load_generated);
 	tcase_add_test(tc, test_load_errors);
