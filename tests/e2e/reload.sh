@@ -128,8 +128,8 @@ sed -i "s|identity = .*|identity = $T/missing.key|" "$T/A.conf"
 kill -HUP "$PID_A"
 check "missing identity: the reason is logged" logged A "reload: .*missing.key.*keeping the running configuration"
 busy=$(free_port)
-python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$busy)); s.listen(); time.sleep(6)" &
-sleep 0.3
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$busy)); s.listen(); time.sleep(8)" &
+wait_port "$busy" || fail "could not occupy port $busy"
 cp "$T/A.good" "$T/A.conf"
 sed -i "s|:$FNEW|:$busy|" "$T/A.conf"
 kill -HUP "$PID_A"
