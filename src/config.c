@@ -811,8 +811,11 @@ cfg_reader(char *str, int num, void *stream)
 		    "continue long peer lists on indented lines)", num - 3);
 		return NULL;
 	}
-	memcpy(str, p, n);
-	str[n] = '\0';
+	/* Copy the content and one '\n' only: a run of trailing CRs is not
+	 * counted above and must not reach inih's fixed line buffer. */
+	memcpy(str, p, content);
+	str[content] = '\n';
+	str[content + 1] = '\0';
 	st->pos += n;
 	st->indented = p[0] == ' ' || p[0] == '\t';
 	if (st->lineno == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)

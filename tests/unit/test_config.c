@@ -500,6 +500,36 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/*
+ * Regression (found by fuzz_config): trailing CRs are not counted against
+ * inih's 200-byte line buffer, and used to be copied into it anyway,
+ * smashing the stack.  A line of 190 characters plus 1000 CRs must parse
+ * like the same line without them.
+ */
+START_TEST(test_trailing_crs_do_not_overflow)
+{
+	static const char head[] = "[peerlock]\nidentity = /k\n"
+	    "listen = /ip4/127.0.0.1/tcp/4001\n[expose.x]\npeers = *\n"
+	    "target = 127.0.0.1:1\n; ";
+	size_t hl = sizeof(head) - 1, i;
+	char *text = malloc(hl + 190 + 1000 + 2), err[512];
+	struct config *c;
+
+	memcpy(text, head, hl);
+	for (i = 0; i < 190; i++)
+		text[hl + i] = 'x';
+	for (i = 0; i < 1000; i++)
+		text[hl + 190 + i] = '\r';
+	text[hl + 1190] = '\n';
+	text[hl + 1191] = '\0';
+	c = config_parse(text, "crs", err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_uint_eq(c->nexposes, 1);
+	config_free(c);
+	free(text);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -517,6 +547,7 @@ main(void)
 	tcase_add_test(tc, test_route);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
 	tcase_add_loop_test(tc, test_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
