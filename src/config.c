@@ -30,7 +30,7 @@ enum key_id {
 	K_IDENTITY, K_LISTEN, K_SECURITY, K_HANDSHAKE_TIMEOUT,
 	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
-	K_LOG_LEVEL, K_LOG_FORMAT, K_PEER, K_PEERS, K_TARGET, K_COUNT
+	K_LOG_LEVEL, K_LOG_FORMAT, K_USER, K_PEER, K_PEERS, K_TARGET, K_COUNT
 };
 
 enum {
@@ -218,6 +218,27 @@ static int
 cfg_set_identity(struct pstate *st, const char *v, bool cont)
 {
 	if ((st->c->identity = strdup(v)) == NULL)
+		return cfg_fail(st, st->lineno, "out of memory");
+	return 1;
+}
+
+/* user = NAME: drop privileges to it after binding (checked at run) */
+static int
+cfg_set_user(struct pstate *st, const char *v, bool cont)
+{
+	size_t i;
+
+	if (v[0] == '\0' || strlen(v) > CONFIG_USER_MAX)
+		return cfg_fail(st, st->lineno, "user: expected a user name "
+		    "of 1 to %d characters", CONFIG_USER_MAX);
+	for (i = 0; v[i] != '\0'; i++)
+		if (!(v[i] >= 'a' && v[i] <= 'z') &&
+		    !(v[i] >= 'A' && v[i] <= 'Z') &&
+		    !(v[i] >= '0' && v[i] <= '9') && strchr("._-", v[i]) ==
+		    NULL)
+			return cfg_fail(st, st->lineno, "user: bad user name "
+			    "'%.32s'", v);
+	if ((st->c->user = strdup(v)) == NULL)
 		return cfg_fail(st, st->lineno, "out of memory");
 	return 1;
 }
@@ -488,6 +509,7 @@ static const struct key_def cfg_keys[] = {
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
+	{ "user", K_USER, SECT_PEERLOCK, false, cfg_set_user },
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
 	{ "security", K_SECURITY, SECT_FORWARD, true, cfg_set_security },
@@ -1036,6 +1058,7 @@ config_free(struct config *c)
 	free(c->exposes);
 	free(c->forwards);
 	free(c->identity);
+	free(c->user);
 	free(c->path);
 	free(c);
 }

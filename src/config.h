@@ -28,7 +28,8 @@ enum {
 	CONFIG_MAX_FORWARDS = 256,
 	CONFIG_MAX_EXPOSES = 256,
 	CONFIG_MAX_PEERS = 1024,	/* per expose */
-	CONFIG_MAX_CONNECTIONS = 1 << 20
+	CONFIG_MAX_CONNECTIONS = 1 << 20,
+	CONFIG_USER_MAX = 32		/* longest user name accepted */
 };
 
 /* The multistream id of a security protocol ("/noise", "/tls/1.0.0"). */
@@ -70,6 +71,7 @@ struct config {
 	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */
+	char *user;			/* drop to this user after binding */
 	struct config_forward *forwards;
 	size_t nforwards;
 	struct config_expose *exposes;
