@@ -8,7 +8,8 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libevent-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libwolfssl-dev check libinih-dev libjansson-dev
-ca-certificates python3 procps psmisc iproute2 netcat-openbsd"
+ca-certificates python3 procps psmisc iproute2 netcat-openbsd
+valgrind tcpdump iptables util-linux"
 
 missing=""
 for p in $PKGS; do
