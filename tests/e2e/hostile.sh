@@ -25,7 +25,7 @@
 . "$(dirname "$0")/lib.sh"
 
 HS=3	# handshake_timeout, seconds
-if [ -n "${E2E_QUICK:-}" ]; then HONEST=1M; else HONEST=8M; fi
+if [ -n "${E2E_QUICK:-}" ]; then HONEST=1M; else HONEST=4M; fi
 
 keygen A; keygen B; keygen D; keygen H; keygen X; keygen S
 start_echod echo
@@ -111,7 +111,7 @@ start_peerlock D || exit 1
 		else
 			echo "FAIL $i $(cat "$T/honest.last")"
 		fi
-		sleep 0.1
+		sleep 0.3
 	done >"$T/honest.out"
 ) &
 honest=$!
