@@ -9,7 +9,8 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libevent-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libwolfssl-dev check libinih-dev libjansson-dev
-ca-certificates python3 procps psmisc iproute2 netcat-openbsd curl"
+ca-certificates python3 procps psmisc iproute2 netcat-openbsd curl
+valgrind tcpdump iptables util-linux"
 
 # apt_need PKG...: install the packages that are not installed yet.
 apt_need() {

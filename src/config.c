@@ -31,7 +31,7 @@ enum key_id {
 	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
-	K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_COUNT
+	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_COUNT
 };
 
 enum {
@@ -220,6 +220,27 @@ static int
 cfg_set_identity(struct pstate *st, const char *v, bool cont)
 {
 	if ((st->c->identity = strdup(v)) == NULL)
+		return cfg_fail(st, st->lineno, "out of memory");
+	return 1;
+}
+
+/* user = NAME: drop privileges to it after binding (checked at run) */
+static int
+cfg_set_user(struct pstate *st, const char *v, bool cont)
+{
+	size_t i;
+
+	if (v[0] == '\0' || strlen(v) > CONFIG_USER_MAX)
+		return cfg_fail(st, st->lineno, "user: expected a user name "
+		    "of 1 to %d characters", CONFIG_USER_MAX);
+	for (i = 0; v[i] != '\0'; i++)
+		if (!(v[i] >= 'a' && v[i] <= 'z') &&
+		    !(v[i] >= 'A' && v[i] <= 'Z') &&
+		    !(v[i] >= '0' && v[i] <= '9') && strchr("._-", v[i]) ==
+		    NULL)
+			return cfg_fail(st, st->lineno, "user: bad user name "
+			    "'%.32s'", v);
+	if ((st->c->user = strdup(v)) == NULL)
 		return cfg_fail(st, st->lineno, "out of memory");
 	return 1;
 }
@@ -573,6 +594,7 @@ static const struct key_def cfg_keys[] = {
 	{ "shutdown_timeout", K_SHUTDOWN_TIMEOUT, SECT_PEERLOCK, false,
 	    cfg_set_timeout },
 	{ "quiet", K_QUIET, SECT_PEERLOCK, true, cfg_set_quiet },
+	{ "user", K_USER, SECT_PEERLOCK, false, cfg_set_user },
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
 	{ "security", K_SECURITY, SECT_FORWARD, true, cfg_set_security },
@@ -1127,6 +1149,7 @@ config_free(struct config *c)
 	free(c->exposes);
 	free(c->forwards);
 	free(c->identity);
+	free(c->user);
 	free(c->path);
 	free(c);
 }

@@ -28,7 +28,8 @@ enum {
 	CONFIG_MAX_FORWARDS = 256,
 	CONFIG_MAX_EXPOSES = 256,
 	CONFIG_MAX_PEERS = 1024,	/* per expose */
-	CONFIG_MAX_CONNECTIONS = 1 << 20
+	CONFIG_MAX_CONNECTIONS = 1 << 20,
+	CONFIG_USER_MAX = 32		/* longest user name accepted */
 };
 
 /* The multistream id of a security protocol ("/noise", "/tls/1.0.0"). */
@@ -75,6 +76,7 @@ struct config {
 	struct multiaddr admin;		/* admin HTTP listener (host:port) */
 	unsigned shutdown_timeout_ms;	/* default 30 s; 0 = close at once */
 	unsigned quiet;			/* bit i: config_quiet_classes[i] */
+	char *user;			/* drop to this user after binding */
 	struct config_forward *forwards;
 	size_t nforwards;
 	struct config_expose *exposes;

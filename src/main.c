@@ -7,11 +7,16 @@
  *   peerlock run -c FILE                run
  *   peerlock demo                       two instances + echo, on loopback
  */
+#include <sys/prctl.h>
+#include <sys/types.h>
+
 #include <errno.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stddef.h>
@@ -178,6 +183,55 @@ load(const char *path, struct config **cfg, struct identity **id)
 	return 0;
 }
 
+/*
+ * Look up the user of "user = NAME"; print why and return -1 if it does
+ * not exist.
+ */
+static int
+lookup_user(const char *path, const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, "peerlock: %s: user: no such user '%s'%s%s\n",
+		    path, user, errno != 0 ? ": " : "",
+		    errno != 0 ? strerror(errno) : "");
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * After binding: become uid/gid for good (supplementary groups cleared
+ * first, then gid, then uid) and check that root cannot be regained.
+ * Nothing to do when we already are uid.  0 or -1 (logged).
+ */
+static int
+drop_privileges(const char *user, uid_t uid, gid_t gid)
+{
+	if (geteuid() == uid && getuid() == uid)
+		return 0;
+	if (setgroups(0, NULL) != 0 || setgid(gid) != 0 ||
+	    setuid(uid) != 0) {
+		log_err("user: cannot drop privileges to %s (uid %u): %s",
+		    user, (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("user: root could be regained after dropping to %s",
+		    user);
+		return -1;
+	}
+	/* setuid() resets it to fs.suid_dumpable: keep it off */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	log_info("dropped privileges to user %s (uid %u, gid %u)", user,
+	    (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
 /* peerlock check: validate a config and its identity. */
 static int
 cmd_check(int argc, char **argv)
@@ -187,10 +241,19 @@ cmd_check(int argc, char **argv)
 	struct identity *id;
 	char pid[PEER_ID_STR_MAX];
 
+	uid_t uid;
+	gid_t gid;
+
 	if (path == NULL)
 		return 2;
 	if (load(path, &cfg, &id) != 0)
 		return 1;
+	if (cfg->user != NULL &&
+	    lookup_user(path, cfg->user, &uid, &gid) != 0) {
+		identity_free(id);
+		config_free(cfg);
+		return 1;
+	}
 	printf("%s: ok: %zu forward(s), %zu expose(s), peer id %s\n", path,
 	    cfg->nforwards, cfg->nexposes,
 	    peer_id_to_string(identity_peer_id(id), pid, sizeof(pid)));
@@ -393,13 +456,30 @@ cmd_run(int argc, char **argv)
 	struct event *sigterm, *sigint, *sighup;
 	int fds[MAX_INHERITED];
 	size_t nfds;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	int rc = 1;
 
 	if (path == NULL)
 		return 2;
+	/*
+	 * No core dumps and no ptrace by other processes of our user: the
+	 * identity key and every session key live in this process.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "peerlock: prctl(PR_SET_DUMPABLE): %s\n",
+		    strerror(errno));
+		return 1;
+	}
 	if (load(path, &cfg, &id) != 0)
 		return 1;
 	run_path = path;
+	if (cfg->user != NULL &&
+	    lookup_user(path, cfg->user, &uid, &gid) != 0) {
+		identity_free(id);
+		config_free(cfg);
+		return 1;
+	}
 	log_set_level(cfg->log_level);
 	log_set_format_json(cfg->log_format_json);
 	signal(SIGPIPE, SIG_IGN);
@@ -414,6 +494,8 @@ cmd_run(int argc, char **argv)
 		goto out;
 	if (node_config(run_node)->has_admin && (run_admin = admin_new(run_base,
 	    run_node, &node_config(run_node)->admin)) == NULL)
+		goto out;
+	if (cfg->user != NULL && drop_privileges(cfg->user, uid, gid) != 0)
 		goto out;
 	sigterm = evsignal_new(run_base, SIGTERM, on_signal, NULL);
 	sigint = evsignal_new(run_base, SIGINT, on_signal, NULL);

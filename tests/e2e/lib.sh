@@ -14,6 +14,18 @@ NFAIL=0
 pl_cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
+	# Under a wrapper (valgrind) exiting takes longer: give the processes
+	# time to write their reports before the SIGKILL below.
+	if [ -n "${PEERLOCK_WRAPPER:-}" ]; then
+		for _ in $(seq 150); do
+			alive=""
+			for p in $PIDS; do
+				kill -0 "$p" 2>/dev/null && alive=1
+			done
+			[ -z "$alive" ] && break
+			sleep 0.1
+		done
+	fi
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	if [ "$NFAIL" -eq 0 ] && [ -z "${KEEP_TMP:-}" ]; then rm -rf "$T"; else
@@ -86,9 +98,11 @@ keygen() {
 }
 
 # start_peerlock NAME: run $T/NAME.conf, wait for its listeners.
+# PEERLOCK_WRAPPER (e.g. "valgrind --error-exitcode=99") is prepended
+# to the command: the wrapper must exec peerlock in the same process.
 start_peerlock() {
-	bg "$1" "$PEERLOCK" run -c "$T/$1.conf"
-	for _ in $(seq 200); do
+	bg "$1" ${PEERLOCK_WRAPPER:-} "$PEERLOCK" run -c "$T/$1.conf"
+	for _ in $(seq "${PEERLOCK_START_TRIES:-200}"); do
 		grep -q "ready" "$T/$1.log" 2>/dev/null && return 0
 		kill -0 "$(eval echo \$PID_$1)" 2>/dev/null || break
 		sleep 0.05
@@ -134,3 +148,26 @@ print(got.hex())
 sys.exit(0 if closed else 1)
 PY
 }
+
+# log_mark NAME: remember the length of NAME's log (see since, *_after).
+log_mark() {
+	eval "MARK_$1=$(cat "$T/$1.log" 2>/dev/null | wc -l)"
+}
+
+# since NAME: the lines NAME logged after its last log_mark.
+since() {
+	eval "m=\${MARK_$1:-0}"
+	tail -n +"$((m + 1))" "$T/$1.log" 2>/dev/null
+}
+
+# logged_after NAME PATTERN: eventually a line after the mark matches.
+logged_after() {
+	for _ in $(seq 100); do
+		since "$1" | grep -q -- "$2" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# count_after NAME PATTERN: lines after the mark that match PATTERN.
+count_after() { since "$1" | grep -c -- "$2"; }

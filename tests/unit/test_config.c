@@ -466,6 +466,46 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
+/* user = NAME: kept as given; empty, odd or too long names refused. */
+START_TEST(test_user)
+{
+	static const struct {
+		const char *text;
+		const char *user;	/* accepted as this, or NULL */
+		const char *why;	/* else this error */
+	} t[] = {
+		{ PL "user = nobody\n" FWD("a"), "nobody", NULL },
+		{ PL "user = peer-lock_1.x\n" FWD("a"), "peer-lock_1.x", NULL },
+		{ PL "user = no body\n" FWD("a"), NULL,
+		    "4: user: bad user name 'no body'" },
+		{ PL "user = root;x\n" FWD("a"), NULL,
+		    "4: user: bad user name" },
+		{ PL "user = ../x\n" FWD("a"), NULL, "4: user: bad user name" },
+		{ PL "user = abcdefghijabcdefghijabcdefghijabc\n" FWD("a"), NULL,
+		    "4: user: expected a user name of 1 to 32" },
+	};
+	char err[ERR_MAX];
+	struct config *c;
+	size_t i;
+
+	c = parse_ok(PL FWD("a"));
+	ck_assert_ptr_null(c->user);
+	config_free(c);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		c = parse(t[i].text, err);
+		if (t[i].user != NULL) {
+			ck_assert_msg(c != NULL, "case %zu: %s", i, err);
+			ck_assert_str_eq(c->user, t[i].user);
+			config_free(c);
+		} else {
+			ck_assert_ptr_null(c);
+			ck_assert_msg(strstr(err, t[i].why) != NULL,
+			    "case %zu: %s", i, err);
+		}
+	}
+}
+END_TEST
+
 /* A duration text and its milliseconds, or -1 for a rejected one. */
 static const struct {
 	const char *in;
@@ -548,6 +588,7 @@ main(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
+	tcase_add_test(tc, test_user);
 	tcase_add_loop_test(tc, test_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
