@@ -592,6 +592,32 @@ priv_secp256k1(struct identity *id, const uint8_t *d, size_t n,
 }
 
 /*
+ * Length of the privateKey OCTET STRING of a SEC1 ECPrivateKey
+ * (SEQUENCE { INTEGER 1, OCTET STRING d, ... }), or 0 if the DER does not
+ * start that way.  wolfSSL imports a scalar of any length and picks a
+ * curve for it, and exporting such a key later reads out of bounds
+ * (found by fuzz_privkey): the length must equal the curve size.
+ */
+static size_t
+sec1_scalar_len(const uint8_t *d, size_t n)
+{
+	size_t i = 2;
+
+	if (n < 2 || d[0] != 0x30)
+		return 0;
+	if (d[1] == 0x81)
+		i = 3;
+	else if (d[1] == 0x82)
+		i = 4;
+	else if (d[1] & 0x80)
+		return 0;
+	if (n < i + 5 || d[i] != 0x02 || d[i + 1] != 0x01 ||
+	    d[i + 2] != 0x01 || d[i + 3] != 0x04 || (d[i + 4] & 0x80))
+		return 0;
+	return d[i + 4];
+}
+
+/*
  * ECDSA: SEC1 ECPrivateKey DER.  The public key is recomputed from the
  * scalar; an embedded public key must agree with it.
  */
@@ -608,7 +634,7 @@ priv_ecdsa(struct identity *id, const uint8_t *d, size_t n,
 	if (wc_ecc_init(&k) != 0)
 		return (-1);
 	if (wc_EccPrivateKeyDecode(d, &idx, &k, (word32)n) != 0 || idx != n ||
-	    !ecdsa_curve_ok(&k))
+	    !ecdsa_curve_ok(&k) || sec1_scalar_len(d, n) != (size_t)k.dp->size)
 		goto out;
 	if (wc_ecc_export_private_only(&k, scalar, &slen) != 0)
 		goto out;

@@ -616,6 +616,32 @@ START_TEST(test_ecdsa_private_mismatch)
 END_TEST
 
 /*
+ * Regression (found by fuzz_privkey): an ECDSA PrivateKey whose SEC1
+ * scalar is 44 bytes and has no curve parameters.  wolfSSL picked a curve
+ * anyway and exporting the scalar read out of bounds; it must be refused.
+ */
+START_TEST(test_ecdsa_private_long_scalar)
+{
+	static const char hex[] =
+	    "080312793077020101042c3e5b1fe9712e6c314942a750bd67485de3"
+	    "c1efe85b1bfb520ae8f9ae3dfa4a4ca00a06082a8648ce3d010107a1"
+	    "4403420004de3d300fa36ae0e8f5d530899d830107a144034200042a"
+	    "4bc901d8e6ecda020e8b6d5f8da30525e71d6851510c098e5c47c646"
+	    "a597fb4dcec034e9f77c409e62";
+	struct identity *id;
+	uint8_t *pb;
+	size_t len;
+	char err[256];
+
+	pb = vec_hex(hex, &len);
+	ck_assert_ptr_nonnull(pb);
+	id = identity_from_pb(pb, len, err, sizeof(err));
+	ck_assert_ptr_null(id);
+	free(pb);
+}
+END_TEST
+
+/*
  * Fuzzer finding (tests/fuzz/corpus/privkey/crash-rsa-inconsistent): one
  * bit flipped inside the spec RSA key's CRT parameters still decoded,
  * but the identity could not sign.  Loading must refuse such a key.
@@ -1018,6 +1044,7 @@ main(void)
 	tcase_add_test(tc, test_private_variants);
 	tcase_add_test(tc, test_ecdsa_private_mismatch);
 	tcase_add_test(tc, test_rsa_private_inconsistent);
+	tcase_add_test(tc, test_ecdsa_private_long_scalar);
 	tcase_add_loop_test(tc, test_save_load, 0, 4);
 	tcase_add_test(tc, test_save_load_generated);
 	tcase_add_test(tc, test_load_errors);
