@@ -159,6 +159,27 @@ moved "garbage counted as bad_message" "$AB" "$F{reason=\"bad_message\"}" "$g0"
 check_not "quiet: the bad_message close line is not logged at info" \
     grep -q 'reason=handshake_failed: multistream' "$T/B.log"
 
+# tls_verify: a /tls/1.0.0 listener shown a certificate whose libp2p
+# extension is signed by another key (tests/tools/plpeer, as in hostile.sh)
+keygen D; keygen S
+PD=$(free_port); AD=$(free_port)
+cat >"$T/D.conf" <<CONF
+[peerlock]
+identity = $T/D.key
+listen = /ip4/127.0.0.1/tcp/$PD
+admin = 127.0.0.1:$AD
+security = tls
+[expose.echo]
+peers = $ID_A
+target = 127.0.0.1:$PORT_echo
+CONF
+start_peerlock D || exit 1
+v0=$(metric "$AD" "$F{reason=\"tls_verify\"}")
+"$TOOLS/plpeer" tls "$PD" --key "$T/A.key" --signer "$T/S.key" \
+    --mode foreign-sig --hold 5 >/dev/null 2>&1
+moved "bad TLS certificate counted as tls_verify" "$AD" \
+    "$F{reason=\"tls_verify\"}" "$v0"
+
 # four silent connections from one address: 3 admitted and timed out
 # (handshake_timeout = 1s), the 4th refused at max_handshakes_per_ip
 t0=$(metric "$AB" "$F{reason=\"handshake_timeout\"}")
