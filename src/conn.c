@@ -44,6 +44,7 @@ struct dir {
 	bool done;		/* EOF passed on: partner shut for writing */
 	bool throttled;		/* source reading paused for backpressure */
 	uint64_t bytes;		/* plaintext bytes moved */
+	size_t rdsz;		/* next read size on its source (ours) */
 };
 
 struct conn {
@@ -86,6 +87,15 @@ struct conn {
 
 /* Missing frame bytes worth an SO_RCVLOWAT (fewer wakeups). */
 #define CONN_LOWAT_MIN (8 * 1024)
+/*
+ * Read sizes of our relay reader: from a 4 KiB libevent chain up to a
+ * 128 KiB one (two Noise frames); libevent rounds a chain with its
+ * header up to a power of two, hence the 128 bytes off.
+ */
+#define CONN_READ_MIN (4096 - 128)
+#define CONN_READ_BIG (128 * 1024 - 128)
+/* Plaintext of one TLS record, opened on the stack (see the loop). */
+#define CONN_OPEN_TMP 16384
 
 static uint64_t conn_next_id = 1;
 
@@ -488,13 +498,30 @@ conn_reading(struct conn *c, bool sec, bool on)
 }
 
 /*
- * One readv(2) of up to CONN_READ_MAX bytes (and not past high) straight
- * into the free space at the end of bev's input buffer.  Returns the
- * bytes read, 0 at EOF, -1 on an error (errno set), -2 if there is
- * nothing to read now.
+ * An empty buffer may still hold an empty chain (space reserved but not
+ * used): libevent frees chains only when it drains data, so pass one
+ * byte through to let an idle tunnel keep no buffer at all.
+ */
+static void
+conn_trim(struct evbuffer *buf)
+{
+	static const uint8_t zero;
+
+	if (evbuffer_get_length(buf) == 0 && evbuffer_add(buf, &zero, 1) == 0)
+		evbuffer_drain(buf, 1);
+}
+
+/*
+ * One readv(2) of up to d->rdsz bytes (and not past high) straight into
+ * the free space at the end of bev's input buffer.  The size adapts:
+ * it doubles up to CONN_READ_MAX while reads fill it and shrinks when
+ * they do not, so bulk flows read 128 KiB at a time and small messages
+ * do not allocate big chains.  Returns the bytes read, 0 at EOF, -1 on
+ * an error (errno set), -2 if there is nothing to read now.
  */
 static ev_ssize_t
-conn_read_into(struct bufferevent *bev, size_t high)
+conn_read_into(struct bufferevent *bev, struct dir *d, size_t high,
+    size_t atleast)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_iovec v[2];
@@ -503,9 +530,11 @@ conn_read_into(struct bufferevent *bev, size_t high)
 	ev_ssize_t n;
 	int nv, i;
 
+	if (d->rdsz == 0)
+		d->rdsz = CONN_READ_MIN;
 	want = have < high ? high - have : 0;
-	if (want > CONN_READ_MAX)
-		want = CONN_READ_MAX;
+	if (want > d->rdsz && want > atleast)
+		want = d->rdsz > atleast ? d->rdsz : atleast;
 	if (want == 0)
 		return -2;
 	/* bufferevents freeze the end of their input between their reads */
@@ -524,6 +553,7 @@ conn_read_into(struct bufferevent *bev, size_t high)
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		evbuffer_commit_space(in, v, 0);
+		conn_trim(in);
 		evbuffer_freeze(in, 0);
 		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ?
 		    -2 : n;
@@ -535,6 +565,11 @@ conn_read_into(struct bufferevent *bev, size_t high)
 	}
 	evbuffer_commit_space(in, v, nv);
 	evbuffer_freeze(in, 0);
+	if ((size_t)n >= want && d->rdsz < CONN_READ_BIG)
+		d->rdsz = d->rdsz * 2 > CONN_READ_BIG ? CONN_READ_BIG :
+		    d->rdsz * 2;
+	else if ((size_t)n < d->rdsz / 4 && d->rdsz > CONN_READ_MIN)
+		d->rdsz /= 2;
 	return n;
 }
 
@@ -545,7 +580,10 @@ conn_on_readable(struct conn *c, bool sec)
 	struct bufferevent *bev = sec ? c->sec : c->plain;
 	ev_ssize_t n;
 
-	n = conn_read_into(bev, sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH);
+	/* with SO_RCVLOWAT set, read at least the rest of the frame */
+	n = conn_read_into(bev, sec ? &c->down : &c->up,
+	    sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH,
+	    sec ? (size_t)c->rcvlowat : 0);
 	if (n == -2 && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
 		return;
 	if (n < 0 && n != -2) {
@@ -766,9 +804,9 @@ static int
 conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 {
 	struct evbuffer_iovec v;
-	uint8_t peek[SECCHAN_PEEK];
+	uint8_t peek[SECCHAN_PEEK], tmp[CONN_OPEN_TMP];
 	size_t have, room, inlen, used, need;
-	bool noise = secchan_proto(c->sc) == SEC_NOISE, fast, moved = false;
+	bool noise = secchan_proto(c->sc) == SEC_NOISE, moved = false;
 	int n, ret = 0;
 
 	for (;;) {
@@ -795,25 +833,38 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 			break;
 		}
 		/* a malformed frame takes the checked path to its error */
-		fast = noise && inlen >= NOISE_FRAME_HDR + NOISE_TAG_LEN;
-		if (evbuffer_reserve_space(out, (ev_ssize_t)(fast ?
-		    inlen - NOISE_FRAME_HDR : room), &v, 1) != 1) {
-			conn_drop(c, CONN_R_INTERNAL, "out of memory");
-			return -1;
-		}
-		if (fast) {
-			n = conn_open_noise(c, in, &v, inlen);
+		if (noise && inlen >= NOISE_FRAME_HDR + NOISE_TAG_LEN) {
+			if (evbuffer_reserve_space(out, (ev_ssize_t)(inlen -
+			    NOISE_FRAME_HDR), &v, 1) != 1) {
+				conn_drop(c, CONN_R_INTERNAL, "out of memory");
+				return -1;
+			}
+			if ((n = conn_open_noise(c, in, &v, inlen)) < 0) {
+				conn_drop_down(c, NULL);
+				return -1;
+			}
+			v.iov_len = (size_t)n;
+			evbuffer_commit_space(out, &v, 1);
 			used = 0;
-		} else
+		} else {
+			/*
+			 * TLS (or a bad frame): a record's plaintext goes
+			 * through the stack, so that a read that yields
+			 * nothing leaves no reserved chain behind.
+			 */
 			n = secchan_open(c->sc, inlen > 0 ?
 			    evbuffer_pullup(in, (ev_ssize_t)inlen) : peek,
-			    inlen, &used, &need, v.iov_base, room);
-		if (n < 0) {
-			conn_drop_down(c, NULL);
-			return -1;
+			    inlen, &used, &need, tmp, room < sizeof(tmp) ?
+			    room : sizeof(tmp));
+			if (n < 0) {
+				conn_drop_down(c, NULL);
+				return -1;
+			}
+			if (n > 0 && evbuffer_add(out, tmp, (size_t)n) != 0) {
+				conn_drop(c, CONN_R_INTERNAL, "out of memory");
+				return -1;
+			}
 		}
-		v.iov_len = (size_t)n;
-		evbuffer_commit_space(out, &v, 1);
 		evbuffer_drain(in, used);
 		if (!noise && n == 0 && used == 0)
 			break;		/* no progress without more input */
