@@ -75,7 +75,7 @@ struct tls_session {
 	 * tunnel keeps no buffer here.
 	 */
 	uint8_t *in;
-	size_t in_off, in_len;
+	size_t in_off, in_len, in_cap;
 	char err[256];
 };
 
@@ -140,7 +140,28 @@ tls_release_in(struct tls_session *s)
 {
 	free(s->in);
 	s->in = NULL;
-	s->in_off = s->in_len = 0;
+	s->in_off = s->in_len = s->in_cap = 0;
+}
+
+/*
+ * Grow the input queue to hold need bytes (<= TLS_INPUT_MAX): 16 KiB
+ * first (small messages stay small), then doubling.
+ */
+static int
+tls_in_grow(struct tls_session *s, size_t need)
+{
+	size_t cap = s->in_cap ? s->in_cap : 16384;
+	uint8_t *nb;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap > TLS_INPUT_MAX)
+		cap = TLS_INPUT_MAX;
+	if ((nb = realloc(s->in, cap)) == NULL)
+		return -1;
+	s->in = nb;
+	s->in_cap = cap;
+	return 0;
 }
 
 /* The output queue was taken completely: free it. */
@@ -469,12 +490,12 @@ tls_feed(struct tls_session *s, const uint8_t *in, size_t len)
 		n = len;
 	if (n == 0)
 		return 0;
-	if (s->in == NULL && (s->in = malloc(TLS_INPUT_MAX)) == NULL)
-		return 0;
-	if (s->in_off + s->in_len + n > TLS_INPUT_MAX) {
+	if (s->in_off > 0 && s->in_off + s->in_len + n > s->in_cap) {
 		memmove(s->in, s->in + s->in_off, s->in_len);
 		s->in_off = 0;
 	}
+	if (s->in_len + n > s->in_cap && tls_in_grow(s, s->in_len + n) != 0)
+		return 0;
 	memcpy(s->in + s->in_off + s->in_len, in, n);
 	s->in_len += n;
 	return n;
