@@ -30,9 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "log.h"
 
 /* One direction of the relay. */
@@ -42,6 +44,7 @@ struct dir {
 	bool done;		/* EOF passed on: partner shut for writing */
 	bool throttled;		/* source reading paused for backpressure */
 	uint64_t bytes;		/* plaintext bytes moved */
+	size_t rdsz;		/* next read size on its source (ours) */
 };
 
 struct conn {
@@ -64,6 +67,13 @@ struct conn {
 
 	struct dir up;			/* plain -> sec */
 	struct dir down;		/* sec -> plain */
+	int rcvlowat;			/* SO_RCVLOWAT set on sec (0: 1) */
+	/*
+	 * Relay-phase readers.  libevent 2.1's bufferevent reads at most
+	 * 4 KiB per read(2) (16 syscalls per Noise frame), so while relaying
+	 * we read into the bufferevents' input buffers ourselves.
+	 */
+	struct event *rd_plain, *rd_sec;
 
 	/* copied route data, so a config reload cannot pull it away */
 	struct multiaddr dial;		/* remote peer or local target */
@@ -82,6 +92,18 @@ struct conn {
 	bool dropped;
 };
 
+/* Missing frame bytes worth an SO_RCVLOWAT (fewer wakeups). */
+#define CONN_LOWAT_MIN (8 * 1024)
+/*
+ * Read sizes of our relay reader: from a 4 KiB libevent chain up to a
+ * 128 KiB one (two Noise frames); libevent rounds a chain with its
+ * header up to a power of two, hence the 128 bytes off.
+ */
+#define CONN_READ_MIN (4096 - 128)
+#define CONN_READ_BIG (128 * 1024 - 128)
+/* Plaintext of one TLS record, opened on the stack (see the loop). */
+#define CONN_OPEN_TMP 16384
+
 static uint64_t conn_next_id = 1;
 
 static void conn_on_sec_read(struct bufferevent *, void *);
@@ -91,6 +113,8 @@ static void conn_on_plain_read(struct bufferevent *, void *);
 static void conn_on_plain_write(struct bufferevent *, void *);
 static void conn_on_plain_event(struct bufferevent *, short, void *);
 static void conn_on_timer(evutil_socket_t, short, void *);
+static int conn_pump_up(struct conn *);
+static int conn_pump_down(struct conn *);
 
 /* Short label of a close reason. */
 const char *
@@ -457,6 +481,10 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 		c->env->on_close(c->env->node, c, r);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->rd_plain != NULL)
+		event_free(c->rd_plain);
+	if (c->rd_sec != NULL)
+		event_free(c->rd_sec);
 	if (c->plain != NULL)
 		bufferevent_free(c->plain);
 	if (c->sec != NULL)
@@ -512,6 +540,171 @@ conn_drop_down(struct conn *c, const char *detail)
 		conn_drop_sc(c, CONN_R_PROTOCOL);
 }
 
+/* Pause or resume reading one side (our reader once relaying). */
+static void
+conn_reading(struct conn *c, bool sec, bool on)
+{
+	struct event *ev = sec ? c->rd_sec : c->rd_plain;
+	struct bufferevent *bev = sec ? c->sec : c->plain;
+
+	if (ev == NULL) {
+		if (on)
+			bufferevent_enable(bev, EV_READ);
+		else
+			bufferevent_disable(bev, EV_READ);
+	} else if (on)
+		event_add(ev, NULL);
+	else
+		event_del(ev);
+}
+
+/*
+ * An empty buffer may still hold an empty chain (space reserved but not
+ * used): libevent frees chains only when it drains data, so pass one
+ * byte through to let an idle tunnel keep no buffer at all.
+ */
+static void
+conn_trim(struct evbuffer *buf)
+{
+	static const uint8_t zero;
+
+	if (evbuffer_get_length(buf) == 0 && evbuffer_add(buf, &zero, 1) == 0)
+		evbuffer_drain(buf, 1);
+}
+
+/*
+ * One readv(2) of up to d->rdsz bytes (and not past high) straight into
+ * the free space at the end of bev's input buffer.  The size adapts:
+ * it doubles up to CONN_READ_MAX while reads fill it and shrinks when
+ * they do not, so bulk flows read 128 KiB at a time and small messages
+ * do not allocate big chains.  Returns the bytes read, 0 at EOF, -1 on
+ * an error (errno set), -2 if there is nothing to read now.
+ */
+static ev_ssize_t
+conn_read_into(struct bufferevent *bev, struct dir *d, size_t high,
+    size_t atleast)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t have = evbuffer_get_length(in), want, left;
+	ev_ssize_t n;
+	int nv, i;
+
+	if (d->rdsz == 0)
+		d->rdsz = CONN_READ_MIN;
+	want = have < high ? high - have : 0;
+	if (want > d->rdsz && want > atleast)
+		want = d->rdsz > atleast ? d->rdsz : atleast;
+	if (want == 0)
+		return -2;
+	/* bufferevents freeze the end of their input between their reads */
+	evbuffer_unfreeze(in, 0);
+	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) < 1) {
+		evbuffer_freeze(in, 0);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	do
+		n = readv(bufferevent_getfd(bev), iov, nv);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		evbuffer_commit_space(in, v, 0);
+		conn_trim(in);
+		evbuffer_freeze(in, 0);
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ?
+		    -2 : n;
+	}
+	for (i = 0, left = (size_t)n; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, nv);
+	evbuffer_freeze(in, 0);
+	if ((size_t)n >= want && d->rdsz < CONN_READ_BIG)
+		d->rdsz = d->rdsz * 2 > CONN_READ_BIG ? CONN_READ_BIG :
+		    d->rdsz * 2;
+	else if ((size_t)n < d->rdsz / 4 && d->rdsz > CONN_READ_MIN)
+		d->rdsz /= 2;
+	return n;
+}
+
+/* A relay socket is readable: read, then pump, or pass EOF/errors on. */
+static void
+conn_on_readable(struct conn *c, bool sec)
+{
+	struct bufferevent *bev = sec ? c->sec : c->plain;
+	ev_ssize_t n;
+
+	/* with SO_RCVLOWAT set, read at least the rest of the frame */
+	n = conn_read_into(bev, sec ? &c->down : &c->up,
+	    sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH,
+	    sec ? (size_t)c->rcvlowat : 0);
+	if (n == -2 && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
+		return;
+	if (n < 0 && n != -2) {
+		conn_drop(c, CONN_R_IO_ERROR,
+		    evutil_socket_error_to_string(errno));
+		return;
+	}
+	if (n == 0) {
+		conn_reading(c, sec, false);
+		if (sec)
+			c->down.fin = true;
+		else
+			c->up.eof = true;
+	}
+	if (sec)
+		conn_pump_down(c);
+	else
+		conn_pump_up(c);
+}
+
+/* Our reader of the plaintext socket fired. */
+static void
+conn_on_plain_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_on_readable(arg, false);
+}
+
+/* Our reader of the encrypted socket fired. */
+static void
+conn_on_sec_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_on_readable(arg, true);
+}
+
+/*
+ * Relay starts: both bufferevents keep writing, our readers take over
+ * reading.  Returns -1 if the conn was dropped.
+ */
+static int
+conn_reader_start(struct conn *c)
+{
+	bufferevent_disable(c->plain, EV_READ);
+	bufferevent_disable(c->sec, EV_READ);
+	c->rd_plain = event_new(c->env->base, bufferevent_getfd(c->plain),
+	    EV_READ | EV_PERSIST, conn_on_plain_readable, c);
+	c->rd_sec = event_new(c->env->base, bufferevent_getfd(c->sec),
+	    EV_READ | EV_PERSIST, conn_on_sec_readable, c);
+	if (c->rd_plain == NULL || c->rd_sec == NULL) {
+		conn_drop(c, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	event_add(c->rd_plain, NULL);
+	event_add(c->rd_sec, NULL);
+	return 0;
+}
+
 /* Pass EOF on to the partner of direction d once its output is flushed. */
 static void
 conn_pass_eof(struct dir *d, struct bufferevent *partner)
@@ -539,47 +732,79 @@ conn_maybe_done(struct conn *c)
 }
 
 /*
+ * Seal up to n plaintext bytes from in into one frame or record set at
+ * the end of out.  Noise seals in place: the plaintext is moved straight
+ * from in's chains into the reserved frame (one copy, no pullup) and
+ * encrypted there.  TLS hands wolfSSL a contiguous view.  Returns the
+ * plaintext bytes taken, or -1 if the conn was dropped.
+ */
+static int
+conn_seal_one(struct conn *c, struct evbuffer *in, struct evbuffer *out,
+    size_t n)
+{
+	struct evbuffer_iovec v;
+	bool inplace = secchan_proto(c->sc) == SEC_NOISE;
+	uint8_t *pt;
+	int w;
+
+	if (evbuffer_reserve_space(out,
+	    (ev_ssize_t)secchan_seal_bound(c->sc, n), &v, 1) != 1) {
+		conn_drop(c, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (inplace) {
+		pt = (uint8_t *)v.iov_base + NOISE_FRAME_HDR;
+		if (evbuffer_remove(in, pt, n) != (int)n) {
+			conn_drop(c, CONN_R_INTERNAL, "short plaintext read");
+			return -1;
+		}
+	} else
+		pt = evbuffer_pullup(in, (ev_ssize_t)n);
+	w = secchan_seal(c->sc, pt, n, v.iov_base, v.iov_len);
+	if (w < 0) {
+		conn_drop_sc(c, CONN_R_PROTOCOL);
+		return -1;
+	}
+	v.iov_len = (size_t)w;
+	evbuffer_commit_space(out, &v, 1);
+	if (!inplace)
+		evbuffer_drain(in, n);
+	return 0;
+}
+
+/*
  * Up pump: seal plaintext from the app/target into frames on the
- * encrypted output, straight into reserved space (one copy).
- * Returns -1 if the conn was dropped.
+ * encrypted output, as full as the waiting input allows (up to
+ * SECCHAN_SEAL_MAX per frame).  Returns -1 if the conn was dropped.
  */
 static int
 conn_pump_up(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->plain);
 	struct evbuffer *out = bufferevent_get_output(c->sec);
-	struct evbuffer_iovec v;
 	size_t n;
-	int w;
+	bool moved = false;
 
 	while ((n = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
 			c->up.throttled = true;
-			bufferevent_disable(c->plain, EV_READ);
-			return 0;
+			conn_reading(c, false, false);
+			break;
 		}
 		if (n > SECCHAN_SEAL_MAX)
 			n = SECCHAN_SEAL_MAX;
-		if (evbuffer_reserve_space(out,
-		    (ev_ssize_t)secchan_seal_bound(c->sc, n), &v, 1) != 1) {
-			conn_drop(c, CONN_R_INTERNAL, "out of memory");
+		if (conn_seal_one(c, in, out, n) != 0)
 			return -1;
-		}
-		w = secchan_seal(c->sc, evbuffer_pullup(in, (ev_ssize_t)n), n,
-		    v.iov_base, v.iov_len);
-		if (w < 0) {
-			conn_drop_sc(c, CONN_R_PROTOCOL);
-			return -1;
-		}
-		v.iov_len = (size_t)w;
-		evbuffer_commit_space(out, &v, 1);
-		evbuffer_drain(in, n);
 		c->up.bytes += n;
-		conn_touch(c);
+		moved = true;
 	}
+	if (moved)
+		conn_touch(c);
+	if (c->up.throttled && evbuffer_get_length(in) > 0)
+		return 0;
 	if (c->up.throttled && !c->up.eof) {
 		c->up.throttled = false;
-		bufferevent_enable(c->plain, EV_READ);
+		conn_reading(c, false, true);
 	}
 	/* end of our stream first (TLS close_notify), then the FIN */
 	if (c->up.eof && !c->up.done && secchan_close(c->sc) != 0) {
@@ -593,19 +818,57 @@ conn_pump_up(struct conn *c)
 }
 
 /*
- * Down pump: open frames (Noise) or records (TLS) from the encrypted
- * input into the plaintext output, into space reserved at the size
- * secchan asks for.  Returns -1 if the conn was dropped.
+ * Wake up for the encrypted socket only once the rest of an incomplete
+ * frame can be there (SO_RCVLOWAT): a 64 KiB frame arrives in many
+ * segments, and waking for each costs a context switch and three
+ * syscalls.  A FIN or an error still wakes us.  Small gaps keep the
+ * default, so small messages see no extra syscall.
+ */
+static void
+conn_set_lowat(struct conn *c, size_t missing)
+{
+	int want = missing >= CONN_LOWAT_MIN ? (int)missing : 0;
+	int v = want > 0 ? want : 1;
+	evutil_socket_t fd;
+
+	if (want == c->rcvlowat)
+		return;
+	fd = bufferevent_getfd(c->sec);
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v,
+	    sizeof(v)) == 0)
+		c->rcvlowat = want;
+}
+
+/*
+ * Noise fast path: move the body of one complete frame (inlen bytes with
+ * its header) from in straight into the plaintext output and open it in
+ * place: one copy, no pullup.  Returns the plaintext length or -1.
  */
 static int
-conn_pump_down(struct conn *c)
+conn_open_noise(struct conn *c, struct evbuffer *in, struct evbuffer_iovec *v,
+    size_t inlen)
 {
-	struct evbuffer *in = bufferevent_get_input(c->sec);
-	struct evbuffer *out = bufferevent_get_output(c->plain);
+	size_t blen = inlen - NOISE_FRAME_HDR;
+
+	evbuffer_drain(in, NOISE_FRAME_HDR);
+	if (evbuffer_remove(in, v->iov_base, blen) != (int)blen)
+		return -1;
+	return secchan_open_inplace(c->sc, v->iov_base, blen);
+}
+
+/*
+ * Open what the input holds into the plaintext output; see the pump.
+ * Returns 0, 1 if it stopped because the output is full (reading is
+ * paused), or -1 if the conn was dropped.
+ */
+static int
+conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
+{
 	struct evbuffer_iovec v;
-	uint8_t peek[SECCHAN_PEEK];
+	uint8_t peek[SECCHAN_PEEK], tmp[CONN_OPEN_TMP];
 	size_t have, room, inlen, used, need;
-	int n;
+	bool noise = secchan_proto(c->sc) == SEC_NOISE, moved = false;
+	int n, ret = 0;
 
 	for (;;) {
 		have = evbuffer_get_length(in);
@@ -617,37 +880,83 @@ conn_pump_down(struct conn *c)
 		}
 		evbuffer_copyout(in, peek, have < sizeof(peek) ? have :
 		    sizeof(peek));
-		if ((room = secchan_open_room(c->sc, peek, have, &inlen)) == 0)
-			break;		/* incomplete frame: wait for more */
+		if ((room = secchan_open_room(c->sc, peek, have, &inlen)) == 0) {
+			/* incomplete frame: wait for more */
+			if (noise)
+				conn_set_lowat(c, have < NOISE_FRAME_HDR ? 0 :
+				    NOISE_FRAME_HDR + frame_get_len(peek) - have);
+			break;
+		}
 		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
 			c->down.throttled = true;
-			bufferevent_disable(c->sec, EV_READ);
-			return 0;
+			conn_reading(c, true, false);
+			ret = 1;
+			break;
 		}
-		if (evbuffer_reserve_space(out, (ev_ssize_t)room, &v, 1) != 1) {
-			conn_drop(c, CONN_R_INTERNAL, "out of memory");
-			return -1;
+		/* a malformed frame takes the checked path to its error */
+		if (noise && inlen >= NOISE_FRAME_HDR + NOISE_TAG_LEN) {
+			if (evbuffer_reserve_space(out, (ev_ssize_t)(inlen -
+			    NOISE_FRAME_HDR), &v, 1) != 1) {
+				conn_drop(c, CONN_R_INTERNAL, "out of memory");
+				return -1;
+			}
+			if ((n = conn_open_noise(c, in, &v, inlen)) < 0) {
+				conn_drop_down(c, NULL);
+				return -1;
+			}
+			v.iov_len = (size_t)n;
+			evbuffer_commit_space(out, &v, 1);
+			used = 0;
+		} else {
+			/*
+			 * TLS (or a bad frame): a record's plaintext goes
+			 * through the stack, so that a read that yields
+			 * nothing leaves no reserved chain behind.
+			 */
+			n = secchan_open(c->sc, inlen > 0 ?
+			    evbuffer_pullup(in, (ev_ssize_t)inlen) : peek,
+			    inlen, &used, &need, tmp, room < sizeof(tmp) ?
+			    room : sizeof(tmp));
+			if (n < 0) {
+				conn_drop_down(c, NULL);
+				return -1;
+			}
+			if (n > 0 && evbuffer_add(out, tmp, (size_t)n) != 0) {
+				conn_drop(c, CONN_R_INTERNAL, "out of memory");
+				return -1;
+			}
 		}
-		n = secchan_open(c->sc, inlen > 0 ?
-		    evbuffer_pullup(in, (ev_ssize_t)inlen) : peek, inlen, &used,
-		    &need, v.iov_base, room);
-		if (n < 0) {
-			conn_drop_down(c, NULL);
-			return -1;
-		}
-		v.iov_len = (size_t)n;
-		evbuffer_commit_space(out, &v, 1);
 		evbuffer_drain(in, used);
-		if (n == 0 && used == 0)
+		if (!noise && n == 0 && used == 0)
 			break;		/* no progress without more input */
 		c->down.bytes += (size_t)n;
-		conn_touch(c);
+		moved = true;
 	}
+	if (moved)
+		conn_touch(c);
+	return ret;
+}
+
+/*
+ * Down pump: open frames (Noise) or records (TLS) from the encrypted
+ * input into the plaintext output, into space reserved at the size
+ * secchan asks for.  Returns -1 if the conn was dropped.
+ */
+static int
+conn_pump_down(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->sec);
+	struct evbuffer *out = bufferevent_get_output(c->plain);
+	int r;
+
+	if ((r = conn_open_loop(c, in, out)) != 0)
+		return r < 0 ? -1 : 0;
 	if (conn_flush_sc(c) != 0)	/* e.g. TLS answers to the peer */
 		return -1;
 	if (c->down.throttled && !c->down.eof) {
 		c->down.throttled = false;
-		bufferevent_enable(c->sec, EV_READ);
+		if (!c->down.fin)
+			conn_reading(c, true, true);
 	}
 	if (c->down.fin && !c->down.eof) {
 		if (!secchan_fin_is_eof(c->sc)) {
@@ -672,10 +981,12 @@ conn_start_relay(struct conn *c)
 {
 	c->phase = CONN_RELAYING;
 	conn_arm(c, c->idle_ms);
-	bufferevent_enable(c->plain, EV_READ | EV_WRITE);
-	bufferevent_enable(c->sec, EV_READ | EV_WRITE);
+	bufferevent_enable(c->plain, EV_WRITE);
+	bufferevent_enable(c->sec, EV_WRITE);
 	if (c->env->on_relay != NULL)
 		c->env->on_relay(c->env->node, c);
+	if (conn_reader_start(c) != 0)
+		return;
 	log_debug("%sconn %llu relaying route=%s peer=%s proto=%s",
 	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->peer,
 	    c->proto);

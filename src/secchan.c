@@ -811,6 +811,24 @@ secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
 	return n;
 }
 
+/* Open one Noise transport frame body in place. */
+int
+secchan_open_inplace(struct secchan *sc, uint8_t *body, size_t blen)
+{
+	int n;
+
+	if (sc->phase != PH_READY || sc_is_tls(sc)) {
+		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "noise: in-place open outside a Noise session");
+		return -1;
+	}
+	if ((n = frame_open(&sc->rx, body, blen, body)) < 0)
+		sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
+		    "noise: transport frame failed authentication "
+		    "(tampered, replayed or reordered)");
+	return n;
+}
+
 /* The remote sent close_notify. */
 bool
 secchan_peer_closed(const struct secchan *sc)

@@ -125,7 +125,8 @@ size_t secchan_seal_bound(const struct secchan *sc, size_t len);
  * Seal pt[0..len) (len <= SECCHAN_SEAL_MAX) into out (cap bytes, at least
  * secchan_seal_bound(len)), after any pending protocol bytes.  Returns
  * bytes written or -1 (connection must close, e.g. nonce exhaustion;
- * secchan_error() says why).
+ * secchan_error() says why).  Noise seals in place when pt == out + 2
+ * (the frame header's size); otherwise pt and out must not overlap.
  */
 int secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
     uint8_t *out, size_t cap);
@@ -160,6 +161,16 @@ size_t secchan_open_room(const struct secchan *sc, const uint8_t *peek,
  */
 int secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
     size_t *consumed, size_t *need, uint8_t *out, size_t cap);
+
+/*
+ * Noise only, after READY: open one transport frame in place.  body is
+ * the frame without its 2-byte header, blen (16..65535) the length that
+ * header gave; the plaintext (blen - 16 bytes) replaces the start of
+ * body.  Returns the plaintext length, or -1 on a forged, replayed or
+ * malformed frame (secchan_error() says why; the connection must close).
+ * The seal side needs no twin: secchan_seal() takes pt == out + 2.
+ */
+int secchan_open_inplace(struct secchan *sc, uint8_t *body, size_t blen);
 
 /*
  * The remote ended its direction cleanly (TLS close_notify received).

@@ -18,7 +18,9 @@
 #
 # Environment: PEERLOCK (binary, default ./build/peerlock from the repo top),
 # PEERLOCK_TLS=0 (skip peerlock-tls), PEERLOCK_EXTRA (lines added to each
-# peerlock's [peerlock] section, default "max_connections = ..."),
+# peerlock's [peerlock] section, default: max_connections,
+# max_connections_per_ip, max_handshakes, max_handshakes_per_ip all set to
+# the largest idle level + 1000),
 # BENCH_BASE_PORT (default 20000), BENCH_BULK_BYTES, BENCH_CONN_SECS,
 # BENCH_PP_ROUNDS, BENCH_MEM_LEVELS ("0 1000 10000").
 #
@@ -77,7 +79,14 @@ else
 fi
 MEM_MAX=0
 for l in $MEM_LEVELS; do [ "$l" -gt "$MEM_MAX" ] && MEM_MAX=$l; done
-PEERLOCK_EXTRA=${PEERLOCK_EXTRA-"max_connections = $((MEM_MAX + 1000))"}
+# Every load comes from 127.0.0.1: lift the per-IP and handshake limits
+# (defaults 256/32/256) so the connection-rate and idle workloads measure
+# peerlock, not its abuse limits.
+PL_LIM=$((MEM_MAX + 1000))
+PEERLOCK_EXTRA=${PEERLOCK_EXTRA-"max_connections = $PL_LIM
+max_connections_per_ip = $PL_LIM
+max_handshakes = $PL_LIM
+max_handshakes_per_ip = $PL_LIM"}
 
 log() { printf '%s\n' "run.sh: $*" >&2; }
 
