@@ -24,10 +24,16 @@ dir=$(cd "$dir" && pwd)
 prefix=$dir/prefix
 jobs=${JOBS:-2}
 extra_cppflags="-DWOLFSSL_NO_ASN_STRICT"
+# On x86-64 also the AES-NI and AVX1/AVX2 assembly (ChaCha20, Poly1305,
+# AES-GCM, SHA-2): wolfSSL picks them at run time from CPUID, so the
+# library still runs on CPUs without them.  Debian's build has neither, and
+# its plain C ChaCha20 was most of the TLS bulk profile (docs/benchmarks.md).
+extra_conf=""
+[ "$(uname -m)" = x86_64 ] && extra_conf="--enable-aesni --enable-intelasm"
 
 ver=$(dpkg-query -W -f='${source:Version}' libwolfssl-dev 2>/dev/null ||
     true)
-stamp="wolfssl ${ver:-unknown} $extra_cppflags"
+stamp="wolfssl ${ver:-unknown} $extra_cppflags $extra_conf"
 if [ -f "$prefix/.peerlock-stamp" ] &&
     [ "$(cat "$prefix/.peerlock-stamp")" = "$stamp" ]; then
 	echo "build-wolfssl: $prefix is up to date ($stamp)"
@@ -75,8 +81,9 @@ autoreconf -fi >/dev/null 2>&1
 eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
 CPPFLAGS="$CPPFLAGS $extra_cppflags"
 export CPPFLAGS
+# shellcheck disable=SC2086
 ./configure --prefix="$prefix" --libdir="$prefix/lib" \
-    --enable-distro --enable-pkcs11 --disable-examples \
+    --enable-distro --enable-pkcs11 --disable-examples $extra_conf \
     --with-pic >"$dir/configure.log" 2>&1 || {
 	echo "build-wolfssl: configure failed, see $dir/configure.log" >&2
 	exit 1

@@ -60,7 +60,7 @@ PY
 
 # transfers under way while both sides reload
 i=0
-for spec in "--bytes 48M" "--bytes 48M --half-close" "--bytes 8M --hold 3" \
+for spec in "--bytes 1G" "--bytes 512M --half-close" "--bytes 8M --hold 3" \
     "--bytes 4M --seed 7 --hold 2"; do
 	i=$((i + 1))
 	# shellcheck disable=SC2086
@@ -98,7 +98,7 @@ wait "$probe"
 check "no connection refused on the kept listener during reloads ($(cat "$T/probe.out"))" \
     test "$(cut -d' ' -f1 "$T/probe.out")" = 0
 check "the 4 transfers kept the old identity (B saw A, full byte counts)" \
-    test "$(grep -c "route=expose.echo .*peer=$ID_A proto=/noise up=\(50331648\|8388608\|4194304\) .*reason=done" "$T/B.log")" -eq 4
+    test "$(grep -c "route=expose.echo .*peer=$ID_A proto=/noise up=\(1073741824\|536870912\|8388608\|4194304\) .*reason=done" "$T/B.log")" -eq 4
 
 check "a new tunnel works after the reload" \
     "$TOOLS/plclient" 127.0.0.1 "$FA" --bytes 1M
