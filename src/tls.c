@@ -289,6 +289,14 @@ tls_suites(void)
 	return TLS_SUITES_CHACHA_FIRST;
 }
 
+/* The suite this build and CPU put first (wolfSSL's name). */
+const char *
+tls_preferred_cipher(void)
+{
+	return strncmp(tls_suites(), "TLS13-CHACHA20", 14) == 0 ?
+	    "TLS13-CHACHA20-POLY1305-SHA256" : "TLS13-AES128-GCM-SHA256";
+}
+
 /* Configure ctx: version, suites, groups, verification, I/O. */
 static int
 tls_setup_ctx(struct tls_session *s)

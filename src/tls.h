@@ -142,4 +142,11 @@ const char *tls_error(const struct tls_session *s);
  */
 bool tls_critical_ext_supported(void);
 
+/*
+ * The suite this build and CPU prefer, as wolfSSL names it: AES-128-GCM
+ * when wolfSSL has its AES-NI code and the CPU has AES-NI, otherwise
+ * ChaCha20-Poly1305.  Two peerlocks negotiate this one.
+ */
+const char *tls_preferred_cipher(void);
+
 #endif
