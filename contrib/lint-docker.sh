@@ -227,7 +227,7 @@ if [ -x "$bin" ]; then
 		else bad "docker/examples/$h.conf renders and checks"; fi
 	done
 	# The k8s config uses admin/shutdown_timeout: only on a build with them.
-	python3 -c 'import yaml,sys; print(list(yaml.safe_load_all(open(sys.argv[1])))[1]["data"]["peerlock.conf"])' \
+	python3 -c 'import yaml,sys; print(next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "ConfigMap")["data"]["peerlock.conf"])' \
 	    contrib/kubernetes/peerlock-sidecar.yaml >"$tmp/k8s.conf" 2>/dev/null
 	printf '[peerlock]\nidentity = %s\nadmin = 127.0.0.1:9090\nshutdown_timeout = 30s\n[forward.x]\nlisten = 127.0.0.1:1\npeer = /ip4/127.0.0.1/tcp/1/p2p/%s\n' \
 	    "$tmp/id.key" "$idp" >"$tmp/probe.conf"
