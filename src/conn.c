@@ -303,6 +303,8 @@ conn_bev(struct conn *c, evutil_socket_t fd, bool sec)
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_LOW, 0);
 	bufferevent_set_max_single_read(bev, CONN_READ_MAX);
 	bufferevent_set_max_single_write(bev, CONN_READ_MAX);
+	/* we write ourselves first; see conn_push() */
+	bufferevent_disable(bev, EV_WRITE);
 	return bev;
 }
 
@@ -396,7 +398,7 @@ conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
 	conn_nodelay(c->sec);
 	c->phase = CONN_HANDSHAKING;
 	conn_arm(c, c->handshake_ms);
-	bufferevent_enable(c->sec, EV_READ | EV_WRITE);
+	bufferevent_enable(c->sec, EV_READ);
 	return c;
 }
 
@@ -522,6 +524,44 @@ conn_flush_sc(struct conn *c)
 		evbuffer_commit_space(out, &v, 1);
 	}
 	return 0;
+}
+
+/*
+ * Write what bev's output holds now rather than on the next loop
+ * iteration.  libevent would enable the write event, wait for epoll to
+ * report the socket writable, write, and disable the event again: two
+ * epoll_ctl calls, one more epoll_wait and a loop iteration of latency
+ * per message.  EV_WRITE is enabled only while bytes are left over (the
+ * socket buffer is full); the write callback disables it again once the
+ * output is empty.  An error is left for libevent's own write attempt to
+ * find and report through the event callback.
+ */
+static void
+conn_push(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (evbuffer_get_length(out) == 0 ||
+	    (bufferevent_get_enabled(bev) & EV_WRITE) != 0)
+		return;
+	if (fd >= 0) {
+		/* bufferevents freeze the start of their output between
+		 * their own writes */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(bev, EV_WRITE);
+}
+
+/* A write callback: the output drained; stop watching for writability. */
+static void
+conn_wrote(struct bufferevent *bev)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 /* The down stream broke: reset the plaintext side rather than FIN it. */
@@ -813,6 +853,7 @@ conn_pump_up(struct conn *c)
 	}
 	if (conn_flush_sc(c) != 0)
 		return -1;
+	conn_push(c->sec);
 	conn_pass_eof(&c->up, c->sec);
 	return conn_maybe_done(c) ? -1 : 0;
 }
@@ -949,10 +990,14 @@ conn_pump_down(struct conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->plain);
 	int r;
 
-	if ((r = conn_open_loop(c, in, out)) != 0)
+	r = conn_open_loop(c, in, out);
+	if (r >= 0)
+		conn_push(c->plain);
+	if (r != 0)
 		return r < 0 ? -1 : 0;
 	if (conn_flush_sc(c) != 0)	/* e.g. TLS answers to the peer */
 		return -1;
+	conn_push(c->sec);
 	if (c->down.throttled && !c->down.eof) {
 		c->down.throttled = false;
 		if (!c->down.fin)
@@ -981,8 +1026,8 @@ conn_start_relay(struct conn *c)
 {
 	c->phase = CONN_RELAYING;
 	conn_arm(c, c->idle_ms);
-	bufferevent_enable(c->plain, EV_WRITE);
-	bufferevent_enable(c->sec, EV_WRITE);
+	conn_push(c->plain);		/* e.g. the PROXY header */
+	conn_push(c->sec);
 	if (c->env->on_relay != NULL)
 		c->env->on_relay(c->env->node, c);
 	if (conn_reader_start(c) != 0)
@@ -1056,6 +1101,7 @@ conn_handshake_input(struct conn *c)
 			conn_drop(c, CONN_R_INTERNAL, "out of memory");
 			return;
 		}
+		conn_push(c->sec);
 		if (st == SECCHAN_FAILED) {
 			conn_drop_sc(c, CONN_R_HANDSHAKE_FAILED);
 			return;
@@ -1088,7 +1134,7 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
+	conn_wrote(bev);
 	if (c->phase != CONN_RELAYING)
 		return;
 	if (c->up.throttled || c->up.eof)
@@ -1127,7 +1173,8 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			conn_drop(c, CONN_R_INTERNAL, "cannot start handshake");
 			return;
 		}
-		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		conn_push(bev);
+		bufferevent_enable(bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -1186,7 +1233,7 @@ conn_on_plain_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
+	conn_wrote(bev);
 	if (c->phase != CONN_RELAYING)
 		return;
 	if (c->down.throttled || c->down.eof)
