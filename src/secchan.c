@@ -30,6 +30,7 @@
 #include "mss.h"
 #include "noise.h"
 #include "pb.h"
+#include "sigcache.h"
 #include "tls.h"
 #include "tlscert.h"
 #include "wire.h"
@@ -49,6 +50,7 @@ struct secchan_cred {
 	size_t payload_len;
 	uint8_t *tls_cert, *tls_key;	/* DER certificate, SEC1 key */
 	size_t tls_cert_len, tls_key_len;
+	struct sigcache *verified;	/* remote payload signatures */
 };
 
 enum sc_phase { PH_MSS, PH_NOISE, PH_TLS, PH_READY, PH_FAILED };
@@ -64,6 +66,7 @@ struct secchan {
 
 	enum sc_phase phase;
 	struct mss *mss;
+	bool mss_lazy;			/* dialer: answer still to come */
 	enum sec_proto proto;
 	struct noise_hs *hs;
 	int hs_msg;			/* next handshake message number */
@@ -79,6 +82,14 @@ struct secchan {
 	char err[512];
 };
 
+/* Cache statistics of the remote signatures; see secchan.h. */
+void
+secchan_cred_sig_stats(const struct secchan_cred *cr, uint64_t *cached,
+    uint64_t *verified)
+{
+	sigcache_stats(cr->verified, cached, verified);
+}
+
 /* Build the signed payload for the node's static key. */
 struct secchan_cred *
 secchan_cred_new(const struct identity *id)
@@ -92,6 +103,8 @@ secchan_cred_new(const struct identity *id)
 	if (sodium_init() < 0 || (cr = calloc(1, sizeof(*cr))) == NULL)
 		return NULL;
 	cr->id = id;
+	if ((cr->verified = sigcache_new()) == NULL)
+		goto fail;
 	randombytes_buf(cr->s_priv, sizeof(cr->s_priv));
 	if (crypto_scalarmult_base(cr->s_pub, cr->s_priv) != 0)
 		goto fail;
@@ -125,6 +138,7 @@ secchan_cred_free(struct secchan_cred *cr)
 	if (cr->tls_key != NULL)
 		tlscert_free_key(cr->tls_key, cr->tls_key_len);
 	free(cr->tls_cert);
+	sigcache_free(cr->verified);
 	sodium_memzero(cr, sizeof(*cr));
 	free(cr);
 }
@@ -207,14 +221,35 @@ secchan_free(struct secchan *sc)
 	free(sc);
 }
 
-/* Opening bytes of the dialer. */
+static enum secchan_status sc_begin_proto(struct secchan *, size_t,
+    uint8_t *, size_t *);
+
+/*
+ * Opening bytes of the dialer.  With a single protocol to propose the
+ * dialer is lazy (rust-libp2p's V1Lazy, multistream-select.md section 5):
+ * the first handshake message follows the proposal at once instead of a
+ * round trip later, and the listener's answer is checked when it comes.
+ * A listener that does not speak the protocol answers "na", which fails
+ * the upgrade just as it would have after waiting.
+ */
 int
 secchan_start(struct secchan *sc, uint8_t *out, size_t *outlen)
 {
+	size_t n;
+
 	*outlen = 0;
 	if (sc->role == SECCHAN_LISTENER)
 		return 0;
-	return mss_start(sc->mss, out, outlen);
+	if (mss_start(sc->mss, out, outlen) != 0)
+		return -1;
+	if (sc->nprotos != 1)
+		return 0;
+	sc->mss_lazy = true;
+	n = 0;
+	if (sc_begin_proto(sc, 0, out + *outlen, &n) != SECCHAN_CONTINUE)
+		return -1;
+	*outlen += n;
+	return 0;
 }
 
 /* Write one framed Noise handshake message with payload into out. */
@@ -247,7 +282,7 @@ noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
     const uint8_t *rs)
 {
 	struct pb_noise_payload *pl;
-	uint8_t msg[SIG_PREFIX_LEN + NOISE_KEY_LEN];
+	uint8_t msg[SIG_PREFIX_LEN + NOISE_KEY_LEN], seen[SIGCACHE_DIGEST];
 	char why[256], a[PEER_ID_STR_MAX], b[PEER_ID_STR_MAX];
 	int rc = -1;
 
@@ -274,15 +309,21 @@ noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
 	}
 	memcpy(msg, NOISE_SIG_PREFIX, SIG_PREFIX_LEN);
 	memcpy(msg + SIG_PREFIX_LEN, rs, NOISE_KEY_LEN);
-	if (pubkey_verify(sc->peer_key, msg, sizeof(msg), pl->identity_sig,
-	    pl->identity_sig_len) != 0) {
-		sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY,
-		    "noise: identity signature over the static key is invalid "
-		    "(claimed %s key of %s)",
-		    key_type_name(pubkey_type(sc->peer_key)),
-		    peer_id_to_string(pubkey_peer_id(sc->peer_key), a,
-		    sizeof(a)));
-		goto out;
+	/* the peer's static key and its signature repeat across handshakes */
+	sigcache_digest(pl->identity_key, pl->identity_key_len, msg,
+	    sizeof(msg), pl->identity_sig, pl->identity_sig_len, seen);
+	if (!sigcache_has(sc->cr->verified, seen)) {
+		if (pubkey_verify(sc->peer_key, msg, sizeof(msg),
+		    pl->identity_sig, pl->identity_sig_len) != 0) {
+			sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY,
+			    "noise: identity signature over the static key "
+			    "is invalid (claimed %s key of %s)",
+			    key_type_name(pubkey_type(sc->peer_key)),
+			    peer_id_to_string(pubkey_peer_id(sc->peer_key),
+			    a, sizeof(a)));
+			goto out;
+		}
+		sigcache_add(sc->cr->verified, seen);
 	}
 	if (sc->has_expected &&
 	    !peer_id_equal(&sc->expected, pubkey_peer_id(sc->peer_key))) {
@@ -474,24 +515,21 @@ tls_begin(struct secchan *sc)
 	return SECCHAN_CONTINUE;
 }
 
-/* Start the chosen security protocol after multistream-select. */
+/* Start security protocol i; the dialer's first message goes to out. */
 static enum secchan_status
-sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
+sc_begin_proto(struct secchan *sc, size_t i, uint8_t *out, size_t *outlen)
 {
-	const char *sel = mss_selected(sc->mss);
-	size_t i;
+	size_t used;
 
-	for (i = 0; i < sc->nprotos; i++)
-		if (sel != NULL && strcmp(sel, sc->ids[i]) == 0)
-			break;
-	if (i == sc->nprotos)
-		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
-		    "multistream: selected an unknown protocol");
 	sc->proto = sc->protos[i];
-	mss_free(sc->mss);
-	sc->mss = NULL;
-	if (sc->proto == SEC_TLS)
-		return tls_begin(sc);
+	if (sc->proto == SEC_TLS) {
+		if (tls_begin(sc) != SECCHAN_CONTINUE)
+			return SECCHAN_FAILED;
+		/* the dialer's ClientHello */
+		return sc->role == SECCHAN_DIALER ?
+		    tls_step(sc, (const uint8_t *)"", 0, &used, out, outlen) :
+		    SECCHAN_CONTINUE;
+	}
 	sc->hs = noise_hs_new(sc->role == SECCHAN_DIALER ? NOISE_INITIATOR :
 	    NOISE_RESPONDER, NULL, 0, sc->cr->s_priv, NULL);
 	if (sc->hs == NULL)
@@ -504,6 +542,25 @@ sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
 		return SECCHAN_FAILED;
 	return SECCHAN_CONTINUE;
 }
+
+/* The multistream machine selected a protocol: start it. */
+static enum secchan_status
+sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
+{
+	const char *sel = mss_selected(sc->mss);
+	size_t i;
+
+	for (i = 0; i < sc->nprotos; i++)
+		if (sel != NULL && strcmp(sel, sc->ids[i]) == 0)
+			break;
+	if (i == sc->nprotos)
+		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "multistream: selected an unknown protocol");
+	mss_free(sc->mss);
+	sc->mss = NULL;
+	return sc_begin_proto(sc, i, out, outlen);
+}
+
 
 /* Map a multistream failure reason to a failure class. */
 static enum secchan_fail
@@ -531,6 +588,68 @@ sc_count_na(const uint8_t *m, size_t n)
 	return na;
 }
 
+/*
+ * Lazy dialer: read the listener's header and echo that were not waited
+ * for.  0 once they arrived, 1 if more input is needed, -1 on failure.
+ */
+static int
+sc_lazy_answer(struct secchan *sc, const uint8_t *in, size_t len,
+    size_t *consumed)
+{
+	uint8_t junk[MSS_OUT_MAX];
+	size_t used, olen;
+	enum mss_status ms;
+
+	ms = mss_input(sc->mss, in, len, &used, junk, &olen);
+	*consumed += used;
+	if (ms == MSS_FAILED) {
+		sc_failf(sc, sc_mss_fail_class(mss_error(sc->mss)), "%s",
+		    mss_error(sc->mss));
+		return -1;
+	}
+	if (ms == MSS_CONTINUE)
+		return 1;
+	mss_free(sc->mss);
+	sc->mss = NULL;
+	sc->mss_lazy = false;
+	return 0;
+}
+
+/* " /noise /tls/1.0.0": the protocols we take, for messages. */
+static void
+sc_proto_list(const struct secchan *sc, char *buf, size_t cap)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sc->nprotos && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, " %s",
+		    sc->ids[i]);
+}
+
+/*
+ * The multistream machine failed.  A listener that had refused a
+ * proposal says so first: a lazy dialer (multistream-select.md section
+ * 5) sends its handshake right behind the proposal, so what breaks the
+ * negotiation after our "na" is that handshake, and the cause the
+ * operator needs is the missing common protocol.
+ */
+static enum secchan_status
+sc_mss_failed(struct secchan *sc)
+{
+	char ours[64];
+
+	if (sc->role == SECCHAN_LISTENER && sc->na_sent > 0) {
+		sc_proto_list(sc, ours, sizeof(ours));
+		return sc_failf(sc, SECCHAN_FAIL_NO_PROTOCOL,
+		    "multistream: no common security protocol: we refused "
+		    "every proposal of the dialer and accept only%s (after "
+		    "our na: %s)", ours, mss_error(sc->mss));
+	}
+	return sc_failf(sc, sc_mss_fail_class(mss_error(sc->mss)), "%s",
+	    mss_error(sc->mss));
+}
+
 /* Drive the upgrade with new input; see secchan.h. */
 enum secchan_status
 secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
@@ -542,6 +661,12 @@ secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
 
 	*consumed = 0;
 	*outlen = 0;
+	if (sc->mss_lazy && sc->phase != PH_FAILED) {
+		int r = sc_lazy_answer(sc, in, len, consumed);
+
+		if (r != 0)
+			return r < 0 ? SECCHAN_FAILED : SECCHAN_CONTINUE;
+	}
 	while (st == SECCHAN_CONTINUE) {
 		switch (sc->phase) {
 		case PH_MSS:
@@ -552,9 +677,7 @@ secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
 				sc->na_sent += sc_count_na(out + *outlen, olen);
 			*outlen += olen;
 			if (ms == MSS_FAILED)
-				return sc_failf(sc,
-				    sc_mss_fail_class(mss_error(sc->mss)),
-				    "%s", mss_error(sc->mss));
+				return sc_mss_failed(sc);
 			if (ms == MSS_CONTINUE)
 				return SECCHAN_CONTINUE;
 			st = sc_begin_security(sc, out, outlen);
@@ -877,20 +1000,22 @@ secchan_take(struct secchan *sc, uint8_t *out, size_t cap)
 void
 secchan_eof_hint(const struct secchan *sc, char *buf, size_t cap)
 {
-	size_t i, used;
+	char ours[64];
 
 	if (cap == 0)
 		return;
 	buf[0] = '\0';
+	if (sc->mss_lazy && sc->phase != PH_FAILED) {
+		snprintf(buf, cap, "multistream: the listener closed before "
+		    "answering our proposal of %s", sc->ids[0]);
+		return;
+	}
 	if (sc->phase != PH_MSS || sc->role != SECCHAN_LISTENER ||
 	    sc->na_sent == 0)
 		return;
-	used = (size_t)snprintf(buf, cap, "multistream: no common security "
-	    "protocol: we refused every proposal of the dialer and accept "
-	    "only");
-	for (i = 0; i < sc->nprotos && used < cap; i++)
-		used += (size_t)snprintf(buf + used, cap - used, " %s",
-		    sc->ids[i]);
+	sc_proto_list(sc, ours, sizeof(ours));
+	snprintf(buf, cap, "multistream: no common security protocol: we "
+	    "refused every proposal of the dialer and accept only%s", ours);
 }
 
 /* Transport cipher in use. */

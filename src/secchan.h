@@ -60,6 +60,12 @@ struct secchan_cred;
 /* Build credentials for id (borrowed; must outlive them).  NULL on error. */
 struct secchan_cred *secchan_cred_new(const struct identity *id);
 void secchan_cred_free(struct secchan_cred *cr);
+/*
+ * Remote identity signatures found in the cache of verified ones
+ * (sigcache.h) and verified afresh, over all upgrades with cr.
+ */
+void secchan_cred_sig_stats(const struct secchan_cred *cr, uint64_t *cached,
+    uint64_t *verified);
 
 struct secchan;
 

@@ -157,7 +157,8 @@ g0=$(metric "$AB" "$F{reason=\"bad_message\"}")
 rawsend "$PB" "$(printf 'GET / HTTP/1.1\r\n\r\n' | od -An -tx1 | tr -d ' \n')" 2 >/dev/null
 moved "garbage counted as bad_message" "$AB" "$F{reason=\"bad_message\"}" "$g0"
 check_not "quiet: the bad_message close line is not logged at info" \
-    grep -q 'reason=handshake_failed: multistream' "$T/B.log"
+    sh -c "grep 'reason=handshake_failed: multistream' '$T/B.log' |
+    grep -vq 'no common security protocol'"
 
 # tls_verify: a /tls/1.0.0 listener shown a certificate whose libp2p
 # extension is signed by another key (tests/tools/plpeer, as in hostile.sh)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "keys.h"
 #include "secchan.h"
 #include "tls.h"
@@ -498,7 +499,19 @@ START_TEST(test_preference_and_fallback)
 		ck_assert_ptr_nonnull(strstr(secchan_error(p.d),
 		    "multistream: peer refused all of "));
 		ck_assert_int_ne(secchan_status(p.l), SECCHAN_READY);
-		secchan_eof_hint(p.l, hint, sizeof(hint));
+		/*
+		 * A lazy dialer's handshake follows its refused proposal and
+		 * fails the listener; otherwise the listener waits for a
+		 * next proposal, and the dialer's EOF gets the hint.
+		 */
+		if (secchan_status(p.l) == SECCHAN_FAILED) {
+			ck_assert_int_eq(pref_cases[_i].nd, 1);
+			ck_assert_int_eq(secchan_fail(p.l),
+			    SECCHAN_FAIL_NO_PROTOCOL);
+			snprintf(hint, sizeof(hint), "%s",
+			    secchan_error(p.l));
+		} else
+			secchan_eof_hint(p.l, hint, sizeof(hint));
 		ck_assert_ptr_nonnull(strstr(hint,
 		    "no common security protocol"));
 		ck_assert_ptr_nonnull(strstr(hint,
@@ -640,6 +653,177 @@ START_TEST(test_noise_close_is_fin)
 }
 END_TEST
 
+/* The multistream header and the two proposals, as bytes on the wire. */
+static const uint8_t MSS_HDR[] = {
+    0x13, '/', 'm', 'u', 'l', 't', 'i', 's', 't', 'r', 'e', 'a', 'm',
+    '/', '1', '.', '0', '.', '0', '\n' };
+static const uint8_t MSS_NOISE[] = { 0x07, '/', 'n', 'o', 'i', 's', 'e',
+    '\n' };
+static const uint8_t MSS_TLS[] = {
+    0x0b, '/', 't', 'l', 's', '/', '1', '.', '0', '.', '0', '\n' };
+
+/*
+ * One protocol to propose: the dialer is lazy, its opening bytes are the
+ * header, the proposal and Noise message 1 (e, 32 bytes) in one write.
+ */
+START_TEST(test_lazy_dialer_noise_opening)
+{
+	struct pair p;
+	size_t h = sizeof(MSS_HDR), n = sizeof(MSS_NOISE);
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	ck_assert_uint_eq(p.nd2l, h + n + 2 + 32);
+	ck_assert_mem_eq(p.d2l, MSS_HDR, h);
+	ck_assert_mem_eq(p.d2l + h, MSS_NOISE, n);
+	ck_assert_uint_eq(frame_get_len(p.d2l + h + n), 32);
+	pair_run(&p, 1);
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	roundtrip(p.d, p.l, 1000);
+	pair_free(&p);
+}
+END_TEST
+
+/* TLS alone: the ClientHello (a handshake record) follows the proposal. */
+START_TEST(test_lazy_dialer_tls_opening)
+{
+	struct pair p;
+	size_t h = sizeof(MSS_HDR), n = sizeof(MSS_TLS);
+
+	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, NULL);
+	ck_assert_uint_gt(p.nd2l, h + n + 5);
+	ck_assert_mem_eq(p.d2l + h, MSS_TLS, n);
+	ck_assert_uint_eq(p.d2l[h + n], 0x16);		/* handshake record */
+	pair_run(&p, 7);
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_free(&p);
+}
+END_TEST
+
+/* Two protocols to choose from: header and first proposal only, then wait. */
+START_TEST(test_two_protocols_not_lazy)
+{
+	static const enum sec_proto both[] = { SEC_NOISE, SEC_TLS };
+	struct pair p;
+	size_t h = sizeof(MSS_HDR), n = sizeof(MSS_NOISE);
+
+	pair_init_protos(&p, KEY_ED25519, KEY_ED25519, NULL, both, 2,
+	    NOISE_ONLY, 1);
+	ck_assert_uint_eq(p.nd2l, h + n);
+	pair_run(&p, 3);
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_proto(p.d), SEC_NOISE);
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * A lazy dialer whose proposal the listener refuses: "na" fails the
+ * upgrade as "no common protocol", naming what we proposed, and the
+ * Noise message sent ahead is never taken for a multistream message.
+ */
+START_TEST(test_lazy_dialer_refused)
+{
+	struct pair p;
+	uint8_t out[SECCHAN_OUT_MAX];
+	size_t used, olen, i;
+	enum secchan_status st = SECCHAN_CONTINUE;
+	static const uint8_t na[] = { 0x03, 'n', 'a', '\n' };
+	uint8_t ans[sizeof(MSS_HDR) + sizeof(na)];
+
+	pair_init_protos(&p, KEY_ED25519, KEY_ED25519, NULL, NOISE_ONLY, 1,
+	    TLS_ONLY, 1);
+	memcpy(ans, MSS_HDR, sizeof(MSS_HDR));
+	memcpy(ans + sizeof(MSS_HDR), na, sizeof(na));
+	/* one byte at a time, as a slow network would deliver it */
+	for (i = 0; i < sizeof(ans) && st == SECCHAN_CONTINUE; i++) {
+		st = secchan_input(p.d, ans + i, 1, &used, out, &olen);
+		ck_assert_uint_eq(olen, 0);
+	}
+	ck_assert_int_eq(st, SECCHAN_FAILED);
+	ck_assert_uint_eq(i, sizeof(ans));
+	ck_assert_int_eq(secchan_fail(p.d), SECCHAN_FAIL_NO_PROTOCOL);
+	ck_assert_ptr_nonnull(strstr(secchan_error(p.d), "/noise"));
+	/* our listener sees the Noise bytes after its na as garbage */
+	ck_assert_int_eq(secchan_input(p.l, p.d2l, p.nd2l, &used, out, &olen),
+	    SECCHAN_FAILED);
+	ck_assert_int_eq(secchan_fail(p.l), SECCHAN_FAIL_NO_PROTOCOL);
+	pair_free(&p);
+}
+END_TEST
+
+/* The listener closes without answering: the hint says so. */
+START_TEST(test_lazy_dialer_eof_hint)
+{
+	struct pair p;
+	char hint[256];
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	secchan_eof_hint(p.d, hint, sizeof(hint));
+	ck_assert_ptr_nonnull(strstr(hint, "before answering our proposal "
+	    "of /noise"));
+	pair_run(&p, 64);
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	secchan_eof_hint(p.d, hint, sizeof(hint));
+	ck_assert_str_eq(hint, "");
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * The listener sees the same dialer three times: its signature is
+ * verified once and found in the cache after that; a dialer with
+ * another identity is verified afresh.
+ */
+START_TEST(test_signature_cache)
+{
+	struct pair p, q;
+	uint64_t hit, miss;
+	int i;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	for (i = 0; i < 2; i++) {
+		secchan_free(p.d);
+		secchan_free(p.l);
+		p.d = secchan_new(SECCHAN_DIALER, p.dc, NOISE_ONLY, 1,
+		    identity_peer_id(p.li));
+		p.l = secchan_new(SECCHAN_LISTENER, p.lc, NOISE_ONLY, 1, NULL);
+		ck_assert_int_eq(secchan_start(p.d, p.d2l, &p.nd2l), 0);
+		p.nl2d = 0;
+		pair_run(&p, sizeof(p.d2l));
+		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+		roundtrip(p.d, p.l, 100);
+	}
+	secchan_cred_sig_stats(p.lc, &hit, &miss);
+	ck_assert_uint_eq(hit, 2);
+	ck_assert_uint_eq(miss, 1);
+	secchan_cred_sig_stats(p.dc, &hit, &miss);
+	ck_assert_uint_eq(hit, 2);
+	ck_assert_uint_eq(miss, 1);
+	/* a new dialer identity against the same listener credentials */
+	pair_init(&q, KEY_ED25519, KEY_ED25519, NULL);
+	secchan_free(q.l);
+	q.l = secchan_new(SECCHAN_LISTENER, p.lc, NOISE_ONLY, 1, NULL);
+	secchan_free(q.d);
+	q.d = secchan_new(SECCHAN_DIALER, q.dc, NOISE_ONLY, 1,
+	    identity_peer_id(p.li));
+	ck_assert_int_eq(secchan_start(q.d, q.d2l, &q.nd2l), 0);
+	pair_run(&q, sizeof(q.d2l));
+	ck_assert_int_eq(secchan_status(q.l), SECCHAN_READY);
+	ck_assert_ptr_nonnull(secchan_peer(q.l));
+	ck_assert(peer_id_equal(secchan_peer(q.l), identity_peer_id(q.di)));
+	secchan_cred_sig_stats(p.lc, &hit, &miss);
+	ck_assert_uint_eq(hit, 2);
+	ck_assert_uint_eq(miss, 2);
+	pair_free(&q);
+	pair_free(&p);
+}
+END_TEST
+
 START_TEST(test_supported)
 {
 	ck_assert(secchan_supported(SEC_NOISE));
@@ -675,6 +859,12 @@ main(void)
 	tcase_add_test(tc, test_tls_half_close);
 	tcase_add_test(tc, test_noise_close_is_fin);
 	tcase_add_test(tc, test_supported);
+	tcase_add_test(tc, test_lazy_dialer_noise_opening);
+	tcase_add_test(tc, test_lazy_dialer_tls_opening);
+	tcase_add_test(tc, test_two_protocols_not_lazy);
+	tcase_add_test(tc, test_lazy_dialer_refused);
+	tcase_add_test(tc, test_lazy_dialer_eof_hint);
+	tcase_add_test(tc, test_signature_cache);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
