@@ -1102,6 +1102,8 @@ conn_handshake_input(struct conn *c)
 			return;
 		}
 		conn_push(c->sec);
+		if (outlen > 0)		/* while the peer works on it */
+			secchan_cred_refill(c->gen->cred);
 		if (st == SECCHAN_FAILED) {
 			conn_drop_sc(c, CONN_R_HANDSHAKE_FAILED);
 			return;
@@ -1175,6 +1177,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 		}
 		conn_push(bev);
 		bufferevent_enable(bev, EV_READ);
+		secchan_cred_refill(c->gen->cred);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {

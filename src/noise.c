@@ -405,10 +405,38 @@ keypair(uint8_t priv[static DH_LEN], uint8_t pub[static DH_LEN],
 	return crypto_scalarmult_base(pub, priv);
 }
 
-/* Allocate and initialise a handshake (InitializeSymmetric, MixHash). */
+/* A key pair from priv or fresh randomness; see noise.h. */
+int
+noise_keypair_init(struct noise_keypair *kp, const uint8_t *priv)
+{
+	if (sodium_init() < 0 || keypair(kp->priv, kp->pub, priv) != 0) {
+		sodium_memzero(kp, sizeof(*kp));
+		return -1;
+	}
+	return 0;
+}
+
+/* A handshake from private keys (NULL: fresh); see noise.h. */
 struct noise_hs *
 noise_hs_new(enum noise_role role, const uint8_t *prologue,
     size_t prologue_len, const uint8_t *s_priv, const uint8_t *e_priv)
+{
+	struct noise_keypair s, e;
+	struct noise_hs *hs = NULL;
+
+	if (noise_keypair_init(&s, s_priv) == 0 &&
+	    noise_keypair_init(&e, e_priv) == 0)
+		hs = noise_hs_new_keys(role, prologue, prologue_len, &s, &e);
+	sodium_memzero(&s, sizeof(s));
+	sodium_memzero(&e, sizeof(e));
+	return hs;
+}
+
+/* Allocate and initialise a handshake (InitializeSymmetric, MixHash). */
+struct noise_hs *
+noise_hs_new_keys(enum noise_role role, const uint8_t *prologue,
+    size_t prologue_len, const struct noise_keypair *s,
+    const struct noise_keypair *e)
 {
 	struct noise_hs *hs;
 
@@ -420,8 +448,12 @@ noise_hs_new(enum noise_role role, const uint8_t *prologue,
 		return NULL;
 	hs->role = role;
 	hs->state = HS_MSG1;
-	if (keypair(hs->s_priv, hs->s_pub, s_priv) != 0 ||
-	    keypair(hs->e_priv, hs->e_pub, e_priv) != 0)
+	memcpy(hs->s_priv, s->priv, DH_LEN);
+	memcpy(hs->s_pub, s->pub, DH_LEN);
+	if (e != NULL) {
+		memcpy(hs->e_priv, e->priv, DH_LEN);
+		memcpy(hs->e_pub, e->pub, DH_LEN);
+	} else if (keypair(hs->e_priv, hs->e_pub, NULL) != 0)
 		goto fail;
 	memcpy(hs->sym.h, noise_name, NOISE_HASH_LEN);
 	memcpy(hs->sym.ck, noise_name, NOISE_HASH_LEN);

@@ -35,6 +35,28 @@ struct noise_cipher {
 
 struct noise_hs;
 
+/* An X25519 key pair. */
+struct noise_keypair {
+	uint8_t priv[NOISE_KEY_LEN];
+	uint8_t pub[NOISE_KEY_LEN];
+};
+
+/*
+ * Fill kp from priv (NULL: fresh randomness) and derive the public key:
+ * one X25519 base-point multiplication.  0, or -1 (kp wiped).
+ */
+int noise_keypair_init(struct noise_keypair *kp, const uint8_t *priv);
+
+/*
+ * New handshake with key pairs made beforehand: s is ours for good, e
+ * must never be used again (NULL: a fresh one).  Saves the base-point
+ * multiplications of noise_hs_new() where a node keeps its static pair
+ * and makes ephemeral ones while it waits.  The keys are copied.
+ */
+struct noise_hs *noise_hs_new_keys(enum noise_role role,
+    const uint8_t *prologue, size_t prologue_len,
+    const struct noise_keypair *s, const struct noise_keypair *e);
+
 /*
  * New handshake.  prologue may be NULL/0 (libp2p uses an empty one).
  * s_priv is our static X25519 private key; e_priv fixes the ephemeral

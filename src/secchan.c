@@ -44,13 +44,24 @@
 
 struct secchan_cred {
 	const struct identity *id;
-	uint8_t s_priv[NOISE_KEY_LEN];
-	uint8_t s_pub[NOISE_KEY_LEN];
+	struct noise_keypair s;		/* the node's Noise static key */
+	struct secchan_eph *eph;	/* ephemeral keys made ahead */
 	uint8_t payload[KEY_PB_MAX + SIG_MAX + 16];
 	size_t payload_len;
 	uint8_t *tls_cert, *tls_key;	/* DER certificate, SEC1 key */
 	size_t tls_cert_len, tls_key_len;
 	struct sigcache *verified;	/* remote payload signatures */
+};
+
+/*
+ * Ephemeral Noise key pairs made while the node waits for the network
+ * (secchan_cred_refill), so that a handshake does not compute one while
+ * the peer waits for its message.  Each is taken once and wiped.
+ */
+#define SECCHAN_EPH_POOL 4
+struct secchan_eph {
+	struct noise_keypair kp[SECCHAN_EPH_POOL];
+	unsigned n;
 };
 
 enum sc_phase { PH_MSS, PH_NOISE, PH_TLS, PH_READY, PH_FAILED };
@@ -82,6 +93,33 @@ struct secchan {
 	char err[512];
 };
 
+/* Make one ephemeral key pair ahead if there is room; see secchan.h. */
+bool
+secchan_cred_refill(const struct secchan_cred *cr)
+{
+	struct secchan_eph *p = cr->eph;
+
+	if (p->n >= SECCHAN_EPH_POOL ||
+	    noise_keypair_init(&p->kp[p->n], NULL) != 0)
+		return false;
+	p->n++;
+	return true;
+}
+
+/* Take a key pair made ahead into e (moved: the slot is wiped). */
+static bool
+sc_take_ephemeral(const struct secchan_cred *cr, struct noise_keypair *e)
+{
+	struct secchan_eph *p = cr->eph;
+
+	if (p->n == 0)
+		return false;
+	p->n--;
+	*e = p->kp[p->n];
+	sodium_memzero(&p->kp[p->n], sizeof(p->kp[p->n]));
+	return true;
+}
+
 /* Cache statistics of the remote signatures; see secchan.h. */
 void
 secchan_cred_sig_stats(const struct secchan_cred *cr, uint64_t *cached,
@@ -105,11 +143,11 @@ secchan_cred_new(const struct identity *id)
 	cr->id = id;
 	if ((cr->verified = sigcache_new()) == NULL)
 		goto fail;
-	randombytes_buf(cr->s_priv, sizeof(cr->s_priv));
-	if (crypto_scalarmult_base(cr->s_pub, cr->s_priv) != 0)
+	if ((cr->eph = calloc(1, sizeof(*cr->eph))) == NULL ||
+	    noise_keypair_init(&cr->s, NULL) != 0)
 		goto fail;
 	memcpy(msg, NOISE_SIG_PREFIX, SIG_PREFIX_LEN);
-	memcpy(msg + SIG_PREFIX_LEN, cr->s_pub, NOISE_KEY_LEN);
+	memcpy(msg + SIG_PREFIX_LEN, cr->s.pub, NOISE_KEY_LEN);
 	if (identity_sign(id, msg, sizeof(msg), sig, sizeof(sig), &siglen) != 0)
 		goto fail;
 	key = pubkey_bytes(identity_pubkey(id), &keylen);
@@ -139,6 +177,10 @@ secchan_cred_free(struct secchan_cred *cr)
 		tlscert_free_key(cr->tls_key, cr->tls_key_len);
 	free(cr->tls_cert);
 	sigcache_free(cr->verified);
+	if (cr->eph != NULL) {
+		sodium_memzero(cr->eph, sizeof(*cr->eph));
+		free(cr->eph);
+	}
 	sodium_memzero(cr, sizeof(*cr));
 	free(cr);
 }
@@ -519,6 +561,8 @@ tls_begin(struct secchan *sc)
 static enum secchan_status
 sc_begin_proto(struct secchan *sc, size_t i, uint8_t *out, size_t *outlen)
 {
+	struct noise_keypair e;
+	bool have_e;
 	size_t used;
 
 	sc->proto = sc->protos[i];
@@ -530,8 +574,11 @@ sc_begin_proto(struct secchan *sc, size_t i, uint8_t *out, size_t *outlen)
 		    tls_step(sc, (const uint8_t *)"", 0, &used, out, outlen) :
 		    SECCHAN_CONTINUE;
 	}
-	sc->hs = noise_hs_new(sc->role == SECCHAN_DIALER ? NOISE_INITIATOR :
-	    NOISE_RESPONDER, NULL, 0, sc->cr->s_priv, NULL);
+	have_e = sc_take_ephemeral(sc->cr, &e);
+	sc->hs = noise_hs_new_keys(sc->role == SECCHAN_DIALER ?
+	    NOISE_INITIATOR : NOISE_RESPONDER, NULL, 0, &sc->cr->s,
+	    have_e ? &e : NULL);
+	sodium_memzero(&e, sizeof(e));
 	if (sc->hs == NULL)
 		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
 		    "noise: cannot create handshake state");

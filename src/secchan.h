@@ -66,6 +66,15 @@ void secchan_cred_free(struct secchan_cred *cr);
  */
 void secchan_cred_sig_stats(const struct secchan_cred *cr, uint64_t *cached,
     uint64_t *verified);
+/*
+ * Make one ephemeral Noise key pair ahead for a later handshake, if the
+ * credentials' small pool has room; true if it made one.  Call it when
+ * the peer has something to do (right after sending a handshake
+ * message): the X25519 work then overlaps with the peer's instead of
+ * delaying our next message.  The credentials' keys and signatures never
+ * change; this pool and the signature cache are their mutable parts.
+ */
+bool secchan_cred_refill(const struct secchan_cred *cr);
 
 struct secchan;
 

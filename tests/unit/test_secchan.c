@@ -824,6 +824,55 @@ START_TEST(test_signature_cache)
 }
 END_TEST
 
+/*
+ * Ephemeral keys made ahead: the pool takes four; each handshake
+ * takes one (on both sides), and works with it.
+ */
+START_TEST(test_ephemeral_pool)
+{
+	struct pair p;
+	uint8_t e[3][32];
+	int i;
+
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	memcpy(e[2], p.d2l + 30, 32);	/* after mss (28) and length (2) */
+	/* the dialer's start took none: its pool was empty */
+	for (i = 0; i < 4; i++) {
+		ck_assert(secchan_cred_refill(p.dc));
+		ck_assert(secchan_cred_refill(p.lc));
+	}
+	ck_assert(!secchan_cred_refill(p.dc));
+	ck_assert(!secchan_cred_refill(p.lc));
+	for (i = 0; i < 2; i++) {
+		secchan_free(p.d);
+		secchan_free(p.l);
+		p.d = secchan_new(SECCHAN_DIALER, p.dc, NOISE_ONLY, 1,
+		    identity_peer_id(p.li));
+		p.l = secchan_new(SECCHAN_LISTENER, p.lc, NOISE_ONLY, 1, NULL);
+		ck_assert_int_eq(secchan_start(p.d, p.d2l, &p.nd2l), 0);
+		memcpy(e[i], p.d2l + 30, 32);
+		p.nl2d = 0;
+		pair_run(&p, sizeof(p.d2l));
+		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+		roundtrip(p.d, p.l, 5000);
+		roundtrip(p.l, p.d, 5000);
+	}
+	/* every handshake had an ephemeral key of its own */
+	ck_assert_mem_ne(e[0], e[1], 32);
+	ck_assert_mem_ne(e[0], e[2], 32);
+	ck_assert_mem_ne(e[1], e[2], 32);
+	/* two taken from each pool: room for exactly two */
+	ck_assert(secchan_cred_refill(p.dc));
+	ck_assert(secchan_cred_refill(p.dc));
+	ck_assert(!secchan_cred_refill(p.dc));
+	ck_assert(secchan_cred_refill(p.lc));
+	ck_assert(secchan_cred_refill(p.lc));
+	ck_assert(!secchan_cred_refill(p.lc));
+	pair_free(&p);
+}
+END_TEST
+
 START_TEST(test_supported)
 {
 	ck_assert(secchan_supported(SEC_NOISE));
@@ -865,6 +914,7 @@ main(void)
 	tcase_add_test(tc, test_lazy_dialer_refused);
 	tcase_add_test(tc, test_lazy_dialer_eof_hint);
 	tcase_add_test(tc, test_signature_cache);
+	tcase_add_test(tc, test_ephemeral_pool);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
