@@ -472,9 +472,21 @@ measure() {
 	case $m in *,*) record "$run" "$sys" "${m#*,}" "${v##* }" ;; esac
 }
 
+# CPU time (user + system, children included: socat forks) of the
+# given processes so far, in clock ticks.  Field 2 of /proc/PID/stat
+# (the name) may hold spaces: count fields after its ')'.
+cpu_ticks() {
+	local p t=0 rest
+	for p in "$@"; do
+		rest=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + $(echo "$rest" | awk '{ print $12 + $13 + $14 + $15 }')))
+	done
+	echo "$t"
+}
+
 # Throughput, connection rate and latency workloads of one system.
 run_traffic() {
-	local run=$1 sys=$2 idx=$3 sink_in echo_in pairs="" r="run $1: $2:"
+	local run=$1 sys=$2 idx=$3 sink_in echo_in pairs="" r="run $1: $2:" t0
 	NA_REASON=""
 	if ! start_pair "$sys" "$sys-sink" sink "$run" "$idx" 0; then
 		return 1
@@ -489,8 +501,15 @@ run_traffic() {
 	pairs="$pairs $PAIR"
 
 	log "$r bulk, 1 connection, $BULK_BYTES bytes"
+	t0=$(cpu_ticks $pairs)
 	measure "$run" "$sys" "$sys-sink" bulk1_MBps \
 	    bulk -p "$sink_in" -c 1 -s "$BULK_BYTES"
+	# CPU the pair spent per GB: what a proxy costs whatever the cores
+	if [ -n "$pairs" ]; then
+		record "$run" "$sys" bulk1_cpu_s_per_GB "$(awk -v a="$t0" \
+		    -v b="$(cpu_ticks $pairs)" -v hz="$(getconf CLK_TCK)" \
+		    -v n="$BULK_BYTES" 'BEGIN { printf "%.3f", (b - a) / hz / (n / 1e9) }')"
+	fi
 	log "$r bulk, 8 connections, $BULK_BYTES bytes in all"
 	measure "$run" "$sys" "$sys-sink" bulk8_MBps \
 	    bulk -p "$sink_in" -c 8 -s "$BULK_BYTES"
@@ -586,7 +605,7 @@ METRICS=""
 # Metric list, units and direction, in table order.
 metric_info() {
 	local l
-	METRICS="bulk1_MBps bulk8_MBps conn1_per_s conn8_per_s pp_p50_us pp_p99_us"
+	METRICS="bulk1_MBps bulk1_cpu_s_per_GB bulk8_MBps conn1_per_s conn8_per_s pp_p50_us pp_p99_us"
 	for l in $MEM_LEVELS; do METRICS="$METRICS mem${l}_kB"; done
 	METRICS="$METRICS bytes_per_tunnel"
 }
@@ -595,6 +614,7 @@ metric_info() {
 metric_label() {
 	case $1 in
 	bulk1_MBps) echo "Bulk, 1 conn (MB/s, higher is better)" ;;
+	bulk1_cpu_s_per_GB) echo "Bulk, 1 conn: CPU of the pair per GB (s, lower is better)" ;;
 	bulk8_MBps) echo "Bulk, 8 conns (MB/s, higher is better)" ;;
 	conn1_per_s) echo "New conns/s, 1 client (higher is better)" ;;
 	conn8_per_s) echo "New conns/s, 8 clients (higher is better)" ;;
@@ -639,8 +659,8 @@ summarise() {
 	touch summary.csv ratios.csv
 }
 
-# Print a number nicely: integers as is, else at most 1 decimal.
-fmt() { awk -v x="$1" 'BEGIN { if (x == "" || x == "NA") print "n/a"; else if (x == int(x) || x >= 100) printf "%.0f\n", x; else printf "%.1f\n", x }'; }
+# Print a number nicely: integers as is, else 1 decimal (2 below 10).
+fmt() { awk -v x="$1" 'BEGIN { if (x == "" || x == "NA") print "n/a"; else if (x == int(x) || x >= 100) printf "%.0f\n", x; else if (x < 10) printf "%.2f\n", x; else printf "%.1f\n", x }'; }
 
 # The median of SYSTEM METRIC from summary.csv, or empty.
 get_med() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m { print $3 }' summary.csv; }
