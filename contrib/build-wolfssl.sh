@@ -23,11 +23,16 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 prefix=$dir/prefix
 jobs=${JOBS:-2}
-extra_cppflags="-DWOLFSSL_NO_ASN_STRICT"
+extra_cppflags="-DWOLFSSL_NO_ASN_STRICT -DMAX_CHAIN_DEPTH=2"
 # On x86-64 also the AES-NI and AVX1/AVX2 assembly (ChaCha20, Poly1305,
 # AES-GCM, SHA-2): wolfSSL picks them at run time from CPUID, so the
 # library still runs on CPUs without them.  Debian's build has neither, and
 # its plain C ChaCha20 was most of the TLS bulk profile (docs/benchmarks.md).
+# -DMAX_CHAIN_DEPTH=2: every session keeps two inline arrays of
+# MAX_CHAIN_DEPTH certificate buffers of 2 KiB (the peer chain and the
+# alternative chain); the default depth of 9 made that 37 KB per TLS
+# connection.  A libp2p peer presents exactly one self-signed certificate,
+# so 2 is plenty and saves 29 KB per connection (docs/benchmarks.md).
 extra_conf=""
 [ "$(uname -m)" = x86_64 ] && extra_conf="--enable-aesni --enable-intelasm"
 
