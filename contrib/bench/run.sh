@@ -505,7 +505,7 @@ run_traffic() {
 	measure "$run" "$sys" "$sys-sink" bulk1_MBps \
 	    bulk -p "$sink_in" -c 1 -s "$BULK_BYTES"
 	# CPU the pair spent per GB: what a proxy costs whatever the cores
-	if [ -n "$pairs" ]; then
+	if [ -n "${pairs// /}" ]; then
 		record "$run" "$sys" bulk1_cpu_s_per_GB "$(awk -v a="$t0" \
 		    -v b="$(cpu_ticks $pairs)" -v hz="$(getconf CLK_TCK)" \
 		    -v n="$BULK_BYTES" 'BEGIN { printf "%.3f", (b - a) / hz / (n / 1e9) }')"
