@@ -9,7 +9,9 @@
  * peer's wire, offered as a socket reader would (unconsumed bytes again,
  * with the next chunk appended); after READY the rest is transport.
  * Peer mode: the harness is an honest peer speaking multistream-select
- * and Noise with the static key of the libp2p derived example; the
+ * and Noise with the static key of the libp2p derived example (against
+ * the dialer, which is lazy with one protocol, it reads message 1 from
+ * secchan_start() and answers header, echo and message 2 at once); the
  * input is uint16_be(L) || L bytes of the peer's NoiseHandshakePayload
  * (msg 2 against a dialer, msg 3 against a listener) || plaintext the
  * peer then sends.  The example's payloads are signed for those static
@@ -138,10 +140,14 @@ peer_write(struct noise_hs *hs, const uint8_t *p, size_t plen, uint8_t *w,
 	*wlen += NOISE_FRAME_HDR + mlen;
 }
 
-/* Peer mode: an honest peer sends the fuzzed payload and plaintext. */
+/*
+ * Peer mode: an honest peer sends the fuzzed payload and plaintext.
+ * start[0..slen) is what secchan_start() gave: for the (lazy, one
+ * protocol) dialer its header, proposal and Noise message 1.
+ */
 static void
-run_peer(struct secchan *sc, bool listener, const uint8_t *data,
-    size_t size, uint8_t *out)
+run_peer(struct secchan *sc, bool listener, const uint8_t *start,
+    size_t slen, const uint8_t *data, size_t size, uint8_t *out)
 {
 	static uint8_t w[2 * SECCHAN_OUT_MAX + NOISE_MAX_MSG + 2];
 	uint8_t s[NOISE_KEY_LEN], e[NOISE_KEY_LEN];
@@ -165,17 +171,22 @@ run_peer(struct secchan *sc, bool listener, const uint8_t *data,
 	/* multistream: our header and /noise (proposal or echo) */
 	wlen += mss_encode(MSS_PROTO_HEADER, w + wlen, sizeof(w) - wlen);
 	wlen += mss_encode(MSS_PROTO_NOISE, w + wlen, sizeof(w) - wlen);
-	skip = wlen;		/* it answers with the same two messages */
-	if (listener)
+	skip = wlen;		/* it sends the same two messages */
+	if (listener) {
 		peer_write(hs, NULL, 0, w, &wlen);		/* msg 1 */
-	FUZZ_CHECK(feed(sc, w, wlen, &used, out, &olen) == SECCHAN_CONTINUE);
-	FUZZ_CHECK(used == wlen);
-	if (!listener)
-		skip = 0;	/* the dialer sent its header in start */
-	FUZZ_CHECK(olen > skip && memcmp(out, w, skip) == 0);
-	/* msg 1 (dialer) or 2 (listener) from secchan, then ours */
-	FUZZ_CHECK(peer_read(hs, out + skip, olen - skip, w) == 0);
-	wlen = 0;
+		FUZZ_CHECK(feed(sc, w, wlen, &used, out, &olen) ==
+		    SECCHAN_CONTINUE);
+		FUZZ_CHECK(used == wlen);
+		/* header, echo and msg 2 from secchan */
+		FUZZ_CHECK(olen > skip && memcmp(out, w, skip) == 0);
+		FUZZ_CHECK(peer_read(hs, out + skip, olen - skip, w) == 0);
+		wlen = 0;
+	} else {
+		/* the lazy dialer's start: header, proposal and msg 1 */
+		FUZZ_CHECK(slen > skip && memcmp(start, w, skip) == 0);
+		FUZZ_CHECK(peer_read(hs, start + skip, slen - skip, out) == 0);
+		/* our header and echo go out with msg 2 */
+	}
 	peer_write(hs, data + 2, plen, w, &wlen);
 	if (feed(sc, w, wlen, &used, out, &olen) != SECCHAN_READY)
 		goto done;
@@ -204,9 +215,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[SECCHAN_OUT_MAX + SECCHAN_SEAL_MAX];
+	static uint8_t start[SECCHAN_OUT_MAX];
 	struct secchan *sc;
 	bool listener;
-	size_t olen;
+	size_t slen;
 
 	if (size < 1)
 		return 0;
@@ -216,11 +228,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    secchan_new(SECCHAN_LISTENER, creds[1], NOISE_ONLY, 1, NULL) :
 	    secchan_new(SECCHAN_DIALER, creds[0], NOISE_ONLY, 1, &resp_peer);
 	FUZZ_CHECK(sc != NULL);
-	FUZZ_CHECK(secchan_start(sc, out, &olen) == 0);
+	FUZZ_CHECK(secchan_start(sc, start, &slen) == 0);
 	if ((data[0] & 2) != 0)
 		run_raw(sc, data + 1, size - 1, out);
 	else
-		run_peer(sc, listener, data + 1, size - 1, out);
+		run_peer(sc, listener, start, slen, data + 1, size - 1, out);
 	secchan_free(sc);
 	return 0;
 }
