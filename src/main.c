@@ -445,8 +445,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	node_stop(run_node, ms, on_stopped);
 }
 
-/* peerlock run: serve until signalled. */
-
 /*
  * The event base.  With the epoll changelist an event disabled and enabled
  * again within one loop iteration (a bufferevent's read event around each
@@ -468,6 +466,7 @@ new_base(void)
 	return (b);
 }
 
+/* peerlock run: serve until signalled. */
 static int
 cmd_run(int argc, char **argv)
 {

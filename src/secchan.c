@@ -608,7 +608,6 @@ sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
 	return sc_begin_proto(sc, i, out, outlen);
 }
 
-
 /* Map a multistream failure reason to a failure class. */
 static enum secchan_fail
 sc_mss_fail_class(const char *why)
@@ -636,39 +635,17 @@ sc_count_na(const uint8_t *m, size_t n)
 }
 
 /*
- * Lazy dialer: read the listener's header and echo that were not waited
- * for.  0 once they arrived, 1 if more input is needed, -1 on failure.
+ * A listener's "no common security protocol" sentence, naming the
+ * protocols it accepts, into buf.
  */
-static int
-sc_lazy_answer(struct secchan *sc, const uint8_t *in, size_t len,
-    size_t *consumed)
-{
-	uint8_t junk[MSS_OUT_MAX];
-	size_t used, olen;
-	enum mss_status ms;
-
-	ms = mss_input(sc->mss, in, len, &used, junk, &olen);
-	*consumed += used;
-	if (ms == MSS_FAILED) {
-		sc_failf(sc, sc_mss_fail_class(mss_error(sc->mss)), "%s",
-		    mss_error(sc->mss));
-		return -1;
-	}
-	if (ms == MSS_CONTINUE)
-		return 1;
-	mss_free(sc->mss);
-	sc->mss = NULL;
-	sc->mss_lazy = false;
-	return 0;
-}
-
-/* " /noise /tls/1.0.0": the protocols we take, for messages. */
 static void
-sc_proto_list(const struct secchan *sc, char *buf, size_t cap)
+sc_no_common(const struct secchan *sc, char *buf, size_t cap)
 {
-	size_t i, used = 0;
+	size_t i, used;
 
-	buf[0] = '\0';
+	used = (size_t)snprintf(buf, cap, "multistream: no common security "
+	    "protocol: we refused every proposal of the dialer and accept "
+	    "only");
 	for (i = 0; i < sc->nprotos && used < cap; i++)
 		used += (size_t)snprintf(buf + used, cap - used, " %s",
 		    sc->ids[i]);
@@ -684,17 +661,41 @@ sc_proto_list(const struct secchan *sc, char *buf, size_t cap)
 static enum secchan_status
 sc_mss_failed(struct secchan *sc)
 {
-	char ours[64];
+	char why[160];
 
 	if (sc->role == SECCHAN_LISTENER && sc->na_sent > 0) {
-		sc_proto_list(sc, ours, sizeof(ours));
+		sc_no_common(sc, why, sizeof(why));
 		return sc_failf(sc, SECCHAN_FAIL_NO_PROTOCOL,
-		    "multistream: no common security protocol: we refused "
-		    "every proposal of the dialer and accept only%s (after "
-		    "our na: %s)", ours, mss_error(sc->mss));
+		    "%s (after our na: %s)", why, mss_error(sc->mss));
 	}
 	return sc_failf(sc, sc_mss_fail_class(mss_error(sc->mss)), "%s",
 	    mss_error(sc->mss));
+}
+
+/*
+ * Lazy dialer: read the listener's header and echo that were not waited
+ * for.  0 once they arrived, 1 if more input is needed, -1 on failure.
+ */
+static int
+sc_lazy_answer(struct secchan *sc, const uint8_t *in, size_t len,
+    size_t *consumed)
+{
+	uint8_t junk[MSS_OUT_MAX];
+	size_t used, olen;
+	enum mss_status ms;
+
+	ms = mss_input(sc->mss, in, len, &used, junk, &olen);
+	*consumed += used;
+	if (ms == MSS_FAILED) {
+		sc_mss_failed(sc);
+		return -1;
+	}
+	if (ms == MSS_CONTINUE)
+		return 1;
+	mss_free(sc->mss);
+	sc->mss = NULL;
+	sc->mss_lazy = false;
+	return 0;
 }
 
 /* Drive the upgrade with new input; see secchan.h. */
@@ -1047,8 +1048,6 @@ secchan_take(struct secchan *sc, uint8_t *out, size_t cap)
 void
 secchan_eof_hint(const struct secchan *sc, char *buf, size_t cap)
 {
-	char ours[64];
-
 	if (cap == 0)
 		return;
 	buf[0] = '\0';
@@ -1060,9 +1059,7 @@ secchan_eof_hint(const struct secchan *sc, char *buf, size_t cap)
 	if (sc->phase != PH_MSS || sc->role != SECCHAN_LISTENER ||
 	    sc->na_sent == 0)
 		return;
-	sc_proto_list(sc, ours, sizeof(ours));
-	snprintf(buf, cap, "multistream: no common security protocol: we "
-	    "refused every proposal of the dialer and accept only%s", ours);
+	sc_no_common(sc, buf, cap);
 }
 
 /* Transport cipher in use. */
