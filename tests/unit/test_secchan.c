@@ -73,6 +73,24 @@ pair_init_tls(struct pair *p, enum key_type dt, enum key_type lt,
 	pair_init_protos(p, dt, lt, expect, TLS_ONLY, 1, TLS_ONLY, 1);
 }
 
+/*
+ * A new Noise-only upgrade on p's dialer credentials against a listener
+ * on lc whose peer ID is lid: the next connection of the same nodes.
+ */
+static void
+pair_renew(struct pair *p, const struct secchan_cred *lc,
+    const struct peer_id *lid)
+{
+	secchan_free(p->d);
+	secchan_free(p->l);
+	p->d = secchan_new(SECCHAN_DIALER, p->dc, NOISE_ONLY, 1, lid);
+	p->l = secchan_new(SECCHAN_LISTENER, lc, NOISE_ONLY, 1, NULL);
+	ck_assert_ptr_nonnull(p->d);
+	ck_assert_ptr_nonnull(p->l);
+	ck_assert_int_eq(secchan_start(p->d, p->d2l, &p->nd2l), 0);
+	p->nl2d = 0;
+}
+
 /* Free a pair. */
 static void
 pair_free(struct pair *p)
@@ -786,13 +804,7 @@ START_TEST(test_signature_cache)
 	pair_run(&p, sizeof(p.d2l));
 	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
 	for (i = 0; i < 2; i++) {
-		secchan_free(p.d);
-		secchan_free(p.l);
-		p.d = secchan_new(SECCHAN_DIALER, p.dc, NOISE_ONLY, 1,
-		    identity_peer_id(p.li));
-		p.l = secchan_new(SECCHAN_LISTENER, p.lc, NOISE_ONLY, 1, NULL);
-		ck_assert_int_eq(secchan_start(p.d, p.d2l, &p.nd2l), 0);
-		p.nl2d = 0;
+		pair_renew(&p, p.lc, identity_peer_id(p.li));
 		pair_run(&p, sizeof(p.d2l));
 		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
 		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
@@ -806,12 +818,7 @@ START_TEST(test_signature_cache)
 	ck_assert_uint_eq(miss, 1);
 	/* a new dialer identity against the same listener credentials */
 	pair_init(&q, KEY_ED25519, KEY_ED25519, NULL);
-	secchan_free(q.l);
-	q.l = secchan_new(SECCHAN_LISTENER, p.lc, NOISE_ONLY, 1, NULL);
-	secchan_free(q.d);
-	q.d = secchan_new(SECCHAN_DIALER, q.dc, NOISE_ONLY, 1,
-	    identity_peer_id(p.li));
-	ck_assert_int_eq(secchan_start(q.d, q.d2l, &q.nd2l), 0);
+	pair_renew(&q, p.lc, identity_peer_id(p.li));
 	pair_run(&q, sizeof(q.d2l));
 	ck_assert_int_eq(secchan_status(q.l), SECCHAN_READY);
 	ck_assert_ptr_nonnull(secchan_peer(q.l));
@@ -844,12 +851,7 @@ START_TEST(test_ephemeral_pool)
 	ck_assert(!secchan_cred_refill(p.dc));
 	ck_assert(!secchan_cred_refill(p.lc));
 	for (i = 0; i < 2; i++) {
-		secchan_free(p.d);
-		secchan_free(p.l);
-		p.d = secchan_new(SECCHAN_DIALER, p.dc, NOISE_ONLY, 1,
-		    identity_peer_id(p.li));
-		p.l = secchan_new(SECCHAN_LISTENER, p.lc, NOISE_ONLY, 1, NULL);
-		ck_assert_int_eq(secchan_start(p.d, p.d2l, &p.nd2l), 0);
+		pair_renew(&p, p.lc, identity_peer_id(p.li));
 		memcpy(e[i], p.d2l + 30, 32);
 		p.nl2d = 0;
 		pair_run(&p, sizeof(p.d2l));
