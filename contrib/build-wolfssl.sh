@@ -23,7 +23,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 prefix=$dir/prefix
 jobs=${JOBS:-2}
-extra_cppflags="-DWOLFSSL_NO_ASN_STRICT -DMAX_CHAIN_DEPTH=2"
+extra_cppflags="-DWOLFSSL_NO_ASN_STRICT -DMAX_CHAIN_DEPTH=2 -DHAVE_SECRET_CALLBACK"
 # On x86-64 also the AES-NI and AVX1/AVX2 assembly (ChaCha20, Poly1305,
 # AES-GCM, SHA-2): wolfSSL picks them at run time from CPUID, so the
 # library still runs on CPUs without them.  Debian's build has neither, and
@@ -33,6 +33,10 @@ extra_cppflags="-DWOLFSSL_NO_ASN_STRICT -DMAX_CHAIN_DEPTH=2"
 # alternative chain); the default depth of 9 made that 37 KB per TLS
 # connection.  A libp2p peer presents exactly one self-signed certificate,
 # so 2 is plenty and saves 29 KB per connection (docs/benchmarks.md).
+# -DHAVE_SECRET_CALLBACK: wolfSSL hands tls.c the TLS 1.3 traffic secrets,
+# so that after the handshake peerlock's own record layer (tlsrec.c)
+# takes over and the WOLFSSL object is freed (docs/tls.md, "Records
+# after the handshake").
 extra_conf=""
 [ "$(uname -m)" = x86_64 ] && extra_conf="--enable-aesni --enable-intelasm"
 
