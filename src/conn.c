@@ -773,17 +773,18 @@ conn_maybe_done(struct conn *c)
 
 /*
  * Seal up to n plaintext bytes from in into one frame or record set at
- * the end of out.  Noise seals in place: the plaintext is moved straight
- * from in's chains into the reserved frame (one copy, no pullup) and
- * encrypted there.  TLS hands wolfSSL a contiguous view.  Returns the
- * plaintext bytes taken, or -1 if the conn was dropped.
+ * the end of out.  In place where secchan allows (Noise frames, TLS
+ * records once they are ours): the plaintext is moved straight from
+ * in's chains into the reserved frame (one copy, no pullup) and
+ * encrypted there.  Otherwise secchan gets a contiguous view.  Returns
+ * the plaintext bytes taken, or -1 if the conn was dropped.
  */
 static int
 conn_seal_one(struct conn *c, struct evbuffer *in, struct evbuffer *out,
     size_t n)
 {
 	struct evbuffer_iovec v;
-	bool inplace = secchan_proto(c->sc) == SEC_NOISE;
+	size_t hdr = secchan_seal_hdr(c->sc, n);
 	uint8_t *pt;
 	int w;
 
@@ -792,8 +793,8 @@ conn_seal_one(struct conn *c, struct evbuffer *in, struct evbuffer *out,
 		conn_drop(c, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
-	if (inplace) {
-		pt = (uint8_t *)v.iov_base + NOISE_FRAME_HDR;
+	if (hdr > 0) {
+		pt = (uint8_t *)v.iov_base + hdr;
 		if (evbuffer_remove(in, pt, n) != (int)n) {
 			conn_drop(c, CONN_R_INTERNAL, "short plaintext read");
 			return -1;
@@ -807,7 +808,7 @@ conn_seal_one(struct conn *c, struct evbuffer *in, struct evbuffer *out,
 	}
 	v.iov_len = (size_t)w;
 	evbuffer_commit_space(out, &v, 1);
-	if (!inplace)
+	if (hdr == 0)
 		evbuffer_drain(in, n);
 	return 0;
 }
@@ -831,8 +832,8 @@ conn_pump_up(struct conn *c)
 			conn_reading(c, false, false);
 			break;
 		}
-		if (n > SECCHAN_SEAL_MAX)
-			n = SECCHAN_SEAL_MAX;
+		if (n > secchan_seal_max(c->sc))
+			n = secchan_seal_max(c->sc);
 		if (conn_seal_one(c, in, out, n) != 0)
 			return -1;
 		c->up.bytes += n;
@@ -881,20 +882,21 @@ conn_set_lowat(struct conn *c, size_t missing)
 }
 
 /*
- * Noise fast path: move the body of one complete frame (inlen bytes with
- * its header) from in straight into the plaintext output and open it in
- * place: one copy, no pullup.  Returns the plaintext length or -1.
+ * Fast path: move the body of one complete frame or record (inlen bytes
+ * with its hdr-byte header, already in peek) from in straight into the
+ * plaintext output and open it in place: one copy, no pullup.  Returns
+ * the plaintext length or -1.
  */
 static int
-conn_open_noise(struct conn *c, struct evbuffer *in, struct evbuffer_iovec *v,
-    size_t inlen)
+conn_open_inplace(struct conn *c, struct evbuffer *in,
+    struct evbuffer_iovec *v, const uint8_t *peek, size_t hdr, size_t inlen)
 {
-	size_t blen = inlen - NOISE_FRAME_HDR;
+	size_t blen = inlen - hdr;
 
-	evbuffer_drain(in, NOISE_FRAME_HDR);
+	evbuffer_drain(in, hdr);
 	if (evbuffer_remove(in, v->iov_base, blen) != (int)blen)
 		return -1;
-	return secchan_open_inplace(c->sc, v->iov_base, blen);
+	return secchan_open_inplace(c->sc, peek, v->iov_base, blen);
 }
 
 /*
@@ -907,8 +909,8 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 {
 	struct evbuffer_iovec v;
 	uint8_t peek[SECCHAN_PEEK], tmp[CONN_OPEN_TMP];
-	size_t have, room, inlen, used, need;
-	bool noise = secchan_proto(c->sc) == SEC_NOISE, moved = false;
+	size_t have, room, inlen, used, need, hdr;
+	bool moved = false, progress;
 	int n, ret = 0;
 
 	for (;;) {
@@ -921,11 +923,11 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 		}
 		evbuffer_copyout(in, peek, have < sizeof(peek) ? have :
 		    sizeof(peek));
+		hdr = secchan_open_hdr(c->sc);
 		if ((room = secchan_open_room(c->sc, peek, have, &inlen)) == 0) {
-			/* incomplete frame: wait for more */
-			if (noise)
-				conn_set_lowat(c, have < NOISE_FRAME_HDR ? 0 :
-				    NOISE_FRAME_HDR + frame_get_len(peek) - have);
+			/* incomplete frame or record: wait for more */
+			need = secchan_open_need(c->sc, peek, have);
+			conn_set_lowat(c, need > have ? need - have : 0);
 			break;
 		}
 		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
@@ -935,24 +937,27 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 			break;
 		}
 		/* a malformed frame takes the checked path to its error */
-		if (noise && inlen >= NOISE_FRAME_HDR + NOISE_TAG_LEN) {
+		if (hdr > 0 && inlen >= hdr + NOISE_TAG_LEN) {
 			if (evbuffer_reserve_space(out, (ev_ssize_t)(inlen -
-			    NOISE_FRAME_HDR), &v, 1) != 1) {
+			    hdr), &v, 1) != 1) {
 				conn_drop(c, CONN_R_INTERNAL, "out of memory");
 				return -1;
 			}
-			if ((n = conn_open_noise(c, in, &v, inlen)) < 0) {
+			if ((n = conn_open_inplace(c, in, &v, peek, hdr,
+			    inlen)) < 0) {
 				conn_drop_down(c, NULL);
 				return -1;
 			}
 			v.iov_len = (size_t)n;
 			evbuffer_commit_space(out, &v, 1);
 			used = 0;
+			progress = true;
 		} else {
 			/*
-			 * TLS (or a bad frame): a record's plaintext goes
-			 * through the stack, so that a read that yields
-			 * nothing leaves no reserved chain behind.
+			 * Records still queued in tls.c (or a bad frame):
+			 * the plaintext goes through the stack, so that a
+			 * read that yields nothing leaves no reserved chain
+			 * behind.
 			 */
 			n = secchan_open(c->sc, inlen > 0 ?
 			    evbuffer_pullup(in, (ev_ssize_t)inlen) : peek,
@@ -966,9 +971,10 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 				conn_drop(c, CONN_R_INTERNAL, "out of memory");
 				return -1;
 			}
+			progress = n > 0 || used > 0;
 		}
 		evbuffer_drain(in, used);
-		if (!noise && n == 0 && used == 0)
+		if (!progress)
 			break;		/* no progress without more input */
 		c->down.bytes += (size_t)n;
 		moved = true;

@@ -32,13 +32,13 @@
 #include "pb.h"
 #include "sigcache.h"
 #include "tls.h"
+#include "tlsrec.h"
 #include "tlscert.h"
 #include "wire.h"
 
 #define SIG_PREFIX_LEN (sizeof(NOISE_SIG_PREFIX) - 1)
 
 /* TLS 1.3 record overhead: header 5, inner content type 1, AEAD tag 16. */
-#define TLS_RECORD_OVERHEAD 22
 
 #define TLS_MISMATCH_PREFIX "tls: peer ID mismatch: expected "
 
@@ -836,18 +836,13 @@ sc_is_tls(const struct secchan *sc)
 size_t
 secchan_seal_bound(const struct secchan *sc, size_t len)
 {
-	size_t records;
-
-	if (!sc_is_tls(sc))
-		return FRAME_SEALED_LEN(len);
-	records = (len + TLS_MAX_PLAINTEXT - 1) / TLS_MAX_PLAINTEXT;
-	return tls_pending_output(sc->tls) + len +
-	    records * TLS_RECORD_OVERHEAD;
+	return sc_is_tls(sc) ? tls_seal_bound(sc->tls, len) :
+	    FRAME_SEALED_LEN(len);
 }
 
 /* Seal through TLS: records after any pending protocol bytes. */
 static int
-tls_seal(struct secchan *sc, const uint8_t *pt, size_t len, uint8_t *out,
+sc_tls_seal(struct secchan *sc, const uint8_t *pt, size_t len, uint8_t *out,
     size_t cap)
 {
 	int w;
@@ -857,19 +852,29 @@ tls_seal(struct secchan *sc, const uint8_t *pt, size_t len, uint8_t *out,
 		    "tls: data after our close_notify");
 		return -1;
 	}
-	if (len > 0) {
-		w = tls_write(sc->tls, pt, len);
-		if (w < 0 || (size_t)w != len) {
-			if (w < 0)
-				tls_failed(sc, "write");
-			else
-				sc_failf(sc, SECCHAN_FAIL_INTERNAL,
-				    "tls: short write (%d of %zu bytes)", w,
-				    len);
-			return -1;
-		}
-	}
-	return (int)sc_tls_take(sc, out, cap);
+	if ((w = tls_seal(sc->tls, pt, len, out, cap)) < 0)
+		tls_failed(sc, "write");
+	return w;
+}
+
+/* Header bytes before the plaintext of an in-place seal; see secchan.h. */
+size_t
+secchan_seal_hdr(const struct secchan *sc, size_t len)
+{
+	if (sc->phase != PH_READY)
+		return 0;
+	if (!sc_is_tls(sc))
+		return NOISE_FRAME_HDR;
+	return tls_offloaded(sc->tls) && tls_pending_output(sc->tls) == 0 &&
+	    len <= TLSREC_MAX_PLAINTEXT ? TLSREC_HDR : 0;
+}
+
+/* Largest plaintext one in-place seal takes. */
+size_t
+secchan_seal_max(const struct secchan *sc)
+{
+	return sc_is_tls(sc) && tls_offloaded(sc->tls) ?
+	    TLSREC_MAX_PLAINTEXT : SECCHAN_SEAL_MAX;
 }
 
 /* Seal one transport frame (Noise) or up to four records (TLS). */
@@ -883,11 +888,44 @@ secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
 	    cap < secchan_seal_bound(sc, len))
 		return -1;
 	if (sc_is_tls(sc))
-		return tls_seal(sc, pt, len, out, cap);
+		return sc_tls_seal(sc, pt, len, out, cap);
 	if ((n = frame_seal(&sc->tx, pt, len, out)) < 0)
 		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
 		    "noise: send nonce exhausted, closing as the spec requires");
 	return n;
+}
+
+/* Whether TLS records can be opened in place: offloaded, queue empty. */
+static bool
+sc_tls_direct(const struct secchan *sc)
+{
+	return tls_offloaded(sc->tls) &&
+	    tls_input_space(sc->tls) == TLS_INPUT_MAX;
+}
+
+/* Header bytes of an in-place open; see secchan.h. */
+size_t
+secchan_open_hdr(const struct secchan *sc)
+{
+	if (sc->phase != PH_READY)
+		return 0;
+	if (!sc_is_tls(sc))
+		return NOISE_FRAME_HDR;
+	return !sc->peer_closed && sc_tls_direct(sc) ? TLSREC_HDR : 0;
+}
+
+/* Size of the whole frame or record peek starts; see secchan.h. */
+size_t
+secchan_open_need(const struct secchan *sc, const uint8_t *peek,
+    size_t avail)
+{
+	size_t hdr = secchan_open_hdr(sc);
+
+	if (hdr == 0 || avail < hdr)
+		return 0;
+	if (hdr == NOISE_FRAME_HDR)
+		return NOISE_FRAME_HDR + frame_get_len(peek);
+	return TLSREC_HDR + ((size_t)peek[3] << 8 | peek[4]);
 }
 
 /* What the next open needs; see secchan.h. */
@@ -895,11 +933,26 @@ size_t
 secchan_open_room(const struct secchan *sc, const uint8_t *peek,
     size_t avail, size_t *in_len)
 {
-	size_t blen, space;
+	size_t blen, space, hdr = secchan_open_hdr(sc);
+	int tl;
 
 	*in_len = 0;
 	if (sc->phase != PH_READY)
 		return 0;
+	if (sc_is_tls(sc) && hdr == TLSREC_HDR) {
+		if (avail < TLSREC_HDR)
+			return 0;
+		if ((tl = tlsrec_body_len(peek)) < 0) {
+			/* malformed: let secchan_open() say so */
+			*in_len = TLSREC_HDR;
+			return TLSREC_MAX_PLAINTEXT;
+		}
+		if (avail < TLSREC_HDR + (size_t)tl)
+			return 0;
+		*in_len = TLSREC_HDR + (size_t)tl;
+		return (size_t)tl > TLSREC_TAG + 1 ?
+		    (size_t)tl - TLSREC_TAG - 1 : 1;
+	}
 	if (sc_is_tls(sc)) {
 		if (sc->peer_closed)
 			return 0;
@@ -924,7 +977,7 @@ secchan_open_room(const struct secchan *sc, const uint8_t *peek,
 
 /* Open through TLS: feed the queue, read at most one record. */
 static int
-tls_open(struct secchan *sc, const uint8_t *in, size_t len,
+sc_tls_open(struct secchan *sc, const uint8_t *in, size_t len,
     size_t *consumed, uint8_t *out, size_t cap)
 {
 	int n;
@@ -956,7 +1009,7 @@ secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
 	if (sc->phase != PH_READY)
 		return -1;
 	if (sc_is_tls(sc))
-		return tls_open(sc, in, len, consumed, out, cap);
+		return sc_tls_open(sc, in, len, consumed, out, cap);
 	if (len < NOISE_FRAME_HDR)
 		return 0;
 	blen = frame_get_len(in);
@@ -982,15 +1035,27 @@ secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
 	return n;
 }
 
-/* Open one Noise transport frame body in place. */
+/* Open one Noise frame or TLS record body in place. */
 int
-secchan_open_inplace(struct secchan *sc, uint8_t *body, size_t blen)
+secchan_open_inplace(struct secchan *sc, const uint8_t *hdr, uint8_t *body,
+    size_t blen)
 {
 	int n;
 
-	if (sc->phase != PH_READY || sc_is_tls(sc)) {
+	if (secchan_open_hdr(sc) == 0) {
 		sc_failf(sc, SECCHAN_FAIL_INTERNAL,
-		    "noise: in-place open outside a Noise session");
+		    "secchan: in-place open outside an established session");
+		return -1;
+	}
+	if (sc_is_tls(sc)) {
+		n = tls_open_record(sc->tls, hdr, body, blen);
+		if (n >= 0)
+			return n;
+		if (tls_status(sc->tls) == TLS_CLOSED) {
+			sc->peer_closed = true;
+			return 0;
+		}
+		tls_failed(sc, "read");
 		return -1;
 	}
 	if ((n = frame_open(&sc->rx, body, blen, body)) < 0)

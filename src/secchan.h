@@ -128,10 +128,11 @@ const char *secchan_cipher(const struct secchan *sc);
 /*
  * Max plaintext per seal call, and the wire bytes it can take beyond
  * secchan_pending() (Noise: one frame, 18 bytes of overhead; TLS: at
- * most four records of 22 bytes of overhead each).
+ * most four records of 22 bytes of overhead each, and a KeyUpdate record
+ * when the write key is due).
  */
 #define SECCHAN_SEAL_MAX NOISE_MAX_PLAINTEXT
-#define SECCHAN_SEALED_MAX (SECCHAN_SEAL_MAX + 4 * 22)
+#define SECCHAN_SEALED_MAX (SECCHAN_SEAL_MAX + 5 * 22 + 5)
 
 /* Wire bytes secchan_seal() of len bytes writes at most (incl. pending). */
 size_t secchan_seal_bound(const struct secchan *sc, size_t len);
@@ -147,7 +148,32 @@ int secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,
     uint8_t *out, size_t cap);
 
 /* Bytes of the input secchan_open_room() looks at. */
-#define SECCHAN_PEEK 2
+#define SECCHAN_PEEK 5
+
+/*
+ * Bytes of frame or record header in front of the plaintext when
+ * secchan_seal() of len bytes can seal in place (pt == out + this): 2
+ * for Noise, 5 for TLS records once tls.c moved them out of wolfSSL and
+ * nothing is pending and len fits one record; 0 if it cannot.
+ */
+size_t secchan_seal_hdr(const struct secchan *sc, size_t len);
+
+/* Largest len secchan_seal() takes in place (Noise frame, TLS record). */
+size_t secchan_seal_max(const struct secchan *sc);
+
+/*
+ * Header bytes of a frame or record secchan_open_inplace() can open now:
+ * 2 (Noise), 5 (TLS once records are ours and nothing is queued), or 0.
+ */
+size_t secchan_open_hdr(const struct secchan *sc);
+
+/*
+ * Total bytes of the frame or record whose header starts peek (avail
+ * bytes), when secchan_open_hdr() is not 0 and the header is there;
+ * otherwise 0.  A caller may wait for that much input.
+ */
+size_t secchan_open_need(const struct secchan *sc, const uint8_t *peek,
+    size_t avail);
 
 /*
  * What the next secchan_open() needs, given the first min(avail,
@@ -178,14 +204,19 @@ int secchan_open(struct secchan *sc, const uint8_t *in, size_t len,
     size_t *consumed, size_t *need, uint8_t *out, size_t cap);
 
 /*
- * Noise only, after READY: open one transport frame in place.  body is
- * the frame without its 2-byte header, blen (16..65535) the length that
- * header gave; the plaintext (blen - 16 bytes) replaces the start of
- * body.  Returns the plaintext length, or -1 on a forged, replayed or
- * malformed frame (secchan_error() says why; the connection must close).
- * The seal side needs no twin: secchan_seal() takes pt == out + 2.
+ * After READY, when secchan_open_hdr() is not 0: open one whole frame or
+ * record in place.  hdr is its header (secchan_open_hdr() bytes), body
+ * what follows, blen the body length the header gave (Noise 16..65535;
+ * TLS up to 16640).  The plaintext replaces the start of body.  Returns
+ * its length (0 for a TLS record that carries no data, and after the
+ * peer's close_notify, with secchan_peer_closed() then true), or -1 on a
+ * forged, replayed or malformed frame (secchan_error() says why; the
+ * connection must close).  Answers (a TLS KeyUpdate) wait in
+ * secchan_pending().  The seal side: secchan_seal() with pt == out +
+ * secchan_seal_hdr().
  */
-int secchan_open_inplace(struct secchan *sc, uint8_t *body, size_t blen);
+int secchan_open_inplace(struct secchan *sc, const uint8_t *hdr,
+    uint8_t *body, size_t blen);
 
 /*
  * The remote ended its direction cleanly (TLS close_notify received).

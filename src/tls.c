@@ -37,6 +37,22 @@
 #include "peerid.h"
 #include "tls.h"
 #include "tlscert.h"
+#include "tlsrec.h"
+
+/*
+ * After the handshake, wolfSSL's traffic secrets move into two tlsrec
+ * directions and the WOLFSSL object is freed (tls_offload): an idle
+ * tunnel then holds a few hundred bytes of TLS state, not ~40 KB, and a
+ * record is sealed straight into the caller's buffer.  This needs the
+ * secret callback (HAVE_SECRET_CALLBACK, contrib/build-wolfssl.sh);
+ * without it wolfSSL keeps the records, as before.
+ */
+#if defined(HAVE_SECRET_CALLBACK) && defined(ATOMIC_USER) && \
+    defined(WORD64_AVAILABLE)
+#define TLS_CAN_OFFLOAD 1
+#else
+#define TLS_CAN_OFFLOAD 0
+#endif
 
 /*
  * Suite preference: AES-GCM first where wolfSSL has its AES-NI code and
@@ -54,8 +70,27 @@
 
 enum {
 	MAX_PEER_CERTS = 8,	/* we only look at how many there are */
-	OUT_INITIAL = 8192
+	OUT_INITIAL = 8192,
+	/*
+	 * Records sealed under one key before we update it (RFC 8446 5.5
+	 * puts AES-GCM's limit at 2^24.5 full records).
+	 */
+	TLS_REKEY_RECORDS = 1 << 24,
+	/* post-handshake handshake messages (RFC 8446 4.6) */
+	HS_NEW_SESSION_TICKET = 4,
+	HS_KEY_UPDATE = 24,
+	/* alerts (RFC 8446 6) */
+	ALERT_CLOSE_NOTIFY = 0,
+	ALERT_UNEXPECTED_MESSAGE = 10,
+	ALERT_BAD_RECORD_MAC = 20,
+	ALERT_RECORD_OVERFLOW = 22,
+	ALERT_ILLEGAL_PARAMETER = 47,
+	ALERT_DECODE_ERROR = 50,
+	ALERT_USER_CANCELED = 90
 };
+
+static bool tls_offload_enabled = true;
+static const char *tls_suite_override;	/* tls_set_suites() */
 
 struct tls_session {
 	enum tls_role role;
@@ -76,6 +111,27 @@ struct tls_session {
 	 */
 	uint8_t *in;
 	size_t in_off, in_len, in_cap;
+	/*
+	 * During the handshake wolfSSL gets input one record at a time, so
+	 * that it never holds bytes past its last handshake record: the
+	 * header of the record being passed on, and what is left of it.
+	 */
+	uint8_t rhdr[TLSREC_HDR];
+	size_t rhdr_have, rleft;
+	/* After tls_offload(): our record layer. */
+	bool offloaded;
+	bool sent_close;
+	struct tlsrec_dir rx, tx;
+	/* opened content left at in[in_off + rd_off], rd_pad after it */
+	size_t rd_off, rd_len, rd_pad;
+	/* post-handshake handshake message being read (RFC 8446 4.6) */
+	uint8_t hs_hdr[4];
+	size_t hs_have, hs_left;
+	uint64_t key_updates;		/* KeyUpdates received */
+	/* traffic secrets from wolfSSL's callback until the offload */
+	uint8_t sec_c[TLSREC_SECRET_MAX], sec_s[TLSREC_SECRET_MAX];
+	size_t sec_c_len, sec_s_len;
+	char cipher[40];
 	char err[256];
 };
 
@@ -196,6 +252,36 @@ tls_out_room(struct tls_session *s, size_t n)
 	return 0;
 }
 
+/*
+ * How many of the queued input bytes wolfSSL may take now: never more
+ * than the rest of the current record, so that bytes after the last
+ * handshake record stay in the queue for our own record layer.
+ */
+static size_t
+tls_recv_limit(struct tls_session *s, size_t want)
+{
+	size_t n = want < s->in_len ? want : s->in_len;
+
+	if (s->rhdr_have < TLSREC_HDR) {
+		if (n > TLSREC_HDR - s->rhdr_have)
+			n = TLSREC_HDR - s->rhdr_have;
+		memcpy(s->rhdr + s->rhdr_have, s->in + s->in_off, n);
+		s->rhdr_have += n;
+		if (s->rhdr_have == TLSREC_HDR) {
+			s->rleft = (size_t)s->rhdr[3] << 8 | s->rhdr[4];
+			if (s->rleft == 0)
+				s->rhdr_have = 0;	/* empty record */
+		}
+		return n;
+	}
+	if (n > s->rleft)
+		n = s->rleft;
+	s->rleft -= n;
+	if (s->rleft == 0)
+		s->rhdr_have = 0;
+	return n;
+}
+
 /* wolfSSL receive callback: take bytes from the input queue. */
 static int
 tls_on_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
@@ -206,9 +292,7 @@ tls_on_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	(void)ssl;
 	if (s->in_len == 0)
 		return WOLFSSL_CBIO_ERR_WANT_READ;
-	n = sz < 0 ? 0 : (size_t)sz;
-	if (n > s->in_len)
-		n = s->in_len;
+	n = tls_recv_limit(s, sz < 0 ? 0 : (size_t)sz);
 	memcpy(buf, s->in + s->in_off, n);
 	s->in_off += n;
 	s->in_len -= n;
@@ -282,6 +366,8 @@ tls_on_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
 static const char *
 tls_suites(void)
 {
+	if (tls_suite_override != NULL)
+		return tls_suite_override;
 #if defined(WOLFSSL_AESNI) && (defined(__x86_64__) || defined(__i386__))
 	if (__builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul"))
 		return TLS_SUITES_AES_FIRST;
@@ -352,6 +438,8 @@ tls_ctx_get_locked(struct tls_session *s, const uint8_t *cert,
 	crypto_generichash_init(&st, NULL, 0, sizeof(id));
 	crypto_generichash_update(&st, cert, certlen);
 	crypto_generichash_update(&st, key, keylen);
+	crypto_generichash_update(&st, (const uint8_t *)tls_suites(),
+	    strlen(tls_suites()));
 	crypto_generichash_final(&st, id, sizeof(id));
 	if (tls_ctx_cache[slot].ctx != NULL &&
 	    sodium_memcmp(tls_ctx_cache[slot].id, id, sizeof(id)) == 0) {
@@ -391,6 +479,28 @@ tls_ctx_get(struct tls_session *s, const uint8_t *cert, size_t certlen,
 	return r;
 }
 
+#if TLS_CAN_OFFLOAD
+/* wolfSSL secret callback: keep the two application traffic secrets. */
+static int
+tls_on_secret(WOLFSSL *ssl, int id, const unsigned char *secret, int len,
+    void *ctx)
+{
+	struct tls_session *s = ctx;
+
+	(void)ssl;
+	if (len <= 0 || len > TLSREC_SECRET_MAX)
+		return 0;
+	if (id == CLIENT_TRAFFIC_SECRET) {
+		memcpy(s->sec_c, secret, (size_t)len);
+		s->sec_c_len = (size_t)len;
+	} else if (id == SERVER_TRAFFIC_SECRET) {
+		memcpy(s->sec_s, secret, (size_t)len);
+		s->sec_s_len = (size_t)len;
+	}
+	return 0;
+}
+#endif
+
 /* Configure the WOLFSSL object: I/O contexts and ALPN. */
 static int
 tls_setup_ssl(struct tls_session *s)
@@ -400,6 +510,14 @@ tls_setup_ssl(struct tls_session *s)
 	wolfSSL_SetIOReadCtx(s->ssl, s);
 	wolfSSL_SetIOWriteCtx(s->ssl, s);
 	wolfSSL_SetCertCbCtx(s->ssl, s);
+#if TLS_CAN_OFFLOAD
+	if (tls_offload_enabled &&
+	    wolfSSL_set_tls13_secret_cb(s->ssl, tls_on_secret, s) !=
+	    WOLFSSL_SUCCESS) {
+		tls_set_error(s, "tls: cannot install the secret callback");
+		return -1;
+	}
+#endif
 	/* ALPN "libp2p"; either side aborts on a mismatch */
 	if (wolfSSL_UseALPN(s->ssl, alpn, sizeof(alpn) - 1,
 	    WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS) {
@@ -477,6 +595,8 @@ tls_session_free(struct tls_session *s)
 		wolfSSL_free(s->ssl);
 	/* s->ctx is the cache's: wolfSSL_free dropped our reference */
 	pubkey_free(s->remote);
+	tlsrec_wipe(&s->rx);
+	tlsrec_wipe(&s->tx);
 	tls_release_out(s);
 	tls_release_in(s);
 	sodium_memzero(s, sizeof(*s));
@@ -509,6 +629,346 @@ tls_feed(struct tls_session *s, const uint8_t *in, size_t len)
 	return n;
 }
 
+/*
+ * Move the record layer out of wolfSSL: the application traffic secrets
+ * become our two directions, checked against the keys and sequence
+ * numbers wolfSSL itself derived, and the WOLFSSL object is freed.  Any
+ * doubt leaves wolfSSL in charge of the records.
+ */
+static void
+tls_offload(struct tls_session *s)
+{
+#if TLS_CAN_OFFLOAD
+	const char *name = wolfSSL_get_cipher_name(s->ssl);
+	struct tlsrec_dir *c, *sv;
+	enum tlsrec_suite suite;
+	word64 wseq = 0, rseq = 0;
+	const unsigned char *ck, *civ, *sk, *siv;
+
+	if (!tls_offload_enabled || s->sec_c_len == 0 || s->sec_s_len == 0 ||
+	    s->rhdr_have != 0 || tlsrec_suite_from_name(name, &suite) != 0)
+		goto out;
+	c = s->role == TLS_CLIENT ? &s->tx : &s->rx;
+	sv = s->role == TLS_CLIENT ? &s->rx : &s->tx;
+	if (tlsrec_init(c, suite, s->sec_c, s->sec_c_len) != 0 ||
+	    tlsrec_init(sv, suite, s->sec_s, s->sec_s_len) != 0)
+		goto undo;
+	ck = wolfSSL_GetClientWriteKey(s->ssl);
+	civ = wolfSSL_GetClientWriteIV(s->ssl);
+	sk = wolfSSL_GetServerWriteKey(s->ssl);
+	siv = wolfSSL_GetServerWriteIV(s->ssl);
+	if (ck == NULL || civ == NULL || sk == NULL || siv == NULL ||
+	    wolfSSL_GetKeySize(s->ssl) != c->key_len ||
+	    wolfSSL_GetIVSize(s->ssl) != TLSREC_IV ||
+	    sodium_memcmp(ck, c->key, c->key_len) != 0 ||
+	    sodium_memcmp(civ, c->iv, TLSREC_IV) != 0 ||
+	    sodium_memcmp(sk, sv->key, sv->key_len) != 0 ||
+	    sodium_memcmp(siv, sv->iv, TLSREC_IV) != 0 ||
+	    wolfSSL_GetSequenceNumber(s->ssl, &wseq) < 0 ||
+	    wolfSSL_GetPeerSequenceNumber(s->ssl, &rseq) < 0)
+		goto undo;
+	s->tx.seq = wseq;
+	s->rx.seq = rseq;
+	snprintf(s->cipher, sizeof(s->cipher), "%s", name);
+	wolfSSL_free(s->ssl);
+	s->ssl = NULL;
+	s->offloaded = true;
+	goto out;
+undo:
+	tlsrec_wipe(&s->rx);
+	tlsrec_wipe(&s->tx);
+out:
+	sodium_memzero(s->sec_c, sizeof(s->sec_c));
+	sodium_memzero(s->sec_s, sizeof(s->sec_s));
+	s->sec_c_len = s->sec_s_len = 0;
+#else
+	(void)s;
+#endif
+}
+
+/* Wire bytes tls_seal_records() writes for len bytes, at most. */
+static size_t
+tls_records_bound(size_t len)
+{
+	size_t records = len / TLSREC_MAX_PLAINTEXT + 1;
+
+	/* plus one KeyUpdate record when the write key is due */
+	return len + records * TLSREC_OVERHEAD + TLSREC_OVERHEAD + 5;
+}
+
+/*
+ * Seal len bytes from pt as application data records at dst (room for
+ * tls_records_bound(len)).  pt may be dst + TLSREC_HDR when len fits one
+ * record (sealed in place); otherwise they must not overlap.  Updates
+ * the write key first when it sealed TLS_REKEY_RECORDS records.
+ * Returns the bytes written or -1.
+ */
+static int
+tls_seal_records(struct tls_session *s, const uint8_t *pt, size_t len,
+    uint8_t *dst)
+{
+	static const uint8_t ku[] = { HS_KEY_UPDATE, 0, 0, 1, 0 };
+	size_t pos = 0, off = 0, chunk;
+	uint8_t *rec;
+	bool rekey;
+	int r;
+
+	do {
+		chunk = len - off < TLSREC_MAX_PLAINTEXT ? len - off :
+		    TLSREC_MAX_PLAINTEXT;
+		rekey = s->tx.seq >= TLS_REKEY_RECORDS;
+		rec = dst + pos + (rekey ? TLSREC_OVERHEAD + sizeof(ku) : 0);
+		if (rec + TLSREC_HDR != pt + off)
+			memmove(rec + TLSREC_HDR, pt + off, chunk);
+		if (rekey) {
+			/* KeyUpdate(update_not_requested) under the old key */
+			memcpy(dst + pos + TLSREC_HDR, ku, sizeof(ku));
+			if ((r = tlsrec_seal(&s->tx, TLSREC_HANDSHAKE,
+			    dst + pos, sizeof(ku))) < 0 ||
+			    tlsrec_update(&s->tx) != 0)
+				goto fail;
+			pos += (size_t)r;
+		}
+		if ((r = tlsrec_seal(&s->tx, TLSREC_APPDATA, rec, chunk)) < 0)
+			goto fail;
+		pos += (size_t)r;
+		off += chunk;
+	} while (off < len);
+	return (int)pos;
+fail:
+	tls_set_error(s, "tls: cannot seal a record (write sequence "
+	    "exhausted)");
+	return -1;
+}
+
+/* Queue one protocol record (alert, KeyUpdate) on the output. */
+static int
+tls_queue_record(struct tls_session *s, uint8_t type, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t *rec;
+	int r;
+
+	if (tls_out_room(s, len + TLSREC_OVERHEAD) != 0)
+		return -1;
+	rec = s->out + s->out_off + s->out_len;
+	memcpy(rec + TLSREC_HDR, msg, len);
+	if ((r = tlsrec_seal(&s->tx, type, rec, len)) < 0)
+		return -1;
+	s->out_len += (size_t)r;
+	return 0;
+}
+
+/* Fail the session with a reason and queue the fatal alert for it. */
+static void tls_fail_alert(struct tls_session *, uint8_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+tls_fail_alert(struct tls_session *s, uint8_t alert, const char *fmt, ...)
+{
+	uint8_t msg[2] = { 2, alert };	/* fatal */
+	bool first = s->err[0] == '\0';
+	va_list ap;
+
+	s->status = TLS_FAILED;
+	if (first) {
+		va_start(ap, fmt);
+		vsnprintf(s->err, sizeof(s->err), fmt, ap);
+		va_end(ap);
+	}
+	if (first && !s->sent_close) {
+		s->sent_close = true;
+		(void)tls_queue_record(s, TLSREC_ALERT, msg, sizeof(msg));
+	}
+}
+
+/* A received KeyUpdate (RFC 8446 4.6.3): new read key, maybe answer. */
+static int
+tls_on_key_update(struct tls_session *s, uint8_t request)
+{
+	static const uint8_t ku[] = { HS_KEY_UPDATE, 0, 0, 1, 0 };
+
+	if (request > 1) {
+		tls_fail_alert(s, ALERT_ILLEGAL_PARAMETER,
+		    "tls: KeyUpdate with request_update %u (expected 0 or 1)",
+		    request);
+		return -1;
+	}
+	if (tlsrec_update(&s->rx) != 0) {
+		tls_set_error(s, "tls: cannot derive the next read key");
+		return -1;
+	}
+	s->key_updates++;
+	if (request == 1 && !s->sent_close &&
+	    (tls_queue_record(s, TLSREC_HANDSHAKE, ku, sizeof(ku)) != 0 ||
+	    tlsrec_update(&s->tx) != 0)) {
+		tls_set_error(s, "tls: cannot answer the peer's KeyUpdate");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Handshake bytes after the handshake: NewSessionTicket is skipped (we
+ * never resume), KeyUpdate is honoured, anything else is an error.
+ * Messages may span records; their headers are parsed as they come.
+ */
+static int
+tls_on_post_handshake(struct tls_session *s, const uint8_t *p, size_t n)
+{
+	size_t i = 0, k;
+	uint8_t type;
+
+	if (n == 0) {
+		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+		    "tls: empty handshake record");
+		return -1;
+	}
+	while (i < n) {
+		if (s->hs_have < sizeof(s->hs_hdr)) {
+			s->hs_hdr[s->hs_have++] = p[i++];
+			if (s->hs_have < sizeof(s->hs_hdr))
+				continue;
+			type = s->hs_hdr[0];
+			s->hs_left = (size_t)s->hs_hdr[1] << 16 |
+			    (size_t)s->hs_hdr[2] << 8 | s->hs_hdr[3];
+			if (type != HS_NEW_SESSION_TICKET &&
+			    type != HS_KEY_UPDATE) {
+				tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+				    "tls: unexpected post-handshake message "
+				    "type %u", type);
+				return -1;
+			}
+			if (type == HS_KEY_UPDATE && s->hs_left != 1) {
+				tls_fail_alert(s, ALERT_DECODE_ERROR,
+				    "tls: KeyUpdate of %zu bytes (expected 1)",
+				    s->hs_left);
+				return -1;
+			}
+		} else {
+			k = n - i < s->hs_left ? n - i : s->hs_left;
+			if (s->hs_hdr[0] == HS_KEY_UPDATE) {
+				/* a key change ends its record */
+				if (i + 1 != n) {
+					tls_fail_alert(s,
+					    ALERT_UNEXPECTED_MESSAGE,
+					    "tls: KeyUpdate is not the last "
+					    "message of its record");
+					return -1;
+				}
+				s->hs_have = 0;
+				s->hs_left = 0;
+				return tls_on_key_update(s, p[i]);
+			}
+			i += k;
+			s->hs_left -= k;
+		}
+		if (s->hs_have == sizeof(s->hs_hdr) && s->hs_left == 0)
+			s->hs_have = 0;		/* message done */
+	}
+	return 0;
+}
+
+/* The name of an alert we may receive, for the error text. */
+static const char *
+tls_alert_name(uint8_t a)
+{
+	switch (a) {
+	case 10: return "unexpected_message";
+	case 20: return "bad_record_mac";
+	case 22: return "record_overflow";
+	case 40: return "handshake_failure";
+	case 42: return "bad_certificate";
+	case 47: return "illegal_parameter";
+	case 50: return "decode_error";
+	case 51: return "decrypt_error";
+	case 80: return "internal_error";
+	default: return "alert";
+	}
+}
+
+/* A received alert: close_notify ends the stream, others fail it. */
+static int
+tls_on_alert(struct tls_session *s, const uint8_t *p, size_t n)
+{
+	if (n != 2) {
+		tls_fail_alert(s, ALERT_DECODE_ERROR,
+		    "tls: alert record of %zu bytes (expected 2)", n);
+		return -1;
+	}
+	if (p[1] == ALERT_CLOSE_NOTIFY) {
+		s->status = TLS_CLOSED;
+		return -1;
+	}
+	if (p[1] == ALERT_USER_CANCELED)
+		return 0;	/* a close_notify follows */
+	tls_set_error(s, "tls: peer sent alert %s (%u)", tls_alert_name(p[1]),
+	    p[1]);
+	return -1;
+}
+
+/* Why a record header after the handshake is not acceptable. */
+static void
+tls_bad_header(struct tls_session *s, const uint8_t *hdr)
+{
+	size_t blen = (size_t)hdr[3] << 8 | hdr[4];
+
+	if (hdr[0] != TLSREC_APPDATA)
+		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+		    "tls: unprotected record of type %u after the handshake",
+		    hdr[0]);
+	else if (hdr[1] != 0x03 || hdr[2] != 0x03)
+		tls_fail_alert(s, ALERT_DECODE_ERROR,
+		    "tls: record version %02x%02x, expected 0303", hdr[1],
+		    hdr[2]);
+	else if (blen > TLSREC_MAX_CIPHERTEXT)
+		tls_fail_alert(s, ALERT_RECORD_OVERFLOW,
+		    "tls: record of %zu bytes exceeds the %d-byte limit",
+		    blen, TLSREC_MAX_CIPHERTEXT);
+	else
+		tls_fail_alert(s, ALERT_DECODE_ERROR,
+		    "tls: record of %zu bytes is shorter than its tag", blen);
+}
+
+int
+tls_open_record(struct tls_session *s, const uint8_t *hdr, uint8_t *body,
+    size_t blen)
+{
+	uint8_t type = 0;
+	int n;
+
+	if (!s->offloaded || s->status != TLS_DONE)
+		return s->status == TLS_CLOSED ? 0 : -1;
+	if (tlsrec_body_len(hdr) != (int)blen) {
+		tls_bad_header(s, hdr);
+		return -1;
+	}
+	if ((n = tlsrec_open(&s->rx, hdr, body, blen, &type)) < 0) {
+		tls_fail_alert(s, ALERT_BAD_RECORD_MAC,
+		    "tls: record failed authentication (tampered, replayed "
+		    "or reordered)");
+		return -1;
+	}
+	if (s->hs_have > 0 && type != TLSREC_HANDSHAKE) {
+		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+		    "tls: record of type %u inside a handshake message", type);
+		return -1;
+	}
+	switch (type) {
+	case TLSREC_APPDATA:
+		return n;
+	case TLSREC_HANDSHAKE:
+		return tls_on_post_handshake(s, body, (size_t)n) == 0 ? 0 : -1;
+	case TLSREC_ALERT:
+		return tls_on_alert(s, body, (size_t)n) == 0 ? 0 : -1;
+	default:
+		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+		    "tls: record of content type %u after the handshake",
+		    type);
+		return -1;
+	}
+}
+
 /* Post-handshake checks: our callback ran and accepted, ALPN matches. */
 static void
 tls_check_established(struct tls_session *s)
@@ -532,6 +992,7 @@ tls_check_established(struct tls_session *s)
 		return;
 	}
 	s->status = TLS_DONE;
+	tls_offload(s);
 }
 
 enum tls_status
@@ -595,9 +1056,17 @@ tls_write(struct tls_session *s, const uint8_t *pt, size_t len)
 	if (len == 0)
 		return 0;
 	/* size the queue once: records are 16 KiB + 22 bytes at most */
-	if (tls_out_room(s, len + (len / 16384 + 1) * 22) != 0) {
+	if (tls_out_room(s, tls_records_bound(len)) != 0) {
 		tls_set_error(s, "tls: out of memory");
 		return -1;
+	}
+	if (s->offloaded) {
+		r = tls_seal_records(s, pt, len,
+		    s->out + s->out_off + s->out_len);
+		if (r < 0)
+			return -1;
+		s->out_len += (size_t)r;
+		return (int)len;
 	}
 	r = wolfSSL_write(s->ssl, pt, (int)len);
 	if (r > 0)
@@ -606,15 +1075,107 @@ tls_write(struct tls_session *s, const uint8_t *pt, size_t len)
 	return -1;
 }
 
+size_t
+tls_seal_bound(const struct tls_session *s, size_t len)
+{
+	return s->out_len + tls_records_bound(len);
+}
+
+int
+tls_seal(struct tls_session *s, const uint8_t *pt, size_t len,
+    uint8_t *out, size_t cap)
+{
+	size_t pos;
+	int r;
+
+	if (cap < tls_seal_bound(s, len) || len > TLS_WRITE_MAX)
+		return -1;
+	if (!s->offloaded) {
+		if (len > 0 && tls_write(s, pt, len) != (int)len)
+			return -1;
+		return (int)tls_take_output(s, out, cap);
+	}
+	if (s->status != TLS_DONE && s->status != TLS_CLOSED)
+		return -1;
+	pos = tls_take_output(s, out, cap);
+	if (len == 0)
+		return (int)pos;
+	if ((r = tls_seal_records(s, pt, len, out + pos)) < 0)
+		return -1;
+	return (int)(pos + (size_t)r);
+}
+
+/* Drop the opened record at the head of the input queue. */
+static void
+tls_in_consume(struct tls_session *s, size_t n)
+{
+	s->in_off += n;
+	s->in_len -= n;
+	if (s->in_len == 0)
+		tls_release_in(s);
+}
+
+/*
+ * tls_read() on our record layer: open the records queued by tls_feed()
+ * in place and hand out their content; a record stays queued until all
+ * of its content was taken.
+ */
+static int
+tls_read_records(struct tls_session *s, uint8_t *out, size_t cap)
+{
+	uint8_t *rec;
+	size_t k;
+	int blen, n;
+
+	for (;;) {
+		if (s->rd_len > 0) {
+			k = s->rd_len < cap ? s->rd_len : cap;
+			memcpy(out, s->in + s->in_off + s->rd_off, k);
+			s->rd_off += k;
+			s->rd_len -= k;
+			if (s->rd_len == 0) {
+				tls_in_consume(s, s->rd_off + s->rd_pad);
+				s->rd_off = s->rd_pad = 0;
+			}
+			return (int)k;
+		}
+		if (s->status != TLS_DONE)
+			return -1;
+		if (s->in_len < TLSREC_HDR)
+			return 0;
+		rec = s->in + s->in_off;
+		if ((blen = tlsrec_body_len(rec)) < 0) {
+			tls_bad_header(s, rec);
+			return -1;
+		}
+		if (s->in_len < TLSREC_HDR + (size_t)blen)
+			return 0;
+		n = tls_open_record(s, rec, rec + TLSREC_HDR, (size_t)blen);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			tls_in_consume(s, TLSREC_HDR + (size_t)blen);
+			continue;
+		}
+		s->rd_off = TLSREC_HDR;
+		s->rd_len = (size_t)n;
+		s->rd_pad = (size_t)blen - (size_t)n;
+	}
+}
+
 int
 tls_read(struct tls_session *s, uint8_t *out, size_t cap)
 {
 	int r, e;
 
+	if (s->offloaded && s->rd_len > 0 && cap > 0)
+		return tls_read_records(s, out, cap);
 	if (s->status != TLS_DONE)
 		return -1;
 	if (cap == 0)
 		return 0;
+	if (s->offloaded)
+		return tls_read_records(s, out, cap);
 	r = wolfSSL_read(s->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
 	if (r > 0)
 		return r;
@@ -632,10 +1193,20 @@ tls_read(struct tls_session *s, uint8_t *out, size_t cap)
 int
 tls_shutdown(struct tls_session *s)
 {
+	static const uint8_t cn[2] = { 1, ALERT_CLOSE_NOTIFY };
 	int r;
 
 	if (s->status != TLS_DONE && s->status != TLS_CLOSED)
 		return -1;
+	if (s->offloaded) {
+		if (s->sent_close)
+			return 0;
+		s->sent_close = true;
+		if (tls_queue_record(s, TLSREC_ALERT, cn, sizeof(cn)) == 0)
+			return 0;
+		tls_set_error(s, "tls: cannot queue close_notify");
+		return -1;
+	}
 	r = wolfSSL_shutdown(s->ssl);
 	if (r == WOLFSSL_SUCCESS || r == WOLFSSL_SHUTDOWN_NOT_DONE)
 		return 0;
@@ -643,6 +1214,51 @@ tls_shutdown(struct tls_session *s)
 		return 0;
 	tls_set_wolf_error(s, "shutdown", r);
 	return -1;
+}
+
+int
+tls_key_update(struct tls_session *s, bool request)
+{
+	uint8_t ku[5] = { HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0 };
+
+	if (!s->offloaded || s->status != TLS_DONE || s->sent_close)
+		return -1;
+	if (tls_queue_record(s, TLSREC_HANDSHAKE, ku, sizeof(ku)) != 0 ||
+	    tlsrec_update(&s->tx) != 0) {
+		tls_set_error(s, "tls: cannot send a KeyUpdate");
+		return -1;
+	}
+	return 0;
+}
+
+bool
+tls_offloaded(const struct tls_session *s)
+{
+	return s->offloaded;
+}
+
+uint64_t
+tls_key_updates(const struct tls_session *s)
+{
+	return s->key_updates;
+}
+
+void
+tls_set_offload(bool on)
+{
+	tls_offload_enabled = on;
+}
+
+void
+tls_set_suites(const char *list)
+{
+	tls_suite_override = list;
+}
+
+bool
+tls_offload_supported(void)
+{
+	return TLS_CAN_OFFLOAD;
 }
 
 const struct pubkey *
@@ -659,6 +1275,8 @@ tls_cipher(const struct tls_session *s)
 
 	if (s->status != TLS_DONE && s->status != TLS_CLOSED)
 		return "";
+	if (s->offloaded)
+		return s->cipher;
 	n = wolfSSL_get_cipher_name(s->ssl);
 	return n != NULL ? n : "";
 }

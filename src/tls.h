@@ -123,6 +123,64 @@ int tls_read(struct tls_session *s, uint8_t *out, size_t cap);
  */
 int tls_shutdown(struct tls_session *s);
 
+/*
+ * Wire bytes tls_seal() of len plaintext bytes writes at most, pending
+ * output included.
+ */
+size_t tls_seal_bound(const struct tls_session *s, size_t len);
+
+/*
+ * Pending output, then len (<= TLS_WRITE_MAX) bytes of application data
+ * sealed into out (cap >= tls_seal_bound()).  After the offload the
+ * records are sealed straight into out, in place when pt is out +
+ * TLSREC_HDR, no output is pending and len fits one record; otherwise pt
+ * and out must not overlap.  Returns the bytes written or -1.
+ */
+int tls_seal(struct tls_session *s, const uint8_t *pt, size_t len,
+    uint8_t *out, size_t cap);
+
+/*
+ * Open one whole record (header hdr, body of blen bytes) in place,
+ * after the offload, when nothing is queued from tls_feed().  Returns
+ * the application data length at the start of body (0 for a record that
+ * carries none: a skipped ticket, a KeyUpdate, user_canceled), or -1:
+ * tls_status() then says TLS_CLOSED (close_notify) or TLS_FAILED.
+ * Answers (a KeyUpdate, a fatal alert) wait in the output.
+ */
+int tls_open_record(struct tls_session *s, const uint8_t *hdr,
+    uint8_t *body, size_t blen);
+
+/*
+ * True once the record layer moved out of wolfSSL (tls.c, tls_offload):
+ * the WOLFSSL object is freed and records go through tlsrec.
+ */
+bool tls_offloaded(const struct tls_session *s);
+
+/* KeyUpdates received from the peer (after the offload). */
+uint64_t tls_key_updates(const struct tls_session *s);
+
+/*
+ * Send a KeyUpdate now (asking the peer to update too if request) and
+ * switch to the next write key.  0, or -1 before the offload.
+ */
+int tls_key_update(struct tls_session *s, bool request);
+
+/*
+ * Whether sessions created from now on move their records out of
+ * wolfSSL after the handshake (default true; tests compare both).
+ */
+void tls_set_offload(bool on);
+
+/*
+ * Offer (client) or accept (server) only the suites in list, wolfSSL's
+ * names joined by ':' (borrowed, static), for sessions created from now
+ * on; NULL restores the default order.  For tests and benchmarks.
+ */
+void tls_set_suites(const char *list);
+
+/* True if this wolfSSL build lets the record layer move (secret callback). */
+bool tls_offload_supported(void);
+
 /* The verified peer's public key after TLS_DONE (owned by s), or NULL. */
 const struct pubkey *tls_remote_key(const struct tls_session *s);
 

@@ -9,6 +9,7 @@
 #include "peerid.h"
 #include "tls.h"
 #include "tlscert.h"
+#include "tlsrec.h"
 
 /* A client/server pair and their identities. */
 struct pair {
@@ -232,6 +233,107 @@ START_TEST(test_tampered_record)
 	tls_feed(P.s, buf, n);
 	ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), -1);
 	ck_assert_int_eq(tls_status(P.s), TLS_FAILED);
+	ck_assert_str_eq(tls_error(P.s), "tls: record failed authentication "
+	    "(tampered, replayed or reordered)");
+	/* the fatal alert (bad_record_mac) goes back to the sender */
+	ck_assert_uint_gt(move(P.s, P.c), 0);
+	ck_assert_int_eq(tls_read(P.c, buf, sizeof(buf)), -1);
+	ck_assert_str_eq(tls_error(P.c),
+	    "tls: peer sent alert bad_record_mac (20)");
+}
+END_TEST
+
+/* After the handshake both records layers left wolfSSL (tls.c). */
+START_TEST(test_offloaded)
+{
+	pair_connect();
+	ck_assert(tls_offload_supported());
+	ck_assert(tls_offloaded(P.c));
+	ck_assert(tls_offloaded(P.s));
+	ck_assert_str_eq(tls_cipher(P.c), tls_preferred_cipher());
+}
+END_TEST
+
+/*
+ * Our record layer against wolfSSL's, every mix of the two and every
+ * suite: data both ways, then a KeyUpdate asking for one back from each
+ * side that can send one, data again, and close_notify both ways.
+ */
+static const char *const mix_suites[] = {
+	"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384",
+	"TLS13-CHACHA20-POLY1305-SHA256"
+};
+
+START_TEST(test_mixed_record_layers)
+{
+	bool c_off = _i & 1, s_off = _i & 2;
+	const char *suite = mix_suites[_i / 4];
+	char err[256] = "";
+	uint8_t buf[64];
+
+	tls_session_free(P.c);
+	tls_session_free(P.s);
+	tls_set_suites(suite);
+	tls_set_offload(c_off);
+	P.c = tls_session_new(TLS_CLIENT, P.cid, err, sizeof(err));
+	tls_set_offload(s_off);
+	P.s = tls_session_new(TLS_SERVER, P.sid, err, sizeof(err));
+	tls_set_offload(true);
+	tls_set_suites(NULL);
+	ck_assert(P.c != NULL && P.s != NULL);
+	pair_connect();
+	ck_assert_str_eq(tls_cipher(P.c), suite);
+	ck_assert_int_eq(tls_offloaded(P.c), c_off);
+	ck_assert_int_eq(tls_offloaded(P.s), s_off);
+	transfer(P.c, P.s, 70000);
+	transfer(P.s, P.c, 70000);
+	if (c_off) {
+		ck_assert_int_eq(tls_key_update(P.c, true), 0);
+		transfer(P.c, P.s, 20000);
+		transfer(P.s, P.c, 20000);	/* carries the answer */
+		ck_assert_uint_eq(tls_key_updates(P.c), 1);
+		if (s_off)
+			ck_assert_uint_eq(tls_key_updates(P.s), 1);
+	} else
+		ck_assert_int_eq(tls_key_update(P.c, true), -1);
+	if (s_off) {
+		ck_assert_int_eq(tls_key_update(P.s, false), 0);
+		transfer(P.s, P.c, 20000);
+		transfer(P.c, P.s, 20000);
+	}
+	ck_assert_int_eq(tls_shutdown(P.c), 0);
+	move(P.c, P.s);
+	ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(tls_status(P.s), TLS_CLOSED);
+	ck_assert_int_eq(tls_shutdown(P.s), 0);
+	move(P.s, P.c);
+	ck_assert_int_eq(tls_read(P.c, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(tls_status(P.c), TLS_CLOSED);
+}
+END_TEST
+
+/* Records opened in place through tls_open_record(), and sealed in place. */
+START_TEST(test_inplace_records)
+{
+	uint8_t rec[TLSREC_HDR + 100 + TLSREC_OVERHEAD + 32];
+	size_t n;
+	int w;
+
+	pair_connect();
+	memcpy(rec + TLSREC_HDR, "in place", 8);
+	w = tls_seal(P.c, rec + TLSREC_HDR, 8, rec, sizeof(rec));
+	ck_assert_int_eq(w, 8 + TLSREC_OVERHEAD);
+	ck_assert_int_eq(tls_open_record(P.s, rec, rec + TLSREC_HDR,
+	    (size_t)w - TLSREC_HDR), 8);
+	ck_assert(memcmp(rec + TLSREC_HDR, "in place", 8) == 0);
+	/* a close_notify in place: 0 bytes, then closed */
+	ck_assert_int_eq(tls_shutdown(P.c), 0);
+	n = tls_take_output(P.c, rec, sizeof(rec));
+	ck_assert_uint_eq(n, 2 + TLSREC_OVERHEAD);
+	ck_assert_int_eq(tls_open_record(P.s, rec, rec + TLSREC_HDR,
+	    n - TLSREC_HDR), -1);
+	ck_assert_int_eq(tls_status(P.s), TLS_CLOSED);
+	ck_assert_str_eq(tls_error(P.s), "");
 }
 END_TEST
 
@@ -387,6 +489,9 @@ main(void)
 	tcase_add_test(tc, test_close_notify);
 	tcase_add_test(tc, test_wrong_peer_id);
 	tcase_add_test(tc, test_tampered_record);
+	tcase_add_test(tc, test_offloaded);
+	tcase_add_loop_test(tc, test_mixed_record_layers, 0, 12);
+	tcase_add_test(tc, test_inplace_records);
 	tcase_add_loop_test(tc, test_presented_certs, 0,
 	    (int)(sizeof(presented) / sizeof(presented[0])));
 	suite_add_tcase(s, tc);
