@@ -975,6 +975,23 @@ secchan_open_room(const struct secchan *sc, const uint8_t *peek,
 	return blen > NOISE_TAG_LEN ? blen - NOISE_TAG_LEN : 1;
 }
 
+/*
+ * The result n of a TLS read or record open: data (n >= 0), the peer's
+ * close_notify (0, peer_closed set) or a failure (-1, reason set).
+ */
+static int
+sc_tls_opened(struct secchan *sc, int n)
+{
+	if (n >= 0)
+		return n;
+	if (tls_status(sc->tls) == TLS_CLOSED) {
+		sc->peer_closed = true;
+		return 0;
+	}
+	tls_failed(sc, "read");
+	return -1;
+}
+
 /* Open through TLS: feed the queue, read at most one record. */
 static int
 sc_tls_open(struct secchan *sc, const uint8_t *in, size_t len,
@@ -986,14 +1003,7 @@ sc_tls_open(struct secchan *sc, const uint8_t *in, size_t len,
 		return 0;
 	*consumed = tls_feed(sc->tls, in, len);
 	n = tls_read(sc->tls, out, cap);
-	if (n >= 0)
-		return n;
-	if (tls_status(sc->tls) == TLS_CLOSED) {
-		sc->peer_closed = true;
-		return 0;
-	}
-	tls_failed(sc, "read");
-	return -1;
+	return sc_tls_opened(sc, n);
 }
 
 /* Open one transport frame (Noise) or record (TLS). */
@@ -1047,17 +1057,9 @@ secchan_open_inplace(struct secchan *sc, const uint8_t *hdr, uint8_t *body,
 		    "secchan: in-place open outside an established session");
 		return -1;
 	}
-	if (sc_is_tls(sc)) {
-		n = tls_open_record(sc->tls, hdr, body, blen);
-		if (n >= 0)
-			return n;
-		if (tls_status(sc->tls) == TLS_CLOSED) {
-			sc->peer_closed = true;
-			return 0;
-		}
-		tls_failed(sc, "read");
-		return -1;
-	}
+	if (sc_is_tls(sc))
+		return sc_tls_opened(sc, tls_open_record(sc->tls, hdr, body,
+		    blen));
 	if ((n = frame_open(&sc->rx, body, blen, body)) < 0)
 		sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
 		    "noise: transport frame failed authentication "
