@@ -15,6 +15,7 @@
  * generated config.h in the build directory (-I. comes first).
  */
 #include "../../src/config.h"
+#include "vec.h"
 
 #define ID1 "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
 #define ID1_CID \
@@ -575,8 +576,6 @@ main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_broken, 0,
 	    sizeof(broken) / sizeof(broken[0]));
@@ -592,9 +591,5 @@ main(void)
 	tcase_add_loop_test(tc, test_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

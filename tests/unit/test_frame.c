@@ -240,8 +240,6 @@ main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_len_header, 0,
 	    (int)(sizeof(lens) / sizeof(lens[0])));
@@ -254,9 +252,5 @@ main(void)
 	tcase_add_test(tc, test_sequence);
 	tcase_add_test(tc, test_nonce_exhaustion);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

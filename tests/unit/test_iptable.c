@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iptable.h"
+#include "vec.h"
 
 /* An IPv4 sockaddr for a.b.c.d-style index i. */
 static struct sockaddr_in
@@ -126,17 +127,11 @@ main(void)
 {
 	Suite *s = suite_create("iptable");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_v4_mapped_is_v4);
 	tcase_add_test(tc, test_capacity);
 	tcase_add_test(tc, test_random_against_model);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

@@ -1022,8 +1022,6 @@ main(void)
 {
 	Suite *s = suite_create("keys");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return EXIT_FAILURE;
@@ -1054,9 +1052,5 @@ main(void)
 	tcase_add_test(tc, test_pb_noise_oversized);
 	tcase_add_loop_test(tc, test_mutations, 0, 4);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

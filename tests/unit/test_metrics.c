@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../src/metrics.h"
+#include "vec.h"
 
 /* Series are created on first use, summed, listed in creation order. */
 START_TEST(test_family)
@@ -93,16 +94,10 @@ main(void)
 {
 	Suite *s = suite_create("metrics");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_family);
 	tcase_add_test(tc, test_hist);
 	tcase_add_test(tc, test_escape);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

@@ -617,8 +617,6 @@ main(void)
 {
 	Suite *s = suite_create("mss");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_encode_table, 0, NELEM(enc_table));
 	tcase_add_test(tc, test_encode_limits);
@@ -636,9 +634,5 @@ main(void)
 	tcase_add_loop_test(tc, test_max_length_id, 0, 2);
 	tcase_add_loop_test(tc, test_log_escape, 0, NELEM(esc_table));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

@@ -774,8 +774,6 @@ main(void)
 	TCase *tv = tcase_create("vectors");
 	TCase *tn = tcase_create("negative");
 	TCase *tt = tcase_create("transport");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tv, test_published_vectors, 0, NVECTORS);
 	tcase_add_test(tv, test_libp2p_example);
@@ -800,9 +798,5 @@ main(void)
 	tcase_add_test(tt, test_cipher_wipe);
 	suite_add_tcase(s, tt);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

@@ -482,8 +482,6 @@ main(void)
 {
 	Suite *s = suite_create("peerid");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return EXIT_FAILURE;
@@ -501,9 +499,5 @@ main(void)
 	tcase_add_test(tc, test_reject_long_and_random);
 	tcase_add_test(tc, test_output_caps);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

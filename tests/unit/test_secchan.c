@@ -887,8 +887,6 @@ main(void)
 {
 	Suite *s = suite_create("secchan");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_handshake_each_key_type, 0, 4);
@@ -918,9 +916,5 @@ main(void)
 	tcase_add_test(tc, test_signature_cache);
 	tcase_add_test(tc, test_ephemeral_pool);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

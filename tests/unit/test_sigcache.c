@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "sigcache.h"
+#include "vec.h"
 
 /* Digest of key "k<i>", a fixed message and signature "s<i>". */
 static void
@@ -92,17 +93,11 @@ main(void)
 {
 	Suite *s = suite_create("sigcache");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0)
 		return 1;
 	tcase_add_test(tc, test_exact_triple_only);
 	tcase_add_test(tc, test_oldest_replaced);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

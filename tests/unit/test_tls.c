@@ -10,6 +10,7 @@
 #include "tls.h"
 #include "tlscert.h"
 #include "tlsrec.h"
+#include "vec.h"
 
 /* A client/server pair and their identities. */
 struct pair {
@@ -481,8 +482,6 @@ main(void)
 {
 	Suite *s = suite_create("tls");
 	TCase *tc = tcase_create("session");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
@@ -503,9 +502,5 @@ main(void)
 		fprintf(stderr, "test_tls: NOTE: this wolfSSL rejects a "
 		    "critical libp2p extension (no js/rust TLS interop); "
 		    "run contrib/build-wolfssl.sh\n");
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

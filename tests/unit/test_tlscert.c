@@ -365,8 +365,6 @@ main(void)
 	TCase *tv = tcase_create("vectors");
 	TCase *tg = tcase_create("generate");
 	TCase *tt = tcase_create("tamper");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tv, test_vectors, 0, 4);
 	tcase_add_test(tv, test_vector_validity_window);
@@ -384,9 +382,5 @@ main(void)
 	suite_add_tcase(s, tv);
 	suite_add_tcase(s, tg);
 	suite_add_tcase(s, tt);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

@@ -298,7 +298,6 @@ main(void)
 {
 	Suite *s = suite_create("tlsrec");
 	TCase *tc = tcase_create("records");
-	SRunner *sr;
 	int failed;
 
 	V = vec_load("rfc8448-records.json");
@@ -311,10 +310,7 @@ main(void)
 	tcase_add_test(tc, test_padding);
 	tcase_add_test(tc, test_suite_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = vec_run(s);
 	json_decref(V);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return failed;
 }

@@ -178,8 +178,6 @@ main(void)
 {
 	Suite *s = suite_create("varint");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_encode_table, 0,
 	    sizeof(good) / sizeof(good[0]));
@@ -194,9 +192,5 @@ main(void)
 	tcase_add_test(tc, test_encode_too_big);
 	tcase_add_test(tc, test_roundtrip_boundaries);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return vec_run(s);
 }

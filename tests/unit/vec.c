@@ -84,3 +84,15 @@ vec_str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
+
+int
+vec_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
