@@ -1217,13 +1217,23 @@ tls_shutdown(struct tls_session *s)
 }
 
 int
+tls_send_record(struct tls_session *s, uint8_t type, const uint8_t *msg,
+    size_t len)
+{
+	if (!s->offloaded || s->status != TLS_DONE || s->sent_close ||
+	    len > TLSREC_MAX_PLAINTEXT)
+		return -1;
+	return tls_queue_record(s, type, msg, len);
+}
+
+int
 tls_key_update(struct tls_session *s, bool request)
 {
 	uint8_t ku[5] = { HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0 };
 
 	if (!s->offloaded || s->status != TLS_DONE || s->sent_close)
 		return -1;
-	if (tls_queue_record(s, TLSREC_HANDSHAKE, ku, sizeof(ku)) != 0 ||
+	if (tls_send_record(s, TLSREC_HANDSHAKE, ku, sizeof(ku)) != 0 ||
 	    tlsrec_update(&s->tx) != 0) {
 		tls_set_error(s, "tls: cannot send a KeyUpdate");
 		return -1;

@@ -343,6 +343,106 @@ START_TEST(test_inplace_records)
 END_TEST
 
 /*
+ * What a peer may send after the handshake, through our record layer:
+ * records of any inner type (hex content) from the client, then "ok" as
+ * application data when the server must carry on (err NULL), or the
+ * server's exact error.
+ */
+struct ph_case {
+	const char *name;
+	struct { uint8_t type; const char *hex; } recs[4];
+	const char *err;
+};
+
+#define NST "040000080000000100000000"	/* ticket, 8-byte body */
+
+static const struct ph_case ph_cases[] = {
+	{ "ticket", { { 22, NST } }, NULL },
+	{ "two tickets in one record", { { 22, NST NST } }, NULL },
+	{ "ticket split over three records, header too",
+	    { { 22, "0400" }, { 22, "0008000000" }, { 22, "0100000000" } },
+	    NULL },
+	{ "empty application data record", { { 23, "" } }, NULL },
+	{ "user_canceled is ignored", { { 21, "015a" } }, NULL },
+	{ "KeyUpdate with request_update 2", { { 22, "1800000102" } },
+	    "tls: KeyUpdate with request_update 2 (expected 0 or 1)" },
+	{ "KeyUpdate of 2 bytes", { { 22, "180000020000" } },
+	    "tls: KeyUpdate of 2 bytes (expected 1)" },
+	{ "KeyUpdate not last in its record", { { 22, "1800000100" NST } },
+	    "tls: KeyUpdate is not the last message of its record" },
+	{ "CertificateRequest", { { 22, "0d00000100" } },
+	    "tls: unexpected post-handshake message type 13" },
+	{ "empty handshake record", { { 22, "" } },
+	    "tls: empty handshake record" },
+	{ "data inside a fragmented ticket",
+	    { { 22, "04000008" }, { 23, "6869" } },
+	    "tls: record of type 23 inside a handshake message" },
+	{ "alert of 3 bytes", { { 21, "020a00" } },
+	    "tls: alert record of 3 bytes (expected 2)" },
+	{ "fatal alert", { { 21, "0228" } },
+	    "tls: peer sent alert handshake_failure (40)" },
+	{ "change_cipher_spec inside", { { 20, "01" } },
+	    "tls: record of content type 20 after the handshake" },
+};
+
+START_TEST(test_post_handshake)
+{
+	const struct ph_case *t = &ph_cases[_i];
+	uint8_t buf[64], *msg;
+	size_t i, len;
+	int n;
+
+	pair_connect();
+	for (i = 0; i < 4 && t->recs[i].hex != NULL; i++) {
+		msg = vec_hex(t->recs[i].hex, &len);
+		ck_assert_ptr_nonnull(msg);
+		ck_assert_int_eq(tls_send_record(P.c, t->recs[i].type, msg,
+		    len), 0);
+		free(msg);
+	}
+	if (t->err == NULL)
+		ck_assert_int_eq(tls_write(P.c, (const uint8_t *)"ok", 2), 2);
+	move(P.c, P.s);
+	n = tls_read(P.s, buf, sizeof(buf));
+	if (t->err != NULL) {
+		ck_assert_int_eq(n, -1);
+		ck_assert_int_eq(tls_status(P.s), TLS_FAILED);
+		ck_assert_str_eq(tls_error(P.s), t->err);
+		return;
+	}
+	ck_assert_msg(n == 2, "%s: %d (%s)", t->name, n, tls_error(P.s));
+	ck_assert(memcmp(buf, "ok", 2) == 0);
+}
+END_TEST
+
+/* Raw, unprotected or oversized record headers after the handshake. */
+static const struct {
+	uint8_t hdr[5];
+	const char *err;
+} raw_cases[] = {
+	{ { 22, 3, 3, 0, 40 },
+	    "tls: unprotected record of type 22 after the handshake" },
+	{ { 23, 3, 1, 0, 40 }, "tls: record version 0301, expected 0303" },
+	{ { 23, 3, 3, 0x41, 0x01 },
+	    "tls: record of 16641 bytes exceeds the 16640-byte limit" },
+	{ { 23, 3, 3, 0, 16 },
+	    "tls: record of 16 bytes is shorter than its tag" },
+};
+
+START_TEST(test_raw_headers)
+{
+	uint8_t buf[64];
+
+	pair_connect();
+	ck_assert_uint_eq(tls_feed(P.s, raw_cases[_i].hdr, 5), 5);
+	ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), -1);
+	ck_assert_str_eq(tls_error(P.s), raw_cases[_i].err);
+	/* the fatal alert goes back */
+	ck_assert_uint_gt(tls_pending_output(P.s), 0);
+}
+END_TEST
+
+/*
  * Sessions presenting certificates from tlscert_build() variants: who
  * presents the bad one, and what the verifier must say.
  */
@@ -495,6 +595,10 @@ main(void)
 	tcase_add_test(tc, test_offloaded);
 	tcase_add_loop_test(tc, test_mixed_record_layers, 0, 12);
 	tcase_add_test(tc, test_inplace_records);
+	tcase_add_loop_test(tc, test_post_handshake, 0,
+	    (int)(sizeof(ph_cases) / sizeof(ph_cases[0])));
+	tcase_add_loop_test(tc, test_raw_headers, 0,
+	    (int)(sizeof(raw_cases) / sizeof(raw_cases[0])));
 	tcase_add_loop_test(tc, test_presented_certs, 0,
 	    (int)(sizeof(presented) / sizeof(presented[0])));
 	suite_add_tcase(s, tc);
