@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "iptable.h"
 #include "log.h"
 
 /* One direction of the relay. */
@@ -1256,15 +1257,9 @@ conn_pp2_v6(const struct sockaddr_storage *ss, uint8_t ip[16], uint8_t port[2])
 	const struct sockaddr_in *s4 = (const void *)ss;
 	const struct sockaddr_in6 *s6 = (const void *)ss;
 
-	if (ss->ss_family == AF_INET6) {
-		memcpy(ip, &s6->sin6_addr, 16);
-		memcpy(port, &s6->sin6_port, 2);
-		return;
-	}
-	memset(ip, 0, 10);
-	ip[10] = ip[11] = 0xff;
-	memcpy(ip + 12, &s4->sin_addr, 4);
-	memcpy(port, &s4->sin_port, 2);
+	(void)iptable_addr16((const void *)ss, ip);
+	memcpy(port, ss->ss_family == AF_INET6 ? (const void *)&s6->sin6_port :
+	    (const void *)&s4->sin_port, 2);
 }
 
 /*

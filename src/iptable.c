@@ -57,9 +57,9 @@ iptable_free(struct iptable *t)
 	free(t);
 }
 
-/* The 16-byte key of sa; IPv4 as ::ffff:a.b.c.d.  -1 if not IP. */
-static int
-ipt_key(const struct sockaddr *sa, uint8_t k[static 16])
+/* The 16-byte form of sa's address; see iptable.h. */
+int
+iptable_addr16(const struct sockaddr *sa, uint8_t k[static 16])
 {
 	if (sa->sa_family == AF_INET) {
 		memset(k, 0, 10);
@@ -134,7 +134,7 @@ iptable_add(struct iptable *t, const struct sockaddr *sa, int dconns,
 	struct slot *s;
 
 	memset(out, 0, sizeof(*out));
-	if (ipt_key(sa, k) != 0)
+	if (iptable_addr16(sa, k) != 0)
 		return 0;		/* not IP (unix socket): not limited */
 	i = ipt_find(t, k);
 	s = &t->slots[i];
@@ -164,7 +164,7 @@ iptable_get(const struct iptable *t, const struct sockaddr *sa)
 	uint8_t k[16];
 	unsigned i;
 
-	if (ipt_key(sa, k) != 0)
+	if (iptable_addr16(sa, k) != 0)
 		return none;
 	i = ipt_find(t, k);
 	return t->slots[i].used ? t->slots[i].n : none;

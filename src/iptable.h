@@ -33,6 +33,13 @@ int iptable_add(struct iptable *t, const struct sockaddr *sa, int dconns,
 /* Current counters of sa (zero if absent). */
 struct ipcount iptable_get(const struct iptable *t, const struct sockaddr *sa);
 
+/*
+ * The 16-byte form of sa's address, the table's key: IPv6 as is, IPv4 as
+ * ::ffff:a.b.c.d (also PROXY v2's form of a mixed pair).  -1 if sa is
+ * not AF_INET or AF_INET6.
+ */
+int iptable_addr16(const struct sockaddr *sa, uint8_t k[static 16]);
+
 /* Number of addresses tracked. */
 unsigned iptable_size(const struct iptable *t);
 
