@@ -52,9 +52,11 @@ pl_finish() {
 	exit 0
 }
 
-# free_port: print a currently unused loopback TCP port.
+# free_port: print a loopback TCP port that was free a moment ago, below
+# the ephemeral range (tests/tools/free_port.py: no concurrent test can
+# take it for an outgoing connection).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "${top_srcdir:?}/tests/tools/free_port.py"
 }
 
 # wait_port PORT [SECONDS]: wait until 127.0.0.1:PORT accepts.

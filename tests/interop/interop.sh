@@ -66,31 +66,10 @@ show_log() {
 	echo "--- end of $1"
 }
 
-# free_port: print a TCP port that was free a moment ago.  It is taken
-# below the kernel's ephemeral range, so that no outgoing connection of
-# this test can grab it before peerlock listens on it.
+# free_port: print a TCP port that was free a moment ago, below the
+# kernel's ephemeral range (tests/tools/free_port.py).
 free_port() {
-	python3 -c 'import random, socket
-lo = 32768
-try:
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        lo = int(f.read().split()[0])
-except (OSError, ValueError):
-    pass
-base = 10000 if lo > 11000 else 1024
-for _ in range(200):
-    port = random.randrange(base, max(lo, base + 1000))
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-else:
-    raise SystemExit("no free port")'
+	python3 "$top_srcdir/tests/tools/free_port.py"
 }
 
 # wait_listen PORT PID: wait up to 10 s for a TCP listener on
