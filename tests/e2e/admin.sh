@@ -29,30 +29,12 @@ quiet = closed_early handshake_timeout
 peers = $ID_A
 target = 127.0.0.1:$PORT_echo
 CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-admin = 127.0.0.1:$AA
-shutdown_timeout = 20s
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-[forward.wrong]
-listen = 127.0.0.1:$FW
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_C
-[forward.tls]
-listen = 127.0.0.1:$FT
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-security = tls
-CONF
-cat >"$T/C.conf" <<CONF
-[peerlock]
-identity = $T/C.key
-log_format = json
-[forward.echo]
-listen = 127.0.0.1:$FC
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node A "admin=127.0.0.1:$AA" shutdown_timeout=20s
+conf_forward A echo "$FA" "$PB" "$ID_B"
+conf_forward A wrong "$FW" "$PB" "$ID_C"
+conf_forward A tls "$FT" "$PB" "$ID_B" security=tls
+conf_node C log_format=json
+conf_forward C echo "$FC" "$PB" "$ID_B"
 start_peerlock B || exit 1
 start_peerlock A || exit 1
 start_peerlock C || exit 1
@@ -164,16 +146,9 @@ check_not "quiet: the bad_message close line is not logged at info" \
 # extension is signed by another key (tests/tools/plpeer, as in hostile.sh)
 keygen D; keygen S
 PD=$(free_port); AD=$(free_port)
-cat >"$T/D.conf" <<CONF
-[peerlock]
-identity = $T/D.key
-listen = /ip4/127.0.0.1/tcp/$PD
-admin = 127.0.0.1:$AD
-security = tls
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-CONF
+conf_node D "listen=/ip4/127.0.0.1/tcp/$PD" "admin=127.0.0.1:$AD" \
+    security=tls
+conf_expose D echo "$ID_A" "$PORT_echo"
 start_peerlock D || exit 1
 v0=$(metric "$AD" "$F{reason=\"tls_verify\"}")
 "$TOOLS/plpeer" tls "$PD" --key "$T/A.key" --signer "$T/S.key" \

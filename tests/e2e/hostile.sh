@@ -33,64 +33,30 @@ start_echod tgt		# what hostile peers would reach
 start_echod mt		# behind the MITM path
 PB=$(free_port); FA=$(free_port)
 
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-security = noise tls
-handshake_timeout = ${HS}s
-
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-
-[expose.hostile]
-peers = $ID_H
-target = 127.0.0.1:$PORT_tgt
-
-[expose.mt]
-peers = $ID_D
-target = 127.0.0.1:$PORT_mt
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-security = noise
-handshake_timeout = ${HS}s
-
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" "security=noise tls" \
+    "handshake_timeout=${HS}s"
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_expose B hostile "$ID_H" "$PORT_tgt"
+conf_expose B mt "$ID_D" "$PORT_mt"
+conf_node A security=noise "handshake_timeout=${HS}s"
+conf_forward A echo "$FA" "$PB" "$ID_B"
 # A also dials hostile listeners (plpeer listen), one forward per mode.
 LMODES="flip-tag flip-body flip-e short pad trunc stall stop"
 for m in $LMODES; do
 	v=$(echo "$m" | tr - _)
 	eval "LF_$v=$(free_port) LP_$v=$(free_port)"
 	eval "lf=\$LF_$v lp=\$LP_$v"
-	cat >>"$T/A.conf" <<CONF
-[forward.l_$v]
-listen = 127.0.0.1:$lf
-peer = /ip4/127.0.0.1/tcp/$lp/p2p/$ID_H
-CONF
+	conf_forward A "l_$v" "$lf" "$lp" "$ID_H"
 done
 # D reaches B only through a tampering relay, one per mode/direction.
-cat >"$T/D.conf" <<CONF
-[peerlock]
-identity = $T/D.key
-security = noise
-CONF
+conf_node D security=noise
 MCASES="none_up flip-ct_up flip-len_up flip-tag_up replay_up reorder_up
 flip-ct_down flip-len_down flip-tag_down replay_down reorder_down"
 for c in $MCASES; do
 	v=$(echo "$c" | tr - _)
 	eval "MF_$v=$(free_port) MP_$v=$(free_port)"
 	eval "mf=\$MF_$v mp=\$MP_$v"
-	cat >>"$T/D.conf" <<CONF
-[forward.m_$v]
-listen = 127.0.0.1:$mf
-peer = /ip4/127.0.0.1/tcp/$mp/p2p/$ID_B
-CONF
+	conf_forward D "m_$v" "$mf" "$mp" "$ID_B"
 	bg "mitm_$v" python3 "$top_srcdir/tests/tools/mitm.py" "$mp" "$PB" \
 	    "${c%_*}" "${c##*_}" 2
 done

@@ -99,6 +99,46 @@ keygen() {
 	eval "ID_$1=$("$PEERLOCK" keygen -o "$T/$1.key" ${2:+-t "$2"})"
 }
 
+# Config builders for the loopback scripts; each writes $T/NAME.conf.
+# conf_node NAME [KEY=VALUE ...]: a new file with NAME's [peerlock]
+# section: identity $T/NAME.key, then "KEY = VALUE" per argument.
+conf_node() {
+	_n=$1
+	shift
+	{
+		echo "[peerlock]"
+		echo "identity = $T/$_n.key"
+		conf_kv "$@"
+	} >"$T/$_n.conf"
+}
+
+# conf_kv [KEY=VALUE ...]: print "KEY = VALUE" lines.
+conf_kv() {
+	for _kv in "$@"; do
+		echo "${_kv%%=*} = ${_kv#*=}"
+	done
+}
+
+# conf_expose NAME ROUTE PEER_ID TARGET_PORT: add [expose.ROUTE] letting
+# PEER_ID reach 127.0.0.1:TARGET_PORT.
+conf_expose() {
+	printf '\n[expose.%s]\npeers = %s\ntarget = 127.0.0.1:%s\n' \
+	    "$2" "$3" "$4" >>"$T/$1.conf"
+}
+
+# conf_forward NAME ROUTE LISTEN_PORT PEER_PORT PEER_ID [KEY=VALUE ...]:
+# add [forward.ROUTE] from 127.0.0.1:LISTEN_PORT to PEER_ID at
+# 127.0.0.1:PEER_PORT, then the extra keys.
+conf_forward() {
+	_f=$1 _r=$2 _l=$3 _p=$4 _id=$5
+	shift 5
+	{
+		printf '\n[forward.%s]\nlisten = 127.0.0.1:%s\n' "$_r" "$_l"
+		echo "peer = /ip4/127.0.0.1/tcp/$_p/p2p/$_id"
+		conf_kv "$@"
+	} >>"$T/$_f.conf"
+}
+
 # start_peerlock NAME: run $T/NAME.conf, wait for its listeners.
 # PEERLOCK_WRAPPER (e.g. "valgrind --error-exitcode=99") is prepended
 # to the command: the wrapper must exec peerlock in the same process.

@@ -33,45 +33,15 @@ keygen G	# a fresh key, also searched for
 start_echod echo
 PB=$(free_port); FA=$(free_port); FT=$(free_port); FW=$(free_port)
 FG=$(free_port); FC=$(free_port)
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-security = noise tls
-handshake_timeout = 2s
-log_level = debug
-
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-log_level = debug
-log_format = json
-
-[forward.noise]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-
-[forward.tls]
-listen = 127.0.0.1:$FT
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-security = tls
-
-[forward.wrongpeer]
-listen = 127.0.0.1:$FW
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_G
-CONF
-cat >"$T/C.conf" <<CONF
-[peerlock]
-identity = $T/C.key
-log_level = debug
-[forward.unlisted]
-listen = 127.0.0.1:$FC
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" "security=noise tls" \
+    handshake_timeout=2s log_level=debug
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_node A log_level=debug log_format=json
+conf_forward A noise "$FA" "$PB" "$ID_B"
+conf_forward A tls "$FT" "$PB" "$ID_B" security=tls
+conf_forward A wrongpeer "$FW" "$PB" "$ID_G"
+conf_node C log_level=debug
+conf_forward C unlisted "$FC" "$PB" "$ID_B"
 "$PEERLOCK" check -c "$T/A.conf" >"$T/check-A.out" 2>&1
 "$PEERLOCK" check -c "$T/B.conf" >"$T/check-B.out" 2>&1
 start_peerlock B || exit 1

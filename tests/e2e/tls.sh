@@ -12,43 +12,15 @@ start_echod echo
 start_echod sink --mode sink
 PB=$(free_port); FA=$(free_port); FW=$(free_port); FS=$(free_port)
 
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-security = tls
-handshake_timeout = 2s
-
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-
-[expose.sink]
-peers = $ID_C
-target = 127.0.0.1:$PORT_sink
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-security = tls
-
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-
-[forward.wrongpeer]
-listen = 127.0.0.1:$FW
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_C
-CONF
-cat >"$T/C.conf" <<CONF
-[peerlock]
-identity = $T/C.key
-security = tls
-
-[forward.sink]
-listen = 127.0.0.1:$FS
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" security=tls \
+    handshake_timeout=2s
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_expose B sink "$ID_C" "$PORT_sink"
+conf_node A security=tls
+conf_forward A echo "$FA" "$PB" "$ID_B"
+conf_forward A wrongpeer "$FW" "$PB" "$ID_C"
+conf_node C security=tls
+conf_forward C sink "$FS" "$PB" "$ID_B"
 start_peerlock B || exit 1
 start_peerlock A || exit 1
 start_peerlock C || exit 1

@@ -12,38 +12,15 @@ start_echod slow --mode slow --slow-rate 1
 PB=$(free_port); FA=$(free_port); FW=$(free_port); FS=$(free_port)
 FC=$(free_port)
 
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-security = noise
-handshake_timeout = 2s
-
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-security = noise
-
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-
-[forward.wrongpeer]
-listen = 127.0.0.1:$FW
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_C
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" security=noise \
+    handshake_timeout=2s
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_node A security=noise
+conf_forward A echo "$FA" "$PB" "$ID_B"
+conf_forward A wrongpeer "$FW" "$PB" "$ID_C"
 # C is a valid libp2p peer that B does not know.
-cat >"$T/C.conf" <<CONF
-[peerlock]
-identity = $T/C.key
-[forward.echo]
-listen = 127.0.0.1:$FC
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node C
+conf_forward C echo "$FC" "$PB" "$ID_B"
 start_peerlock B || exit 1
 start_peerlock A || exit 1
 start_peerlock C || exit 1
