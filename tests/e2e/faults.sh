@@ -54,19 +54,6 @@ ip -n "$NA" link set "$VA" up
 ip -n "$NB" link set "$VB" up
 set +e
 
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# ns_connect NS HOST PORT: exit 0 if a TCP connection from NS succeeds.
-ns_connect() {
-	in_ns "$1" python3 -c '
-import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()
-except OSError as e:
-    print("connect %s:%s: %s" % (sys.argv[1], sys.argv[2], e)); sys.exit(1)
-' "$2" "$3"
-}
-
 # start_in NAME NS: peerlock NAME in namespace NS (PID_NAME is peerlock).
 start_in() {
 	n0=$(cat "$T/$1.log" 2>/dev/null | grep -c "ready")

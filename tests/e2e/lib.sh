@@ -99,6 +99,21 @@ keygen() {
 	eval "ID_$1=$("$PEERLOCK" keygen -o "$T/$1.key" ${2:+-t "$2"})"
 }
 
+# in_ns NS CMD...: run CMD in network namespace NS (faults.sh,
+# netns-topology.sh).
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ns_connect NS HOST PORT: exit 0 if a TCP connection from NS succeeds.
+ns_connect() {
+	in_ns "$1" python3 -c '
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()
+except OSError as e:
+    print("connect %s:%s: %s" % (sys.argv[1], sys.argv[2], e)); sys.exit(1)
+' "$2" "$3"
+}
+
 # Config builders for the loopback scripts; each writes $T/NAME.conf.
 # conf_node NAME [KEY=VALUE ...]: a new file with NAME's [peerlock]
 # section: identity $T/NAME.key, then "KEY = VALUE" per argument.

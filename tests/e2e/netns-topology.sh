@@ -72,20 +72,6 @@ printf '127.0.0.1 localhost legacy\n' >"/etc/netns/$NB/hosts"
 : >"/etc/netns/$NB/resolv.conf"
 set +e
 
-# in NS CMD...: run CMD in namespace NS.
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# ns_connect NS HOST PORT: exit 0 if a TCP connection from NS succeeds.
-ns_connect() {
-	in_ns "$1" python3 -c '
-import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()
-except OSError as e:
-    print("connect %s:%s: %s" % (sys.argv[1], sys.argv[2], e)); sys.exit(1)
-' "$2" "$3"
-}
-
 # entry NAME NS CMD [VAR=VALUE...]: entry point command CMD of host NAME
 # (a or b) in namespace NS, configured as compose.yml does.
 entry() {
