@@ -27,32 +27,7 @@ NA="plfA$$" NB="plfB$$" VA="plfa$$" VB="plfb$$"
 WAN_A=10.201.0.1 WAN_B=10.201.0.2
 if [ -n "${E2E_QUICK:-}" ]; then BIG=8M; else BIG=100M; fi
 
-netns_cleanup() {
-	pl_cleanup
-	for ns in "$NA" "$NB"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-}
-trap netns_cleanup EXIT
-trap 'exit 1' INT TERM
-
-ip netns add "$NA" 2>"$T/netns.err" ||
-    skip "ip netns add not permitted here: $(cat "$T/netns.err")"
-ip netns add "$NB" || skip "ip netns add not permitted (second namespace)"
-set -e
-ip link add "$VA" type veth peer name "$VB"
-ip link set "$VA" netns "$NA"
-ip link set "$VB" netns "$NB"
-ip -n "$NA" addr add "$WAN_A/24" dev "$VA"
-ip -n "$NB" addr add "$WAN_B/24" dev "$VB"
-for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
-ip -n "$NA" link set "$VA" up
-ip -n "$NB" link set "$VB" up
-set +e
+netns_pair
 
 # start_in NAME NS: peerlock NAME in namespace NS (PID_NAME is peerlock).
 start_in() {

@@ -99,6 +99,40 @@ keygen() {
 	eval "ID_$1=$("$PEERLOCK" keygen -o "$T/$1.key" ${2:+-t "$2"})"
 }
 
+# netns_pair: network namespaces $NA and $NB joined by the veth pair
+# $VA/$VB with $WAN_A/24 and $WAN_B/24, loopback up; the script is
+# skipped where namespaces are not permitted.  On exit they are removed,
+# with anything still running inside and their /etc/netns files.
+netns_pair() {
+	trap netns_cleanup EXIT
+	trap 'exit 1' INT TERM
+	ip netns add "$NA" 2>"$T/netns.err" ||
+	    skip "ip netns add not permitted here: $(cat "$T/netns.err")"
+	ip netns add "$NB" ||
+	    skip "ip netns add not permitted (second namespace)"
+	ip link add "$VA" type veth peer name "$VB" &&
+	    ip link set "$VA" netns "$NA" &&
+	    ip link set "$VB" netns "$NB" &&
+	    ip -n "$NA" addr add "$WAN_A/24" dev "$VA" &&
+	    ip -n "$NB" addr add "$WAN_B/24" dev "$VB" &&
+	    ip -n "$NA" link set lo up && ip -n "$NB" link set lo up &&
+	    ip -n "$NA" link set "$VA" up && ip -n "$NB" link set "$VB" up ||
+	    { echo "FAIL: cannot set up the veth pair"; exit 1; }
+}
+
+# netns_cleanup: pl_cleanup, then netns_pair's namespaces go.
+netns_cleanup() {
+	pl_cleanup
+	for ns in "$NA" "$NB"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null
+		done
+	done
+	ip netns del "$NA" 2>/dev/null
+	ip netns del "$NB" 2>/dev/null
+	rm -rf "/etc/netns/$NA" "/etc/netns/$NB"
+}
+
 # in_ns NS CMD...: run CMD in network namespace NS (faults.sh,
 # netns-topology.sh).
 in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }

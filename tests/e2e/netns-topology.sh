@@ -37,33 +37,8 @@ VB="plwb$$"
 WAN_A=10.200.0.1
 WAN_B=10.200.0.2
 
-netns_cleanup() {
-	pl_cleanup
-	# Anything still running inside our namespaces was started here.
-	for ns in "$NA" "$NB"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	rm -rf "/etc/netns/$NA" "/etc/netns/$NB"
-}
-trap netns_cleanup EXIT
-trap 'exit 1' INT TERM
-
-ip netns add "$NA" 2>"$T/netns.err" ||
-    skip "ip netns add not permitted here: $(cat "$T/netns.err")"
-ip netns add "$NB" || skip "ip netns add not permitted (second namespace)"
+netns_pair
 set -e
-ip link add "$VA" type veth peer name "$VB"
-ip link set "$VA" netns "$NA"
-ip link set "$VB" netns "$NB"
-ip -n "$NA" addr add "$WAN_A/24" dev "$VA"
-ip -n "$NB" addr add "$WAN_B/24" dev "$VB"
-for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
-ip -n "$NA" link set "$VA" up
-ip -n "$NB" link set "$VB" up
 mkdir -p "/etc/netns/$NA" "/etc/netns/$NB"
 printf '127.0.0.1 localhost\n%s peerlock-b\n' "$WAN_B" >"/etc/netns/$NA/hosts"
 printf '127.0.0.1 localhost legacy\n' >"/etc/netns/$NB/hosts"
