@@ -8,26 +8,11 @@
 keygen A; keygen B
 start_echod echo
 PB=$(free_port); FA=$(free_port)
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-handshake_timeout = 4s
-max_handshakes = 20
-max_handshakes_per_ip = 3
-max_connections_per_ip = 50
-
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" handshake_timeout=4s \
+    max_handshakes=20 max_handshakes_per_ip=3 max_connections_per_ip=50
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_node A
+conf_forward A echo "$FA" "$PB" "$ID_B"
 start_peerlock B || exit 1
 start_peerlock A || exit 1
 

@@ -30,11 +30,9 @@ skip() {
 command -v ip >/dev/null 2>&1 || skip "ip (iproute2) not installed"
 [ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces"
 
-NA="plA$$"
-NB="plB$$"
-VA="plwa$$"
-VB="plwb$$"
-WAN_A=10.200.0.1
+# Read by lib.sh's netns_pair and netns_cleanup.
+# shellcheck disable=SC2034
+NA="plA$$" NB="plB$$" VA="plwa$$" VB="plwb$$" WAN_A=10.200.0.1
 WAN_B=10.200.0.2
 
 netns_pair

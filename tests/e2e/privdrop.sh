@@ -29,23 +29,10 @@ for p in range(990, 700, -1):
         s.close()
 ')
 FA=$(free_port)
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-user = nobody
-
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" user=nobody
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_node A
+conf_forward A echo "$FA" "$PB" "$ID_B"
 check "check accepts user = nobody" "$PEERLOCK" check -c "$T/B.conf"
 start_peerlock B || exit 1
 start_peerlock A || exit 1

@@ -11,21 +11,10 @@
 keygen A; keygen B
 start_echod echo
 PB=$(free_port); FA=$(free_port); PX=$(free_port)
-cat >"$T/B.conf" <<CONF
-[peerlock]
-identity = $T/B.key
-listen = /ip4/127.0.0.1/tcp/$PB
-[expose.echo]
-peers = $ID_A
-target = 127.0.0.1:$PORT_echo
-CONF
-cat >"$T/A.conf" <<CONF
-[peerlock]
-identity = $T/A.key
-[forward.echo]
-listen = 127.0.0.1:$FA
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-CONF
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB"
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_node A
+conf_forward A echo "$FA" "$PB" "$ID_B"
 cat >"$T/launch.py" <<'PY'
 import os, socket, sys
 tdir, peerlock, conf = sys.argv[1], sys.argv[2], sys.argv[3]
