@@ -38,8 +38,6 @@
 
 #define SIG_PREFIX_LEN (sizeof(NOISE_SIG_PREFIX) - 1)
 
-/* TLS 1.3 record overhead: header 5, inner content type 1, AEAD tag 16. */
-
 #define TLS_MISMATCH_PREFIX "tls: peer ID mismatch: expected "
 
 struct secchan_cred {
@@ -925,7 +923,7 @@ secchan_open_need(const struct secchan *sc, const uint8_t *peek,
 		return 0;
 	if (hdr == NOISE_FRAME_HDR)
 		return NOISE_FRAME_HDR + frame_get_len(peek);
-	return TLSREC_HDR + ((size_t)peek[3] << 8 | peek[4]);
+	return TLSREC_HDR + tlsrec_hdr_len(peek);
 }
 
 /* What the next open needs; see secchan.h. */
@@ -939,7 +937,7 @@ secchan_open_room(const struct secchan *sc, const uint8_t *peek,
 	*in_len = 0;
 	if (sc->phase != PH_READY)
 		return 0;
-	if (sc_is_tls(sc) && hdr == TLSREC_HDR) {
+	if (hdr == TLSREC_HDR) {
 		if (avail < TLSREC_HDR)
 			return 0;
 		if ((tl = tlsrec_body_len(peek)) < 0) {

@@ -89,6 +89,11 @@ enum {
 	ALERT_USER_CANCELED = 90
 };
 
+/* KeyUpdate messages: [0] update_not_requested, [1] update_requested. */
+static const uint8_t tls_ku[2][5] = {
+	{ HS_KEY_UPDATE, 0, 0, 1, 0 }, { HS_KEY_UPDATE, 0, 0, 1, 1 }
+};
+
 static bool tls_offload_enabled = true;
 static const char *tls_suite_override;	/* tls_set_suites() */
 
@@ -268,7 +273,7 @@ tls_recv_limit(struct tls_session *s, size_t want)
 		memcpy(s->rhdr + s->rhdr_have, s->in + s->in_off, n);
 		s->rhdr_have += n;
 		if (s->rhdr_have == TLSREC_HDR) {
-			s->rleft = (size_t)s->rhdr[3] << 8 | s->rhdr[4];
+			s->rleft = tlsrec_hdr_len(s->rhdr);
 			if (s->rleft == 0)
 				s->rhdr_have = 0;	/* empty record */
 		}
@@ -693,7 +698,8 @@ tls_records_bound(size_t len)
 	size_t records = len / TLSREC_MAX_PLAINTEXT + 1;
 
 	/* plus one KeyUpdate record when the write key is due */
-	return len + records * TLSREC_OVERHEAD + TLSREC_OVERHEAD + 5;
+	return len + records * TLSREC_OVERHEAD + TLSREC_OVERHEAD +
+	    sizeof(tls_ku[0]);
 }
 
 /*
@@ -707,7 +713,7 @@ static int
 tls_seal_records(struct tls_session *s, const uint8_t *pt, size_t len,
     uint8_t *dst)
 {
-	static const uint8_t ku[] = { HS_KEY_UPDATE, 0, 0, 1, 0 };
+	const uint8_t *ku = tls_ku[0];
 	size_t pos = 0, off = 0, chunk;
 	uint8_t *rec;
 	bool rekey;
@@ -717,14 +723,15 @@ tls_seal_records(struct tls_session *s, const uint8_t *pt, size_t len,
 		chunk = len - off < TLSREC_MAX_PLAINTEXT ? len - off :
 		    TLSREC_MAX_PLAINTEXT;
 		rekey = s->tx.seq >= TLS_REKEY_RECORDS;
-		rec = dst + pos + (rekey ? TLSREC_OVERHEAD + sizeof(ku) : 0);
+		rec = dst + pos + (rekey ? TLSREC_OVERHEAD + sizeof(tls_ku[0]) :
+		    0);
 		if (rec + TLSREC_HDR != pt + off)
 			memmove(rec + TLSREC_HDR, pt + off, chunk);
 		if (rekey) {
 			/* KeyUpdate(update_not_requested) under the old key */
-			memcpy(dst + pos + TLSREC_HDR, ku, sizeof(ku));
+			memcpy(dst + pos + TLSREC_HDR, ku, sizeof(tls_ku[0]));
 			if ((r = tlsrec_seal(&s->tx, TLSREC_HANDSHAKE,
-			    dst + pos, sizeof(ku))) < 0 ||
+			    dst + pos, sizeof(tls_ku[0]))) < 0 ||
 			    tlsrec_update(&s->tx) != 0)
 				goto fail;
 			pos += (size_t)r;
@@ -782,12 +789,21 @@ tls_fail_alert(struct tls_session *s, uint8_t alert, const char *fmt, ...)
 	}
 }
 
+/*
+ * Queue a KeyUpdate (asking the peer for one back if request) under the
+ * current write key, then switch to the next one.  0 or -1.
+ */
+static int
+tls_send_key_update(struct tls_session *s, bool request)
+{
+	return tls_queue_record(s, TLSREC_HANDSHAKE, tls_ku[request],
+	    sizeof(tls_ku[0])) == 0 && tlsrec_update(&s->tx) == 0 ? 0 : -1;
+}
+
 /* A received KeyUpdate (RFC 8446 4.6.3): new read key, maybe answer. */
 static int
 tls_on_key_update(struct tls_session *s, uint8_t request)
 {
-	static const uint8_t ku[] = { HS_KEY_UPDATE, 0, 0, 1, 0 };
-
 	if (request > 1) {
 		tls_fail_alert(s, ALERT_ILLEGAL_PARAMETER,
 		    "tls: KeyUpdate with request_update %u (expected 0 or 1)",
@@ -800,8 +816,7 @@ tls_on_key_update(struct tls_session *s, uint8_t request)
 	}
 	s->key_updates++;
 	if (request == 1 && !s->sent_close &&
-	    (tls_queue_record(s, TLSREC_HANDSHAKE, ku, sizeof(ku)) != 0 ||
-	    tlsrec_update(&s->tx) != 0)) {
+	    tls_send_key_update(s, false) != 0) {
 		tls_set_error(s, "tls: cannot answer the peer's KeyUpdate");
 		return -1;
 	}
@@ -911,7 +926,7 @@ tls_on_alert(struct tls_session *s, const uint8_t *p, size_t n)
 static void
 tls_bad_header(struct tls_session *s, const uint8_t *hdr)
 {
-	size_t blen = (size_t)hdr[3] << 8 | hdr[4];
+	size_t blen = tlsrec_hdr_len(hdr);
 
 	if (hdr[0] != TLSREC_APPDATA)
 		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
@@ -1168,14 +1183,12 @@ tls_read(struct tls_session *s, uint8_t *out, size_t cap)
 {
 	int r, e;
 
-	if (s->offloaded && s->rd_len > 0 && cap > 0)
-		return tls_read_records(s, out, cap);
+	if (s->offloaded && cap > 0)
+		return tls_read_records(s, out, cap);	/* checks the status */
 	if (s->status != TLS_DONE)
 		return -1;
 	if (cap == 0)
 		return 0;
-	if (s->offloaded)
-		return tls_read_records(s, out, cap);
 	r = wolfSSL_read(s->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
 	if (r > 0)
 		return r;
@@ -1229,12 +1242,9 @@ tls_send_record(struct tls_session *s, uint8_t type, const uint8_t *msg,
 int
 tls_key_update(struct tls_session *s, bool request)
 {
-	uint8_t ku[5] = { HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0 };
-
 	if (!s->offloaded || s->status != TLS_DONE || s->sent_close)
 		return -1;
-	if (tls_send_record(s, TLSREC_HANDSHAKE, ku, sizeof(ku)) != 0 ||
-	    tlsrec_update(&s->tx) != 0) {
+	if (tls_send_key_update(s, request) != 0) {
 		tls_set_error(s, "tls: cannot send a KeyUpdate");
 		return -1;
 	}

@@ -32,6 +32,17 @@ static _Thread_local struct {
 
 static uint64_t tlsrec_gen_next;
 
+/* Wipe the per-thread expanded key if it holds generation gen. */
+static void
+tlsrec_forget(uint64_t gen)
+{
+	if (gen == 0 || tlsrec_gcm.gen != gen)
+		return;
+	sodium_memzero(&tlsrec_gcm.aes, sizeof(tlsrec_gcm.aes));
+	tlsrec_gcm.gen = 0;
+	tlsrec_gcm.init = false;
+}
+
 int
 tlsrec_suite_from_name(const char *name, enum tlsrec_suite *suite)
 {
@@ -129,11 +140,7 @@ tlsrec_update(struct tlsrec_dir *d)
 	r = tlsrec_expand(d->suite, d->secret, d->secret_len, "traffic upd",
 	    next, d->secret_len);
 	if (r == 0) {
-		if (tlsrec_gcm.gen == d->gen) {
-			sodium_memzero(&tlsrec_gcm.aes, sizeof(tlsrec_gcm.aes));
-			tlsrec_gcm.gen = 0;
-			tlsrec_gcm.init = false;
-		}
+		tlsrec_forget(d->gen);
 		memcpy(d->secret, next, d->secret_len);
 		r = tlsrec_derive(d);
 	}
@@ -201,10 +208,16 @@ tlsrec_seal(struct tlsrec_dir *d, uint8_t type, uint8_t *rec, size_t len)
 	return (int)(TLSREC_HDR + blen);
 }
 
+size_t
+tlsrec_hdr_len(const uint8_t hdr[static TLSREC_HDR])
+{
+	return (size_t)hdr[3] << 8 | hdr[4];
+}
+
 int
 tlsrec_body_len(const uint8_t hdr[static TLSREC_HDR])
 {
-	int blen = hdr[3] << 8 | hdr[4];
+	int blen = (int)tlsrec_hdr_len(hdr);
 
 	if (hdr[0] != TLSREC_APPDATA || hdr[1] != 0x03 || hdr[2] != 0x03 ||
 	    blen < 1 + TLSREC_TAG || blen > TLSREC_MAX_CIPHERTEXT)
@@ -249,10 +262,6 @@ tlsrec_open(struct tlsrec_dir *d, const uint8_t hdr[static TLSREC_HDR],
 void
 tlsrec_wipe(struct tlsrec_dir *d)
 {
-	if (d->gen != 0 && tlsrec_gcm.gen == d->gen) {
-		sodium_memzero(&tlsrec_gcm.aes, sizeof(tlsrec_gcm.aes));
-		tlsrec_gcm.gen = 0;
-		tlsrec_gcm.init = false;
-	}
+	tlsrec_forget(d->gen);
 	sodium_memzero(d, sizeof(*d));
 }

@@ -88,6 +88,9 @@ int tlsrec_update(struct tlsrec_dir *d);
 int tlsrec_seal(struct tlsrec_dir *d, uint8_t type, uint8_t *rec,
     size_t len);
 
+/* The length field of a record header (the body's size, unchecked). */
+size_t tlsrec_hdr_len(const uint8_t hdr[static TLSREC_HDR]);
+
 /*
  * Body length a record header announces, or -1 if the header is not an
  * application_data record of a legal size (17..2^14+256): a TLS 1.3
