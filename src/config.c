@@ -24,14 +24,16 @@
 
 #include "wire.h"
 
-enum sect_kind { SECT_NONE, SECT_PEERLOCK, SECT_FORWARD, SECT_EXPOSE };
+enum sect_kind {
+	SECT_NONE, SECT_PEERLOCK, SECT_FORWARD, SECT_EXPOSE, SECT_CONNECT
+};
 
 enum key_id {
 	K_IDENTITY, K_LISTEN, K_SECURITY, K_HANDSHAKE_TIMEOUT,
 	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
-	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_COUNT
+	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL, K_COUNT
 };
 
 enum {
@@ -80,7 +82,7 @@ struct pstate {
 	struct sect_meta pmeta;
 	struct sect_meta fmeta[CONFIG_MAX_FORWARDS];
 	struct sect_meta emeta[CONFIG_MAX_EXPOSES];
-	size_t any_expose;		/* index of the '*' expose + 1 */
+	struct sect_meta cmeta[CONFIG_MAX_CONNECTS];
 };
 
 typedef int (*key_set)(struct pstate *, const char *, bool);
@@ -212,6 +214,10 @@ cfg_set_security(struct pstate *st, const char *v, bool cont)
 		return cfg_set_security_list(st, v, cont,
 		    c->forwards[st->idx].security,
 		    &c->forwards[st->idx].nsecurity);
+	if (st->kind == SECT_CONNECT)
+		return cfg_set_security_list(st, v, cont,
+		    c->connects[st->idx].security,
+		    &c->connects[st->idx].nsecurity);
 	return cfg_set_security_list(st, v, cont, c->security, &c->nsecurity);
 }
 
@@ -460,17 +466,73 @@ cfg_set_proxy(struct pstate *st, const char *v, bool cont)
 	    "none, got '%.32s'", v);
 }
 
-/* [forward.NAME] peer = MULTIADDR/p2p/ID */
+/*
+ * [forward.NAME] / [connect.NAME] peer = MULTIADDR/p2p/ID; a forward
+ * may also name /p2p/ID alone (node mode: any live session to the peer).
+ */
 static int
 cfg_set_peer(struct pstate *st, const char *v, bool cont)
 {
-	struct multiaddr *ma = &st->c->forwards[st->idx].peer;
+	struct config_forward *f = st->kind == SECT_FORWARD ?
+	    &st->c->forwards[st->idx] : NULL;
+	struct multiaddr *ma = f != NULL ? &f->peer :
+	    &st->c->connects[st->idx].peer;
+	const char *id = NULL;
 
+	(void)cont;
+	if (strncmp(v, "/p2p/", 5) == 0)
+		id = v + 5;
+	else if (strncmp(v, "/ipfs/", 6) == 0)
+		id = v + 6;
+	if (id != NULL && f != NULL) {
+		memset(ma, 0, sizeof(*ma));
+		if (peer_id_parse(id, &ma->peer) != 0)
+			return cfg_fail(st, st->lineno, "peer: bad peer ID "
+			    "'%.60s'", id);
+		ma->has_peer = true;
+		f->no_addr = true;
+		return 1;
+	}
 	if (cfg_addr(st, "peer", v, ma, true) == 0)
 		return 0;
 	if (!ma->has_peer)
 		return cfg_fail(st, st->lineno, "peer: needs /p2p/PEERID, "
 		    "as in /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW...");
+	return 1;
+}
+
+/*
+ * [forward.NAME] / [expose.NAME] protocol = /x/NAME: node mode.  A
+ * multistream protocol id: printable ASCII without blanks, starting
+ * with '/', and none of the ids peerlock serves itself.
+ */
+static int
+cfg_set_protocol(struct pstate *st, const char *v, bool cont)
+{
+	static const char *const reserved[] = { MSS_PROTO_HEADER,
+	    "/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0",
+	    "/yamux/1.0.0", MSS_PROTO_NOISE, MSS_PROTO_TLS, NULL };
+	char *dst = st->kind == SECT_FORWARD ?
+	    st->c->forwards[st->idx].protocol :
+	    st->c->exposes[st->idx].protocol;
+	size_t i, n = strlen(v);
+
+	(void)cont;
+	if (v[0] != '/' || n < 2)
+		return cfg_fail(st, st->lineno, "protocol: expected an id "
+		    "starting with '/', as in /x/postgres, got '%.60s'", v);
+	if (n >= CONFIG_PROTO_MAX)
+		return cfg_fail(st, st->lineno, "protocol: longer than %d "
+		    "characters", CONFIG_PROTO_MAX - 1);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 127)
+			return cfg_fail(st, st->lineno, "protocol: character "
+			    "%zu is not printable ASCII or is a blank", i + 1);
+	for (i = 0; reserved[i] != NULL; i++)
+		if (strcmp(v, reserved[i]) == 0)
+			return cfg_fail(st, st->lineno, "protocol: %s is "
+			    "served by peerlock itself", v);
+	memcpy(dst, v, n + 1);
 	return 1;
 }
 
@@ -492,23 +554,13 @@ cfg_set_target(struct pstate *st, const char *v, bool cont)
 static int
 cfg_add_any(struct pstate *st, struct config_expose *e)
 {
-	size_t other;
-
 	if (e->npeers > 0)
 		return cfg_fail(st, st->lineno, "peers: '*' cannot be mixed "
 		    "with peer IDs");
 	if (e->any)
 		return cfg_fail(st, st->lineno, "peers: '*' listed twice");
-	if (st->any_expose != 0) {
-		other = st->any_expose - 1;
-		return cfg_fail(st, st->lineno, "peers: '*' is already used "
-		    "by expose.%s (line %d); only one expose may admit any "
-		    "peer", st->c->exposes[other].name,
-		    st->emeta[other].any_line);
-	}
 	e->any = true;
 	st->cur->any_line = st->lineno;
-	st->any_expose = st->idx + 1;
 	return 1;
 }
 
@@ -598,6 +650,10 @@ static const struct key_def cfg_keys[] = {
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
 	{ "security", K_SECURITY, SECT_FORWARD, true, cfg_set_security },
+	{ "protocol", K_PROTOCOL, SECT_FORWARD, false, cfg_set_protocol },
+	{ "protocol", K_PROTOCOL, SECT_EXPOSE, false, cfg_set_protocol },
+	{ "peer", K_PEER, SECT_CONNECT, false, cfg_set_peer },
+	{ "security", K_SECURITY, SECT_CONNECT, true, cfg_set_security },
 	{ "peers", K_PEERS, SECT_EXPOSE, true, cfg_set_peers },
 	{ "target", K_TARGET, SECT_EXPOSE, false, cfg_set_target },
 	{ "proxy_protocol", K_PROXY_PROTOCOL, SECT_EXPOSE, false,
@@ -701,6 +757,35 @@ cfg_begin_expose(struct pstate *st, const char *name)
 	return 1;
 }
 
+/* Open a [connect.NAME] section. */
+static int
+cfg_begin_connect(struct pstate *st, const char *name)
+{
+	struct config *c = st->c;
+	struct config_connect *k;
+	size_t i;
+
+	for (i = 0; i < c->nconnects; i++)
+		if (strcmp(c->connects[i].name, name) == 0)
+			return cfg_fail(st, st->hdr_line, "duplicate section "
+			    "[connect.%s] (first at line %d)", name,
+			    st->cmeta[i].hdr);
+	if (c->nconnects == CONFIG_MAX_CONNECTS)
+		return cfg_fail(st, st->hdr_line, "too many [connect.*] "
+		    "sections (max %d)", CONFIG_MAX_CONNECTS);
+	k = realloc(c->connects, (c->nconnects + 1) * sizeof(*k));
+	if (k == NULL)
+		return cfg_fail(st, st->hdr_line, "out of memory");
+	c->connects = k;
+	k = &c->connects[c->nconnects];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	st->idx = c->nconnects++;
+	st->cur = &st->cmeta[st->idx];
+	st->kind = SECT_CONNECT;
+	return 1;
+}
+
 /* A new section header was seen (at st->hdr_line): open it. */
 static int
 cfg_begin_section(struct pstate *st, const char *section)
@@ -725,18 +810,22 @@ cfg_begin_section(struct pstate *st, const char *section)
 		name = section + 8;
 	else if (strncmp(section, "expose.", 7) == 0)
 		name = section + 7;
+	else if (strncmp(section, "connect.", 8) == 0)
+		name = section + 8;
 	else
 		return cfg_fail(st, st->hdr_line, "unknown section [%.60s] "
-		    "(expected [peerlock], [forward.NAME] or [expose.NAME])",
-		    section);
+		    "(expected [peerlock], [forward.NAME], [expose.NAME] or "
+		    "[connect.NAME])", section);
 	if (!cfg_name_ok(name))
 		return cfg_fail(st, st->hdr_line, "bad section name [%.60s]: "
 		    "NAME must be 1 to %d of A-Z a-z 0-9 _ -", section,
 		    CONFIG_SECTION_NAME_MAX);
 	if (section[0] == 'f')
 		rc = cfg_begin_forward(st, name);
-	else
+	else if (section[0] == 'e')
 		rc = cfg_begin_expose(st, name);
+	else
+		rc = cfg_begin_connect(st, name);
 	if (rc != 0)
 		st->cur->hdr = st->hdr_line;
 	return rc;
@@ -888,6 +977,55 @@ cfg_check_forward(struct pstate *st, size_t i)
 		memcpy(f->security, st->c->security, sizeof(f->security));
 		f->nsecurity = st->c->nsecurity;
 	}
+	if (f->no_addr && f->protocol[0] == '\0')
+		return cfg_fail(st, m->key_line[K_PEER], "peer: /p2p/ID alone "
+		    "needs node mode (set protocol); a raw-mode forward dials "
+		    "an address");
+	return 1;
+}
+
+/* Check that a connect is complete and inherit the global security. */
+static int
+cfg_check_connect(struct pstate *st, size_t i)
+{
+	struct config_connect *k = &st->c->connects[i];
+	const struct sect_meta *m = &st->cmeta[i];
+
+	if (m->key_line[K_PEER] == 0)
+		return cfg_fail(st, m->hdr, "connect.%s needs peer", k->name);
+	if (m->key_line[K_SECURITY] != 0 && k->nsecurity == 0)
+		return cfg_fail(st, m->key_line[K_SECURITY], "security is "
+		    "empty");
+	if (m->key_line[K_SECURITY] == 0) {
+		memcpy(k->security, st->c->security, sizeof(k->security));
+		k->nsecurity = st->c->nsecurity;
+	}
+	return 1;
+}
+
+/* One '*' expose per protocol (raw mode counts as the protocol ""). */
+static int
+cfg_check_any_unique(struct pstate *st)
+{
+	const struct config *c = st->c;
+	size_t i, j;
+
+	for (i = 0; i < c->nexposes; i++) {
+		if (!c->exposes[i].any)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (!c->exposes[j].any || strcmp(c->exposes[i].protocol,
+			    c->exposes[j].protocol) != 0)
+				continue;
+			return cfg_fail(st, st->emeta[i].any_line, "peers: '*' "
+			    "is already used by expose.%s (line %d); only one "
+			    "expose %s%s may admit any peer",
+			    c->exposes[j].name, st->emeta[j].any_line,
+			    c->exposes[i].protocol[0] != '\0' ?
+			    "of protocol " : "in raw mode",
+			    c->exposes[i].protocol);
+		}
+	}
 	return 1;
 }
 
@@ -905,26 +1043,31 @@ cfg_check_expose(struct pstate *st, size_t i)
 	if (m->key_line[K_TARGET] == 0)
 		return cfg_fail(st, m->hdr, "expose.%s needs target",
 		    e->name);
-	if (!st->c->has_listen)
+	if (!st->c->has_listen && (e->protocol[0] == '\0' ||
+	    st->c->nconnects == 0))
 		return cfg_fail(st, m->hdr, "expose.%s needs [peerlock] "
-		    "listen", e->name);
+		    "listen%s", e->name, e->protocol[0] != '\0' ? " or a "
+		    "[connect.NAME] session for peers to reach it" : "");
 	return 1;
 }
 
 /* One listed peer, for the duplicate check. */
 struct peer_ref {
+	const char *proto;		/* expose's protocol, "" = raw */
 	const struct peer_id *id;
 	size_t expose;
 	int line;
 };
 
-/* qsort order: multihash bytes, then line. */
+/* qsort order: protocol, multihash bytes, then line. */
 static int
 cfg_peer_cmp(const void *a, const void *b)
 {
 	const struct peer_ref *x = a, *y = b;
 	int r;
 
+	if ((r = strcmp(x->proto, y->proto)) != 0)
+		return r;
 	if (x->id->len != y->id->len)
 		return x->id->len < y->id->len ? -1 : 1;
 	if ((r = memcmp(x->id->mh, y->id->mh, x->id->len)) != 0)
@@ -950,18 +1093,24 @@ cfg_check_peers_unique(struct pstate *st)
 	n = 0;
 	for (i = 0; i < c->nexposes; i++)
 		for (j = 0; j < c->exposes[i].npeers; j++)
-			refs[n++] = (struct peer_ref){ &c->exposes[i].peers[j],
-			    i, st->emeta[i].peer_lines[j] };
+			refs[n++] = (struct peer_ref){ c->exposes[i].protocol,
+			    &c->exposes[i].peers[j], i,
+			    st->emeta[i].peer_lines[j] };
 	qsort(refs, n, sizeof(*refs), cfg_peer_cmp);
 	for (i = 1; i < n; i++) {
 		a = &refs[i - 1];
 		b = &refs[i];
-		if (!peer_id_equal(a->id, b->id))
+		if (strcmp(a->proto, b->proto) != 0 ||
+		    !peer_id_equal(a->id, b->id))
 			continue;
 		peer_id_to_string(b->id, id, sizeof(id));
 		cfg_fail(st, b->line, "peer %s in expose.%s is already in "
-		    "expose.%s (line %d)", id, c->exposes[b->expose].name,
-		    c->exposes[a->expose].name, a->line);
+		    "expose.%s (line %d)%s%s%s", id, c->exposes[b->expose].name,
+		    c->exposes[a->expose].name, a->line,
+		    a->proto[0] != '\0' ? "; (peer, protocol) must be unique: "
+		    "both serve " : "", a->proto, a->proto[0] != '\0' ? "" :
+		    "; a peer may be in one raw-mode expose only (set "
+		    "protocol for node mode)");
 		break;
 	}
 	free(refs);
@@ -989,11 +1138,14 @@ cfg_check(struct pstate *st)
 	for (i = 0; i < c->nexposes; i++)
 		if (cfg_check_expose(st, i) == 0)
 			return 0;
-	if (cfg_check_peers_unique(st) == 0)
+	for (i = 0; i < c->nconnects; i++)
+		if (cfg_check_connect(st, i) == 0)
+			return 0;
+	if (cfg_check_any_unique(st) == 0 || cfg_check_peers_unique(st) == 0)
 		return 0;
-	if (c->nforwards == 0 && c->nexposes == 0)
+	if (c->nforwards == 0 && c->nexposes == 0 && c->nconnects == 0)
 		return cfg_fail(st, st->pmeta.hdr, "nothing to do: add a "
-		    "[forward.NAME] or [expose.NAME] section");
+		    "[forward.NAME], [expose.NAME] or [connect.NAME] section");
 	return 1;
 }
 
@@ -1148,6 +1300,7 @@ config_free(struct config *c)
 		free(c->exposes[i].peers);
 	free(c->exposes);
 	free(c->forwards);
+	free(c->connects);
 	free(c->identity);
 	free(c->user);
 	free(c->path);
@@ -1157,10 +1310,19 @@ config_free(struct config *c)
 const struct config_expose *
 config_route(const struct config *c, const struct peer_id *peer)
 {
+	return config_route_proto(c, peer, "");
+}
+
+const struct config_expose *
+config_route_proto(const struct config *c, const struct peer_id *peer,
+    const char *proto)
+{
 	const struct config_expose *any = NULL;
 	size_t i, j;
 
 	for (i = 0; i < c->nexposes; i++) {
+		if (strcmp(c->exposes[i].protocol, proto) != 0)
+			continue;
 		if (c->exposes[i].any)
 			any = &c->exposes[i];
 		for (j = 0; j < c->exposes[i].npeers; j++)
@@ -1168,4 +1330,54 @@ config_route(const struct config *c, const struct peer_id *peer)
 				return &c->exposes[i];
 	}
 	return any;
+}
+
+bool
+config_node_mode(const struct config *c)
+{
+	size_t i;
+
+	if (c->nconnects > 0)
+		return true;
+	for (i = 0; i < c->nforwards; i++)
+		if (c->forwards[i].protocol[0] != '\0')
+			return true;
+	for (i = 0; i < c->nexposes; i++)
+		if (c->exposes[i].protocol[0] != '\0')
+			return true;
+	return false;
+}
+
+size_t
+config_peer_protocols(const struct config *c, const struct peer_id *peer,
+    const char **out, size_t cap)
+{
+	size_t i, n = 0;
+	const char *p;
+
+	for (i = 0; i < c->nexposes && n < cap; i++) {
+		p = c->exposes[i].protocol;
+		if (p[0] != '\0' && config_route_proto(c, peer, p) ==
+		    &c->exposes[i])
+			out[n++] = p;
+	}
+	return n;
+}
+
+bool
+config_peer_node(const struct config *c, const struct peer_id *peer)
+{
+	const char *p;
+	size_t i;
+
+	if (config_peer_protocols(c, peer, &p, 1) > 0)
+		return true;
+	for (i = 0; i < c->nforwards; i++)
+		if (c->forwards[i].protocol[0] != '\0' &&
+		    peer_id_equal(&c->forwards[i].peer.peer, peer))
+			return true;
+	for (i = 0; i < c->nconnects; i++)
+		if (peer_id_equal(&c->connects[i].peer.peer, peer))
+			return true;
+	return false;
 }

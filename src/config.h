@@ -27,6 +27,8 @@ enum {
 	CONFIG_FILE_MAX = 4 << 20,	/* config file size cap */
 	CONFIG_MAX_FORWARDS = 256,
 	CONFIG_MAX_EXPOSES = 256,
+	CONFIG_MAX_CONNECTS = 256,
+	CONFIG_PROTO_MAX = 128,		/* node-mode protocol id + NUL */
 	CONFIG_MAX_PEERS = 1024,	/* per expose */
 	CONFIG_MAX_CONNECTIONS = 1 << 20,
 	CONFIG_USER_MAX = 32		/* longest user name accepted */
@@ -37,11 +39,18 @@ const char *sec_proto_id(enum sec_proto p);
 /* Its short name ("noise", "tls"). */
 const char *sec_proto_name(enum sec_proto p);
 
-/* [forward.NAME]: local plaintext listener -> remote peer. */
+/*
+ * [forward.NAME]: local plaintext listener -> remote peer.  With
+ * protocol set (node mode) each app connection is a yamux stream of that
+ * protocol on the one session to the peer; peer may then be /p2p/ID
+ * alone (no_addr: use a live session, never dial).
+ */
 struct config_forward {
 	char name[CONFIG_NAME_MAX];
 	struct multiaddr listen;	/* local plaintext address */
 	struct multiaddr peer;		/* remote, has_peer is required */
+	bool no_addr;			/* peer = /p2p/ID alone */
+	char protocol[CONFIG_PROTO_MAX];	/* "" = raw mode */
 	enum sec_proto security[SEC_MAX];
 	size_t nsecurity;		/* inherited from [peerlock] if unset */
 };
@@ -54,6 +63,18 @@ struct config_expose {
 	bool any;			/* peers = * */
 	struct multiaddr target;
 	bool proxy_v2;			/* proxy_protocol = v2 */
+	char protocol[CONFIG_PROTO_MAX];	/* "" = raw mode */
+};
+
+/*
+ * [connect.NAME]: keep a node-mode session to peer open (reconnecting
+ * with backoff), so that the peer can open streams to us over it.
+ */
+struct config_connect {
+	char name[CONFIG_NAME_MAX];
+	struct multiaddr peer;		/* address and /p2p/ID */
+	enum sec_proto security[SEC_MAX];
+	size_t nsecurity;
 };
 
 struct config {
@@ -81,6 +102,8 @@ struct config {
 	size_t nforwards;
 	struct config_expose *exposes;
 	size_t nexposes;
+	struct config_connect *connects;
+	size_t nconnects;
 };
 
 /*
@@ -97,9 +120,35 @@ struct config *config_parse(const char *text, const char *name,
 /* Free; NULL is a no-op. */
 void config_free(struct config *c);
 
-/* The expose that admits peer (exact entry first, then '*'), or NULL. */
+/*
+ * The raw-mode expose (no protocol) that admits peer (exact entry
+ * first, then '*'), or NULL.
+ */
 const struct config_expose *config_route(const struct config *c,
     const struct peer_id *peer);
+
+/*
+ * The node-mode expose serving protocol proto to peer (exact entry
+ * first, then '*'), or NULL.
+ */
+const struct config_expose *config_route_proto(const struct config *c,
+    const struct peer_id *peer, const char *proto);
+
+/*
+ * Whether peer may hold a node-mode session with us: a node-mode expose
+ * admits it, or a node-mode forward or a [connect] names it.
+ */
+bool config_peer_node(const struct config *c, const struct peer_id *peer);
+
+/* Whether any route or [connect] uses node mode. */
+bool config_node_mode(const struct config *c);
+
+/*
+ * The protocols of the node-mode exposes that admit peer, into
+ * out[0..cap) (borrowed from c); returns the count (at most cap).
+ */
+size_t config_peer_protocols(const struct config *c,
+    const struct peer_id *peer, const char **out, size_t cap);
 
 /*
  * Close classes that `quiet` may name (NULL-terminated): close reasons

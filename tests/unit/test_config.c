@@ -182,6 +182,32 @@ static const struct {
 	    "proxy_protocol: expected v2 or none, got 'v1'" },
 	{ PL FWD("a") "proxy_protocol = v2\n", 7,
 	    "unknown key 'proxy_protocol' in [forward.a]" },
+	/* node mode */
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\npeer = /p2p/" ID1 "\n", 6,
+	    "peer: /p2p/ID alone needs node mode (set protocol)" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\npeer = /p2p/xyz\n"
+	    "protocol = /x/a\n", 6, "peer: bad peer ID 'xyz'" },
+	{ PL FWD("a") "protocol = x/a\n", 7,
+	    "protocol: expected an id starting with '/'" },
+	{ PL FWD("a") "protocol = /x/a b\n", 7,
+	    "protocol: character 5 is not printable ASCII or is a blank" },
+	{ PL FWD("a") "protocol = /ipfs/ping/1.0.0\n", 7,
+	    "protocol: /ipfs/ping/1.0.0 is served by peerlock itself" },
+	{ PL EXP("a", ID1) "protocol = /x/a\n" EXP("b", ID2 " " ID1)
+	    "protocol = /x/a\n", 9, "peer " ID1 " in expose.b is already in "
+	    "expose.a (line 5); (peer, protocol) must be unique: both serve "
+	    "/x/a" },
+	{ PL EXP("a", "*") "protocol = /x/a\n" EXP("b", "*")
+	    "protocol = /x/a\n", 9, "'*' is already used by expose.a (line "
+	    "5); only one expose of protocol /x/a may admit any peer" },
+	{ PL "[connect.h]\nsecurity = tls\n", 4, "connect.h needs peer" },
+	{ PL "[connect.h]\npeer = /p2p/" ID1 "\n", 5,
+	    "peer: multiaddr:" },
+	{ PL "[connect.h]\npeer = /ip4/1.2.3.4/tcp/1/p2p/" ID1 "\n"
+	    "protocol = /x/a\n", 6, "unknown key 'protocol' in [connect.h]" },
+	{ PL "[connects.h]\npeer = /p2p/" ID1 "\n", 4,
+	    "(expected [peerlock], [forward.NAME], [expose.NAME] or "
+	    "[connect.NAME])" },
 };
 
 /* Each broken config fails with "t.conf:LINE: ..." naming the problem. */
@@ -387,6 +413,63 @@ START_TEST(test_route)
 }
 END_TEST
 
+/*
+ * Node mode: one peer in several exposes by protocol, beside its raw
+ * expose; forwards by /p2p/ID alone; [connect] sections.
+ */
+START_TEST(test_node_mode)
+{
+	struct config *c;
+	struct peer_id p1 = pid(ID1), p2 = pid(ID2), p3 = pid(ID3);
+	const char *protos[8];
+
+	c = parse_ok(PL EXP("raw", ID1) EXP("pg", ID1 " " ID2)
+	    "protocol = /x/postgres\n" EXP("web", ID1) "protocol = /x/http\n"
+	    EXP("any", "*") "protocol = /x/http\n");
+	ck_assert(config_node_mode(c));
+	ck_assert_str_eq(config_route(c, &p1)->name, "raw");
+	ck_assert_ptr_null(config_route(c, &p2));
+	ck_assert_str_eq(config_route_proto(c, &p1, "/x/postgres")->name,
+	    "pg");
+	ck_assert_str_eq(config_route_proto(c, &p1, "/x/http")->name, "web");
+	ck_assert_str_eq(config_route_proto(c, &p3, "/x/http")->name, "any");
+	ck_assert_ptr_null(config_route_proto(c, &p3, "/x/postgres"));
+	ck_assert_uint_eq(config_peer_protocols(c, &p1, protos, 8), 2);
+	ck_assert_uint_eq(config_peer_protocols(c, &p3, protos, 8), 1);
+	ck_assert_str_eq(protos[0], "/x/http");
+	ck_assert(config_peer_node(c, &p2));
+	config_free(c);
+
+	c = parse_ok(PLN "[forward.f]\nlisten = 127.0.0.1:1\npeer = /p2p/" ID1
+	    "\nprotocol = /x/a\n[connect.hub]\npeer = /dns4/hub.example/tcp/"
+	    "4001/p2p/" ID2 "\nsecurity = tls\n");
+	ck_assert(c->forwards[0].no_addr);
+	ck_assert(c->forwards[0].peer.has_peer);
+	ck_assert(peer_id_equal(&c->forwards[0].peer.peer, &p1));
+	ck_assert_str_eq(c->forwards[0].protocol, "/x/a");
+	ck_assert_uint_eq(c->nconnects, 1);
+	ck_assert_str_eq(c->connects[0].name, "hub");
+	ck_assert_uint_eq(c->connects[0].nsecurity, 1);
+	ck_assert_int_eq(c->connects[0].security[0], SEC_TLS);
+	ck_assert(config_peer_node(c, &p1));
+	ck_assert(config_peer_node(c, &p2));
+	ck_assert(!config_peer_node(c, &p3));
+	config_free(c);
+
+	/* a [connect] alone is something to do */
+	c = parse_ok(PLN "[connect.hub]\npeer = /ip4/10.0.0.1/tcp/4001/p2p/"
+	    ID2 "\n");
+	ck_assert(config_node_mode(c));
+	ck_assert_uint_eq(c->connects[0].nsecurity, 1);
+	ck_assert_int_eq(c->connects[0].security[0], SEC_NOISE);
+	config_free(c);
+
+	c = parse_ok(PL FWD("a") EXP("b", ID1));
+	ck_assert(!config_node_mode(c));
+	config_free(c);
+}
+END_TEST
+
 /* Limits: 256 forwards and 1024 peers per expose are fine, one more not. */
 START_TEST(test_limits)
 {
@@ -584,6 +667,7 @@ main(void)
 	tcase_add_test(tc, test_ops_keys);
 	tcase_add_test(tc, test_security_inherit);
 	tcase_add_test(tc, test_route);
+	tcase_add_test(tc, test_node_mode);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
