@@ -852,7 +852,9 @@ on_stream_frame(struct yamux *y, uint8_t type, uint16_t flags, uint32_t id,
 		st->flags |= ST_ACKED;
 		y->pre |= EV_ACK;
 	}
-	if (type == YAMUX_T_WINDOW && !(flags & YAMUX_F_SYN) && length > 0) {
+	/* With RST, a Window Update's Length is an error code (go). */
+	if (type == YAMUX_T_WINDOW && !(flags & (YAMUX_F_SYN | YAMUX_F_RST)) &&
+	    length > 0) {
 		st->send_window = length > UINT32_MAX - st->send_window ?
 		    UINT32_MAX : st->send_window + length;
 		if (!(st->flags & ST_LFIN))
