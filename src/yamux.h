@@ -22,10 +22,19 @@
  * Backpressure: the control queue holds at most YAMUX_CTRL_MAX bytes.
  * While it is above YAMUX_CTRL_HIGH, yamux_input() consumes nothing and
  * returns YAMUX_EV_BLOCKED: the peer's pings, SYNs and window updates
- * cannot make us queue output faster than we send it.
+ * cannot make us queue output faster than we send it.  (A call that
+ * fills the queue returns BLOCKED with *consumed counting the frames it
+ * took before that.)  Frames that calls returning void must produce
+ * (yamux_reset, _release, _consume, _goaway, _ping) are never lost: when
+ * the queue is full they are deferred, at most one RST or window update
+ * per stream, and yamux_take() writes them as the queue drains;
+ * yamux_pending() counts them.
  *
  * Memory: the core buffers no payload.  Data frame bodies are delivered
- * by pointer into the caller's input (possibly in several pieces).
+ * by pointer into the caller's input (possibly in several pieces).  A
+ * stream record is 56 bytes on LP64 (a 64-byte malloc chunk), plus one
+ * hash-table pointer per stream; the control queue (at most
+ * YAMUX_CTRL_MAX) is allocated while in use.
  */
 #ifndef PEERLOCK_YAMUX_H
 #define PEERLOCK_YAMUX_H
@@ -192,9 +201,9 @@ int yamux_data_hdr(struct yamux *y, struct yamux_stream *st, size_t len,
 /*
  * The plaintext side took n bytes of st's delivered data: credit goes
  * back to the peer (a window update queued once at least half of the
- * window was consumed).  The window doubles, up to max_window, when a
- * whole window was consumed within 4 RTTs of the last growth (the RTT
- * being yamux_rtt()).
+ * window was consumed).  The window doubles, up to max_window, when
+ * such an update falls due within 4 RTTs of the previous one (go-yamux's
+ * rule; the RTT being yamux_rtt(), so no growth before the first pong).
  */
 void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n,
     uint64_t now_us);

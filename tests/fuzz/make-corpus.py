@@ -147,6 +147,34 @@ def main():
             "db.internal:5432"]):
         write("multiaddr", "addr-%d" % i, s.encode())
 
+    # yamux: flags (bit 0 client core first, bit 1 512 KiB windows,
+    # bit 2 take output only when blocked), 2 seed bytes, wire bytes
+    def yf(t, f, sid, n):
+        return struct.pack(">BBHII", 0, t, f, sid, n)
+    syn1, ack1 = yf(1, 1, 1, 0), yf(1, 2, 1, 0)
+    data = yf(0, 0, 1, 19) + b"hello, yamux world!"
+    fin1, rst1 = yf(0, 4, 1, 0), yf(1, 8, 1, 0)
+    ping7, pong7, bye = yf(2, 1, 0, 7), yf(2, 2, 0, 7), yf(3, 0, 0, 0)
+    write("yamux", "server-stream", b"\x00\x00\x01" + syn1 + data + fin1 +
+          ping7 + yf(1, 0, 1, 0x10000) + rst1 + bye)
+    write("yamux", "server-many", b"\x02\x12\x34" + b"".join(
+        yf(0, 1, i, 3) + b"abc" for i in range(1, 40, 2)) + ping7 +
+          b"".join(yf(1, 4, i, 0) for i in range(1, 40, 2)))
+    write("yamux", "client-stream", b"\x01\x00\x02" + ack1 +
+          yf(1, 1, 2, 0) + yf(0, 0, 2, 4) + b"\x00\x01\x02\x03" +
+          yf(1, 2, 3, 0) + yf(1, 0xa, 3, 5) + pong7 + yf(2, 2, 0, 1) +
+          yf(1, 0, 1, 0x40000) + yf(0, 4, 2, 0) + bye)
+    write("yamux", "ping-flood-held", b"\x04\x00\x03" + ping7 * 1500)
+    write("yamux", "window-exceeded", b"\x00\x00\x04" + syn1 +
+          yf(0, 0, 1, 0x40001) + b"x" * 64)
+    write("yamux", "unknown-streams", b"\x00\x00\x05" +
+          yf(0, 0, 9, 40) + bytes(range(40)) + yf(1, 0, 9, 4096) +
+          yf(0, 4, 9, 0) + rst1 + ping7)
+    write("yamux", "bad-version", b"\x00\x00\x06" + b"\x01" + ping7[1:])
+    write("yamux", "bad-type", b"\x01\x00\x07" + yf(4, 0, 0, 0))
+    write("yamux", "wrong-parity", b"\x01\x00\x08" + syn1)
+    write("yamux", "duplicate-syn", b"\x00\x00\x09" + syn1 + syn1)
+
     # configs
     with open(os.path.join(TOP, "conf", "peerlock.conf"), "rb") as f:
         write("config", "peerlock.conf", f.read())
