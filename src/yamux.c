@@ -193,6 +193,7 @@ mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+/* Bucket of id. */
 static size_t
 bucket_of(const struct yamux *y, uint32_t id)
 {
@@ -219,6 +220,7 @@ table_resize(struct yamux *y, size_t n)
 	y->buckets = nb;
 }
 
+/* The record of id, or NULL. */
 static struct yamux_stream *
 lookup(const struct yamux *y, uint32_t id)
 {
@@ -337,12 +339,14 @@ y_fail(struct yamux *y, enum yamux_fail f, const char *fmt, ...)
 		    YAMUX_GOAWAY_INTERNAL : YAMUX_GOAWAY_PROTOCOL);
 }
 
+/* Failure class. */
 enum yamux_fail
 yamux_fail(const struct yamux *y)
 {
 	return y->fail;
 }
 
+/* Failure text ("" before a failure). */
 const char *
 yamux_error(const struct yamux *y)
 {
@@ -707,12 +711,14 @@ yamux_ping(struct yamux *y, uint64_t now_us)
 	return 0;
 }
 
+/* Last measured RTT. */
 uint64_t
 yamux_rtt(const struct yamux *y)
 {
 	return y->rtt;
 }
 
+/* Whether our ping is unanswered, and since when. */
 bool
 yamux_ping_outstanding(const struct yamux *y, uint64_t *since_us)
 {
@@ -736,12 +742,14 @@ yamux_goaway(struct yamux *y, enum yamux_goaway_code code)
 	}
 }
 
+/* Whether the peer sent Go Away. */
 bool
 yamux_peer_gone(const struct yamux *y)
 {
 	return y->peer_gone;
 }
 
+/* Stream facts and the caller's pointer. */
 uint32_t
 yamux_stream_id(const struct yamux_stream *st)
 {
@@ -900,7 +908,9 @@ on_header(struct yamux *y, uint64_t now_us, struct yamux_event *ev)
 		return false;
 	case YAMUX_T_PING:
 		if (flags & YAMUX_F_SYN) {
-			if (!ctrl_frame(y, YAMUX_T_PING, YAMUX_F_ACK, 0, length))
+			/* Echo the value exactly. */
+			if (!ctrl_frame(y, YAMUX_T_PING, YAMUX_F_ACK, 0,
+			    length))
 				y_fail(y, YAMUX_FAIL_CTRL_OVERFLOW, "yamux: "
 				    "control queue full: expected room for a "
 				    "ping answer, got %zu bytes queued",

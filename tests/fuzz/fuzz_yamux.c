@@ -4,7 +4,8 @@
  * Input: one flags byte, two seed bytes, then the bytes a peer sends.
  *	flags bit 0: feed a client core first (else a server core first)
  *	flags bit 1: initial_window 512 KiB (extra window on SYN/ACK)
- *	flags bit 2: never take queued output unless input is blocked
+ *	flags bit 2: take queued output only when input is blocked (and
+ *	             when the peer opens a stream)
  * The wire bytes go to a server core and to a client core in turn, cut
  * at points drawn from a PRNG seeded by the seed bytes; the same PRNG
  * plays the application: accept or refuse, consume, close, reset,
@@ -215,6 +216,11 @@ on_event(struct h *h, const struct yamux_event *ev, const uint8_t *in,
 	case YAMUX_EV_OPEN:
 		FUZZ_CHECK(ev->st != NULL && i == SIZE_MAX);
 		FUZZ_CHECK(h->nlive < LIVE_MAX);
+		/*
+		 * A peer may reuse an id we reset: our RST for it is in the
+		 * queue before anything for the new stream.
+		 */
+		take_all(h);
 		rst_forget(h, yamux_stream_id(ev->st));
 		h->live[h->nlive++] = ev->st;
 		if (rnd(h) % 4 != 0)
