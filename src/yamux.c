@@ -805,6 +805,13 @@ on_syn(struct yamux *y, uint32_t id, uint8_t type, uint32_t length)
 		    id);
 		return NULL;
 	}
+	/* Too much data on a SYN: fail before making a record. */
+	if (type == YAMUX_T_DATA && length > YAMUX_INITIAL_WINDOW) {
+		y_fail(y, YAMUX_FAIL_WINDOW, "yamux: stream %u: data beyond "
+		    "the receive window: expected at most %u bytes, got %u",
+		    id, YAMUX_INITIAL_WINDOW, length);
+		return NULL;
+	}
 	if (y->goaway_sent)
 		goto refuse;
 	if (y->count >= y->lim.max_streams ||
