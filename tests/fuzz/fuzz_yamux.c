@@ -17,8 +17,8 @@
  * streams the application holds, ERROR is sticky with a "yamux: " text,
  * the queue stays bounded, the output is well-formed frames with nothing
  * but another RST (a refused id opened again) for a stream after its
- * RST, and after releasing everything and taking
- * the queue no stream record is left.
+ * RST, and after releasing everything and taking the queue no stream
+ * record is left.
  */
 #include "fuzz.h"
 
