@@ -27,7 +27,8 @@
  * took before that.)  Frames that calls returning void must produce
  * (yamux_reset, _release, _consume, _goaway, _ping) are never lost: when
  * the queue is full they are deferred, at most one RST or window update
- * per stream, and yamux_take() writes them as the queue drains;
+ * per stream, and yamux_take() writes them as the queue drains (after
+ * what the queue held, so possibly after frames of later calls);
  * yamux_pending() counts them.
  *
  * Memory: the core buffers no payload.  Data frame bodies are delivered

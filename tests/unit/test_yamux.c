@@ -1171,6 +1171,57 @@ START_TEST(test_release_mid_body)
 }
 END_TEST
 
+/* Ping and Go Away when the queue is full: deferred, not lost. */
+START_TEST(test_deferred_session_frames)
+{
+	struct peer c;
+	char *hex;
+	size_t n;
+
+	peer_init(&c, YAMUX_CLIENT, NULL);
+	while (yamux_open(c.y) != NULL)
+		;
+	n = yamux_pending(c.y);
+	ck_assert_uint_gt(n + YAMUX_HDR, YAMUX_CTRL_MAX);
+	ck_assert_int_eq(yamux_ping(c.y, 5), 0);
+	yamux_goaway(c.y, YAMUX_GOAWAY_INTERNAL);
+	ck_assert_uint_eq(yamux_pending(c.y), n + 2 * YAMUX_HDR);
+	hex = take_hex(c.y);
+	ck_assert_str_eq(hex + 2 * n, "000300000000000000000002"
+	    "000200010000000000000001");
+	free(hex);
+	peer_done(&c);
+}
+END_TEST
+
+/* Closing a stream never accepted: Data|ACK|FIN, the backlog frees. */
+START_TEST(test_close_unaccepted)
+{
+	struct yamux_limits l;
+	struct peer s;
+	struct yamux_stream *st;
+
+	yamux_limits_default(&l);
+	l.accept_backlog = 1;
+	peer_init(&s, YAMUX_SERVER, &l);
+	pipe_put_hex(&s.in, "000100010000000100000000");
+	st = expect(&s, YAMUX_EV_OPEN, NULL);
+	ck_assert_uint_eq(yamux_send_room(s.y, st), 0);
+	ck_assert_int_eq(yamux_close(s.y, st), 0);
+	assert_take(s.y, "000000060000000100000000");
+	ck_assert_int_eq(yamux_accept(s.y, st), 0);
+	ck_assert_uint_eq(yamux_pending(s.y), 0);
+	pipe_put_hex(&s.in, "000100010000000300000000");
+	expect(&s, YAMUX_EV_OPEN, NULL);
+	pipe_put_hex(&s.in, "000000040000000100000000");
+	ck_assert_ptr_eq(expect(&s, YAMUX_EV_FIN, NULL), st);
+	yamux_release(s.y, st);
+	ck_assert_uint_eq(yamux_pending(s.y), 0);
+	ck_assert_uint_eq(yamux_stream_count(s.y), 1);
+	peer_done(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1200,6 +1251,8 @@ main(void)
 	tcase_add_test(tc, test_deferred_frames);
 	tcase_add_test(tc, test_deferred_window);
 	tcase_add_test(tc, test_release_mid_body);
+	tcase_add_test(tc, test_deferred_session_frames);
+	tcase_add_test(tc, test_close_unaccepted);
 	suite_add_tcase(s, tc);
 	return vec_run(s);
 }
