@@ -20,14 +20,17 @@
  * Control frames go into a byte queue (ctrl), bounded by YAMUX_CTRL_MAX.
  * Frames that void calls must produce even when it is full (reset,
  * release, consume, goaway, ping) are deferred instead: the stream is
- * put on a FIFO (pnext) with what it owes (pend), and yamux_take()
- * writes those frames when the queue has drained.  The FIFO holds each
- * stream at most once, so it is bounded by the stream count.  Frames
+ * put on a FIFO (pnext, pprev) with what it owes (pend: one RST or one
+ * window update), and yamux_take() writes those frames when the queue
+ * has drained.  A stream is on the FIFO exactly while it owes a frame
+ * (so the FIFO is bounded by the stream count, and yamux_pending() is
+ * exact); an owed window update is dropped when the stream is reset or
+ * the peer's side ends, an owed RST replaces it.  Frames
  * produced by the peer's input (ping answers, refusals, our Go Away on
  * error) are only produced while the queue is below YAMUX_CTRL_HIGH, one
  * per header, so they always fit.
  *
- * Memory: one record per stream, 56 bytes on LP64 (checked below), plus
+ * Memory: one record per stream, 64 bytes on LP64 (checked below), plus
  * one hash bucket pointer per stream (the table is kept between 1/8 and
  * 1 record per bucket).  No payload is buffered.
  */
@@ -87,6 +90,7 @@ enum {
 struct yamux_stream {
 	struct yamux_stream *hnext;	/* hash chain */
 	struct yamux_stream *pnext;	/* deferred-frame FIFO */
+	struct yamux_stream *pprev;
 	void *user;
 	uint64_t epoch_us;	/* window growth epoch: last update sent */
 	uint32_t id;
@@ -98,8 +102,8 @@ struct yamux_stream {
 	uint8_t pend;
 };
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct yamux_stream) <= 56,
-    "yamux stream record grew beyond its documented 56 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct yamux_stream) <= 64,
+    "yamux stream record grew beyond its documented 64 bytes");
 
 struct yamux {
 	enum yamux_role role;
@@ -408,11 +412,34 @@ defer(struct yamux *y, struct yamux_stream *st, uint8_t what)
 		return;
 	st->pend |= PEND_LISTED;
 	st->pnext = NULL;
+	st->pprev = y->dtail;
 	if (y->dtail != NULL)
 		y->dtail->pnext = st;
 	else
 		y->dhead = st;
 	y->dtail = st;
+}
+
+/* st no longer owes what; off the FIFO when it owes nothing. */
+static void
+owe_clear(struct yamux *y, struct yamux_stream *st, uint8_t what)
+{
+	if ((st->pend & what) == 0)
+		return;
+	st->pend &= (uint8_t)~what;
+	y->deferred--;
+	if (st->pend != PEND_LISTED)
+		return;
+	if (st->pprev != NULL)
+		st->pprev->pnext = st->pnext;
+	else
+		y->dhead = st->pnext;
+	if (st->pnext != NULL)
+		st->pnext->pprev = st->pprev;
+	else
+		y->dtail = st->pprev;
+	st->pnext = st->pprev = NULL;
+	st->pend = 0;
 }
 
 /* Credit the peer used and we can return: consumed, not returned yet. */
@@ -445,10 +472,7 @@ ctrl_window(struct yamux *y, struct yamux_stream *st)
 static void
 queue_rst(struct yamux *y, struct yamux_stream *st, uint32_t code)
 {
-	if (st->pend & PEND_WIN) {
-		st->pend &= (uint8_t)~PEND_WIN;
-		y->deferred--;
-	}
+	owe_clear(y, st, PEND_WIN);
 	if (y->deferred == 0 &&
 	    ctrl_frame(y, YAMUX_T_WINDOW, YAMUX_F_RST, st->id, code))
 		return;
@@ -481,20 +505,12 @@ undefer_one(struct yamux *y)
 			if (!ctrl_frame(y, YAMUX_T_WINDOW, YAMUX_F_RST, st->id,
 			    st->send_window))
 				return false;
-			st->pend &= (uint8_t)~PEND_RST;
-			y->deferred--;
-		} else if (st->pend & PEND_WIN) {
-			/* Credit is useless once the peer's side ended. */
-			if ((st->flags & (ST_RST | ST_RFIN)) == 0 &&
-			    !ctrl_window(y, st))
+			owe_clear(y, st, PEND_RST);
+		} else {
+			if (!ctrl_window(y, st))
 				return false;
-			st->pend &= (uint8_t)~PEND_WIN;
-			y->deferred--;
+			owe_clear(y, st, PEND_WIN);
 		}
-		y->dhead = st->pnext;
-		if (y->dhead == NULL)
-			y->dtail = NULL;
-		st->pend = 0;
 		if (st->flags & ST_RELEASED)
 			stream_free(y, st);
 		if (y->len > 0)
@@ -595,10 +611,8 @@ yamux_reset(struct yamux *y, struct yamux_stream *st, uint32_t code)
 	}
 	if (!closed && y->fail == YAMUX_FAIL_NONE)
 		queue_rst(y, st, code);
-	else if (st->pend & PEND_WIN) {
-		st->pend &= (uint8_t)~PEND_WIN;
-		y->deferred--;
-	}
+	else
+		owe_clear(y, st, PEND_WIN);
 }
 
 /* End our direction with Data|FIN (Data|ACK|FIN if not accepted yet). */
@@ -973,6 +987,7 @@ next_event(struct yamux *y, uint8_t *set, struct yamux_event *ev)
 			break;
 		case EV_FIN:
 			st->flags |= ST_RFIN;
+			owe_clear(y, st, PEND_WIN);	/* credit is useless */
 			ev->type = YAMUX_EV_FIN;
 			break;
 		default:
@@ -981,10 +996,7 @@ next_event(struct yamux *y, uint8_t *set, struct yamux_event *ev)
 				st->flags &= (uint8_t)~ST_BACKLOG;
 				y->backlog--;
 			}
-			if (st->pend & PEND_WIN) {
-				st->pend &= (uint8_t)~PEND_WIN;
-				y->deferred--;
-			}
+			owe_clear(y, st, PEND_WIN);
 			ev->type = YAMUX_EV_RST;
 			ev->code = y->cur_code;
 			break;

@@ -33,7 +33,7 @@
  *
  * Memory: the core buffers no payload.  Data frame bodies are delivered
  * by pointer into the caller's input (possibly in several pieces).  A
- * stream record is 56 bytes on LP64 (a 64-byte malloc chunk), plus one
+ * stream record is 64 bytes on LP64 (an 80-byte malloc chunk), plus one
  * hash-table pointer per stream; the control queue (at most
  * YAMUX_CTRL_MAX) is allocated while in use.
  */

@@ -1222,6 +1222,51 @@ START_TEST(test_close_unaccepted)
 }
 END_TEST
 
+/* Owed credit is dropped on the peer's RST or FIN; records still freed. */
+START_TEST(test_deferred_window_dropped)
+{
+	struct peer c, s;
+	struct yamux_stream *cst[2], *sst[2];
+	uint8_t *buf;
+	size_t n;
+	int i;
+
+	peer_init(&c, YAMUX_CLIENT, NULL);
+	peer_init(&s, YAMUX_SERVER, NULL);
+	for (i = 0; i < 2; i++) {
+		open_pair(&c, &s, &cst[i], &sst[i]);
+		send_all_room(&c, &s, cst[i]);
+		drain(&s, 0, false);
+	}
+	while (yamux_open(s.y) != NULL)
+		;
+	n = yamux_pending(s.y);
+	yamux_consume(s.y, sst[0], 262144, 0);
+	yamux_consume(s.y, sst[1], 262144, 0);
+	ck_assert_uint_eq(yamux_pending(s.y), n + 2 * YAMUX_HDR);
+	/* Send what the queue held; the two updates are still owed. */
+	buf = malloc(n);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(yamux_take(s.y, buf, n), n);
+	free(buf);
+	ck_assert_uint_eq(yamux_pending(s.y), 2 * YAMUX_HDR);
+	/* The peer resets stream 1 and ends stream 3. */
+	pipe_put_hex(&s.in, "000100080000000100000000"
+	    "000000040000000300000000");
+	ck_assert_ptr_eq(expect(&s, YAMUX_EV_RST, NULL), sst[0]);
+	ck_assert_uint_eq(yamux_pending(s.y), YAMUX_HDR);
+	ck_assert_ptr_eq(expect(&s, YAMUX_EV_FIN, NULL), sst[1]);
+	ck_assert_uint_eq(yamux_pending(s.y), 0);
+	yamux_release(s.y, sst[0]);
+	ck_assert_uint_eq(yamux_stream_count(s.y), 1 + n / YAMUX_HDR);
+	yamux_release(s.y, sst[1]);	/* open our way: reset */
+	assert_take(s.y, "000100080000000300000000");
+	ck_assert_uint_eq(yamux_stream_count(s.y), n / YAMUX_HDR);
+	peer_done(&c);
+	peer_done(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1253,6 +1298,7 @@ main(void)
 	tcase_add_test(tc, test_release_mid_body);
 	tcase_add_test(tc, test_deferred_session_frames);
 	tcase_add_test(tc, test_close_unaccepted);
+	tcase_add_test(tc, test_deferred_window_dropped);
 	suite_add_tcase(s, tc);
 	return vec_run(s);
 }
