@@ -102,7 +102,7 @@ check_frame(struct h *h, const uint8_t *f)
 }
 
 /* Take up to cap bytes of output and check the frames in it. */
-static void
+static size_t
 take(struct h *h, size_t cap)
 {
 	uint8_t buf[512];
@@ -121,13 +121,18 @@ take(struct h *h, size_t cap)
 			h->plen = 0;
 		}
 	}
+	return n;
 }
 
+/* Take everything: exactly yamux_pending() bytes. */
 static void
 take_all(struct h *h)
 {
-	while (yamux_pending(h->y) > 0)
-		take(h, 512);
+	size_t want = yamux_pending(h->y), got = 0, n;
+
+	while ((n = take(h, 512)) > 0)
+		got += n;
+	FUZZ_CHECK(got == want && yamux_pending(h->y) == 0);
 }
 
 static void
@@ -195,7 +200,7 @@ act(struct h *h, uint64_t now)
 	case 9:
 	case 10:
 		if (!h->hold)
-			take(h, 1 + rnd(h) % 40);
+			(void)take(h, 1 + rnd(h) % 40);
 		break;
 	default:
 		break;
@@ -320,7 +325,7 @@ run(enum yamux_role role, uint8_t flags, uint32_t seed, const uint8_t *d,
 			yamux_input(h.y, d + off + used, n - used, &n2, now,
 			    &ev2);
 			FUZZ_CHECK(ev2.type == YAMUX_EV_BLOCKED && n2 == 0);
-			take(&h, 1 + rnd(&h) % 512);
+			(void)take(&h, 1 + rnd(&h) % 512);
 		} else {
 			on_event(&h, &ev, d + off, used);
 		}
