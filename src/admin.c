@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
+#include "session.h"
 
 enum {
 	ADMIN_TIMEOUT_S = 10,
@@ -150,9 +151,61 @@ admin_histogram(struct evbuffer *b, const struct node_metrics *m)
  * Families computed from the live conns: open tunnels by (route,
  * protocol) and bytes of closed + live tunnels by (route, direction).
  */
+/* One unlabelled histogram. */
+static void
+admin_hist_one(struct evbuffer *b, const char *name, const char *help,
+    const struct metrics_hist *h)
+{
+	unsigned long long cum = 0;
+	size_t i;
+
+	admin_help(b, name, "histogram", help);
+	for (i = 0; i < METRICS_HIST_BUCKETS; i++) {
+		cum += h->bucket[i];
+		evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+		    metrics_hist_bounds[i], cum);
+	}
+	cum += h->bucket[METRICS_HIST_BUCKETS];
+	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+	    "%s_count %llu\n", name, cum, name, h->sum, name, h->count);
+}
+
+/* Node-mode families computed from the live sessions. */
+struct admin_node_fams {
+	struct metrics_family *streams;	/* open streams (route, protocol) */
+	struct metrics_family *sessions;	/* open sessions (peer) */
+	struct metrics_family *rtt;	/* ping RTT in us (peer) */
+	struct metrics_family *bytes;	/* live stream bytes */
+};
+
+/* Add the streams of session s (with peer) to the families. */
+static int
+admin_live_streams(const struct session *s, const char *peer,
+    struct admin_node_fams *nm)
+{
+	struct stream_totals st;
+	struct stream *x;
+
+	if (metrics_add(nm->sessions, peer, NULL, 1) != 0 ||
+	    metrics_add(nm->rtt, peer, NULL, session_rtt_us(s)) != 0)
+		return -1;
+	for (x = session_stream_first(s); x != NULL;
+	    x = session_stream_next(x)) {
+		stream_totals(x, &st);
+		if (strcmp(st.route, "-") == 0)
+			continue;
+		if (metrics_add(nm->streams, st.route, st.protocol, 1) != 0 ||
+		    (st.up > 0 && metrics_add(nm->bytes, st.route, "up",
+		    st.up)) || (st.down > 0 && metrics_add(nm->bytes,
+		    st.route, "down", st.down)))
+			return -1;
+	}
+	return 0;
+}
+
 static int
 admin_live(struct admin *a, struct metrics_family *open,
-    struct metrics_family *bytes)
+    struct metrics_family *bytes, struct admin_node_fams *nm)
 {
 	const struct node_metrics *m = node_metrics(a->node);
 	const struct metrics_family *closed = m->bytes;
@@ -169,6 +222,9 @@ admin_live(struct admin *a, struct metrics_family *open,
 	}
 	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
+		if (conn_session(c) != NULL &&
+		    admin_live_streams(conn_session(c), t.peer, nm) != 0)
+			return -1;
 		if (metrics_add(open, t.route, t.proto != NULL ? t.proto :
 		    "none", 1) != 0 ||
 		    (t.up > 0 && metrics_add(bytes, t.route, "up", t.up)) ||
@@ -187,9 +243,13 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	const struct node_stats *st = node_stats(a->node);
 	struct metrics_family *open = metrics_family_new();
 	struct metrics_family *bytes = metrics_family_new();
+	struct admin_node_fams nm = { metrics_family_new(),
+	    metrics_family_new(), metrics_family_new(), bytes };
 	int l, rc = -1;
 
-	if (open == NULL || bytes == NULL || admin_live(a, open, bytes) != 0)
+	if (open == NULL || bytes == NULL || nm.streams == NULL ||
+	    nm.sessions == NULL || nm.rtt == NULL ||
+	    admin_live(a, open, bytes, &nm) != 0)
 		goto out;
 	admin_help(b, "peerlock_connections_open", "gauge", "Live "
 	    "connections by route and security protocol (none while the "
@@ -213,6 +273,13 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	    "carried, by route; up = local side to remote peer.");
 	admin_family(b, "peerlock_bytes_total", bytes, "route", "direction");
 	admin_histogram(b, m);
+	admin_hist_one(b, "peerlock_stream_open_seconds", "Node mode: time "
+	    "from a new stream (app connection or peer's SYN) to relaying "
+	    "(protocol agreed, target connected).", &m->stream_open);
+	admin_help(b, "peerlock_stream_window_stalls_total", "counter",
+	    "Node mode: times a stream had to wait for the peer's window.");
+	evbuffer_add_printf(b, "peerlock_stream_window_stalls_total %llu\n",
+	    m->window_stalls);
 	admin_help(b, "peerlock_refused_total", "counter", "Connections "
 	    "refused at a limit.");
 	for (l = 0; l < NODE_LIMIT_COUNT; l++)
@@ -228,10 +295,24 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	    "SIGTERM/SIGINT.");
 	evbuffer_add_printf(b, "peerlock_draining %d\n",
 	    node_state(a->node) == NODE_DRAINING);
+	admin_help(b, "peerlock_sessions_open", "gauge", "Node-mode "
+	    "sessions open, by peer.");
+	admin_family(b, "peerlock_sessions_open", nm.sessions, "peer", NULL);
+	admin_help(b, "peerlock_streams_open", "gauge", "Node-mode tunnel "
+	    "streams open, by route and protocol.");
+	admin_family(b, "peerlock_streams_open", nm.streams, "route",
+	    "protocol");
+	admin_help(b, "peerlock_session_rtt_microseconds", "gauge", "Last "
+	    "yamux ping round trip of each node-mode session, by peer.");
+	admin_family(b, "peerlock_session_rtt_microseconds", nm.rtt, "peer",
+	    NULL);
 	rc = 0;
 out:
 	metrics_family_free(open);
 	metrics_family_free(bytes);
+	metrics_family_free(nm.streams);
+	metrics_family_free(nm.sessions);
+	metrics_family_free(nm.rtt);
 	return rc;
 }
 
@@ -295,10 +376,36 @@ static const char *
 admin_phase(enum conn_phase p)
 {
 	static const char *const names[] = { "dialing", "handshaking",
-	    "targeting", "relaying", "closed" };
+	    "targeting", "relaying", "session", "closed" };
 
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] :
 	    "unknown";
+}
+
+/* ,"rtt_ms":..,"streams":[...] of a node-mode session. */
+static void
+admin_json_streams(struct evbuffer *b, const struct session *s)
+{
+	struct stream_totals st;
+	struct stream *x;
+	const char *sep = "";
+
+	evbuffer_add_printf(b, ",\"rtt_ms\":%.3f,\"streams\":[",
+	    (double)session_rtt_us(s) / 1000.0);
+	for (x = session_stream_first(s); x != NULL;
+	    x = session_stream_next(x)) {
+		stream_totals(x, &st);
+		evbuffer_add_printf(b, "%s{\"id\":%llu,\"stream\":%u,"
+		    "\"route\":", sep, (unsigned long long)st.id,
+		    (unsigned)st.sid);
+		admin_json_str(b, st.route);
+		evbuffer_add_printf(b, ",\"protocol\":");
+		admin_json_str(b, st.protocol);
+		evbuffer_add_printf(b, ",\"age\":%.3f,\"up\":%llu,"
+		    "\"down\":%llu}", st.age, st.up, st.down);
+		sep = ",";
+	}
+	evbuffer_add_printf(b, "]");
 }
 
 /* GET /connections */
@@ -333,9 +440,12 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, ",\"from\":");
 		admin_json_str(b, from);
 		evbuffer_add_printf(b, ",\"inbound\":%s,\"phase\":\"%s\","
-		    "\"age\":%.3f,\"up\":%llu,\"down\":%llu}",
+		    "\"age\":%.3f,\"up\":%llu,\"down\":%llu",
 		    t.inbound ? "true" : "false", admin_phase(conn_phase(c)),
 		    t.age, t.up, t.down);
+		if (conn_session(c) != NULL)
+			admin_json_streams(b, conn_session(c));
+		evbuffer_add_printf(b, "}");
 		sep = ",";
 	}
 	evbuffer_add_printf(b, "\n]}\n");

@@ -37,6 +37,7 @@
 #include "frame.h"
 #include "iptable.h"
 #include "log.h"
+#include "session.h"
 
 /* One direction of the relay. */
 struct dir {
@@ -91,7 +92,27 @@ struct conn {
 	const char *cls;		/* close class, set by conn_drop */
 	bool hs_failed;			/* failed during the upgrade */
 	bool dropped;
+
+	/* node mode */
+	bool session_dial;		/* dialing a session, not a tunnel */
+	struct session *sess;		/* CONN_SESSION: the session */
+	struct conn_pending *pending;	/* app conns waiting for sess */
+	size_t npending;
 };
+
+/* An app connection waiting for its session (node-mode forward). */
+struct conn_pending {
+	struct config_forward fw;
+	evutil_socket_t fd;
+	struct sockaddr_storage from;
+	struct timespec since;
+};
+
+/* App connections one session dial may hold waiting. */
+#define CONN_PENDING_MAX 256
+
+/* Muxer ids a node-mode connection advertises in its handshake. */
+static const char *const conn_muxers[] = { SESSION_MUXER };
 
 /* Missing frame bytes worth an SO_RCVLOWAT (fewer wakeups). */
 #define CONN_LOWAT_MIN (8 * 1024)
@@ -114,6 +135,7 @@ static void conn_on_plain_read(struct bufferevent *, void *);
 static void conn_on_plain_write(struct bufferevent *, void *);
 static void conn_on_plain_event(struct bufferevent *, short, void *);
 static void conn_on_timer(evutil_socket_t, short, void *);
+static void conn_become_session(struct conn *);
 static int conn_pump_up(struct conn *);
 static int conn_pump_down(struct conn *);
 
@@ -135,6 +157,10 @@ conn_reason_name(enum conn_reason r)
 		[CONN_R_PEER_CLOSED] = "closed_early",
 		[CONN_R_SHUTDOWN] = "shutdown",
 		[CONN_R_INTERNAL] = "internal",
+		[CONN_R_STREAM_RESET] = "reset",
+		[CONN_R_PROTOCOL_REFUSED] = "protocol_refused",
+		[CONN_R_NO_SESSION] = "no_session",
+		[CONN_R_SESSION_CLOSED] = "session_closed",
 	};
 
 	return (unsigned)r < CONN_R_COUNT ? names[r] : "unknown";
@@ -192,8 +218,8 @@ conn_phase(const struct conn *c)
 }
 
 /* Render a socket address as "ip:port". */
-static void
-conn_fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
+void
+conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -207,7 +233,10 @@ conn_fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
 		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
 		port = ntohs(s6->sin6_port);
 	}
-	snprintf(buf, cap, "%s:%u", ip, port);
+	if (sa == NULL)
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%s:%u", ip, port);
 }
 
 /* Arm the phase timer for ms milliseconds (0 disarms). */
@@ -231,8 +260,8 @@ conn_touch(struct conn *c)
 }
 
 /* Disable Nagle: a sidecar must not add latency to small writes. */
-static void
-conn_nodelay(struct bufferevent *bev)
+void
+conn_bev_nodelay(struct bufferevent *bev)
 {
 	int one = 1;
 	evutil_socket_t fd = bufferevent_getfd(bev);
@@ -255,7 +284,7 @@ conn_alloc(struct conn_env *env, bool outbound,
 	c->outbound = outbound;
 	c->proto = "-";
 	strcpy(c->peer, "-");
-	conn_fmt_addr(from, c->from, sizeof(c->from));
+	conn_format_addr(from, c->from, sizeof(c->from));
 	if (from != NULL && (from->sa_family == AF_INET ||
 	    from->sa_family == AF_INET6))
 		memcpy(&c->from_sa, from, from->sa_family == AF_INET ?
@@ -304,7 +333,7 @@ conn_bev(struct conn *c, evutil_socket_t fd, bool sec)
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_LOW, 0);
 	bufferevent_set_max_single_read(bev, CONN_READ_MAX);
 	bufferevent_set_max_single_write(bev, CONN_READ_MAX);
-	/* we write ourselves first; see conn_push() */
+	/* we write ourselves first; see conn_bev_push() */
 	bufferevent_disable(bev, EV_WRITE);
 	return bev;
 }
@@ -361,7 +390,7 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return NULL;
 	}
-	conn_nodelay(c->plain);
+	conn_bev_nodelay(c->plain);
 	/* Nothing is read from the app before the peer is authenticated. */
 	bufferevent_disable(c->plain, EV_READ);
 	c->phase = CONN_DIALING;
@@ -390,13 +419,18 @@ conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
 	c->sec = conn_bev(c, fd, true);
 	c->sc = secchan_new(SECCHAN_LISTENER, c->gen->cred, c->security,
 	    c->nsecurity, NULL);
+	if (c->sc != NULL && config_node_mode(c->gen->cfg) &&
+	    secchan_set_muxers(c->sc, conn_muxers, 1) != 0) {
+		secchan_free(c->sc);
+		c->sc = NULL;
+	}
 	if (c->sec == NULL || c->sc == NULL) {
 		if (c->sec == NULL)
 			evutil_closesocket(fd);
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return NULL;
 	}
-	conn_nodelay(c->sec);
+	conn_bev_nodelay(c->sec);
 	c->phase = CONN_HANDSHAKING;
 	conn_arm(c, c->handshake_ms);
 	bufferevent_enable(c->sec, EV_READ);
@@ -449,6 +483,44 @@ conn_class(const struct conn *c, enum conn_reason r)
 	return conn_reason_name(r);
 }
 
+/*
+ * The session c was dialing for is not coming: close the app
+ * connections that waited for it, each with a stream close line.
+ */
+static void
+conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
+{
+	struct linger lg = { 1, 0 };
+	struct conn_pending *p;
+	struct timespec now;
+	char from[INET6_ADDRSTRLEN + 8], route[CONFIG_NAME_MAX + 8];
+	size_t i;
+
+	if (r == CONN_R_DONE || r == CONN_R_SHUTDOWN)
+		r = CONN_R_SESSION_CLOSED;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < c->npending; i++) {
+		p = &c->pending[i];
+		conn_format_addr((struct sockaddr *)&p->from, from,
+		    sizeof(from));
+		snprintf(route, sizeof(route), "forward.%s", p->fw.name);
+		log_warn("%sstream - closed route=%s from=%s peer=%s proto=%s "
+		    "up=0 down=0 dur=%.3fs reason=%s%s%s", c->env->log_prefix,
+		    route, from, c->peer[0] != '-' ? c->peer : "-",
+		    p->fw.protocol, conn_secs(&p->since, &now),
+		    conn_reason_name(r), detail != NULL ? ": " : "",
+		    detail != NULL ? detail : "");
+		if (c->env->on_stream_close != NULL)
+			c->env->on_stream_close(c->env->node, route, r, 0, 0);
+		/* the app sees a reset, not an empty answer */
+		setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		evutil_closesocket(p->fd);
+	}
+	free(c->pending);
+	c->pending = NULL;
+	c->npending = 0;
+}
+
 /* The single teardown. */
 void
 conn_drop(struct conn *c, enum conn_reason r, const char *detail)
@@ -482,6 +554,15 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	c->env->count--;
 	if (c->env->on_close != NULL)
 		c->env->on_close(c->env->node, c, r);
+	conn_pending_fail(c, r, detail);
+	if (c->sess != NULL) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "%s%s%s", conn_reason_name(r),
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+		session_free(c->sess, why);
+		c->sess = NULL;
+	}
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->rd_plain != NULL)
@@ -537,8 +618,8 @@ conn_flush_sc(struct conn *c)
  * output is empty.  An error is left for libevent's own write attempt to
  * find and report through the event callback.
  */
-static void
-conn_push(struct bufferevent *bev)
+void
+conn_bev_push(struct bufferevent *bev)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
 	evutil_socket_t fd = bufferevent_getfd(bev);
@@ -558,8 +639,8 @@ conn_push(struct bufferevent *bev)
 }
 
 /* A write callback: the output drained; stop watching for writability. */
-static void
-conn_wrote(struct bufferevent *bev)
+void
+conn_bev_wrote(struct bufferevent *bev)
 {
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);
@@ -855,7 +936,7 @@ conn_pump_up(struct conn *c)
 	}
 	if (conn_flush_sc(c) != 0)
 		return -1;
-	conn_push(c->sec);
+	conn_bev_push(c->sec);
 	conn_pass_eof(&c->up, c->sec);
 	return conn_maybe_done(c) ? -1 : 0;
 }
@@ -999,12 +1080,12 @@ conn_pump_down(struct conn *c)
 
 	r = conn_open_loop(c, in, out);
 	if (r >= 0)
-		conn_push(c->plain);
+		conn_bev_push(c->plain);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	if (conn_flush_sc(c) != 0)	/* e.g. TLS answers to the peer */
 		return -1;
-	conn_push(c->sec);
+	conn_bev_push(c->sec);
 	if (c->down.throttled && !c->down.eof) {
 		c->down.throttled = false;
 		if (!c->down.fin)
@@ -1033,8 +1114,8 @@ conn_start_relay(struct conn *c)
 {
 	c->phase = CONN_RELAYING;
 	conn_arm(c, c->idle_ms);
-	conn_push(c->plain);		/* e.g. the PROXY header */
-	conn_push(c->sec);
+	conn_bev_push(c->plain);		/* e.g. the PROXY header */
+	conn_bev_push(c->sec);
 	if (c->env->on_relay != NULL)
 		c->env->on_relay(c->env->node, c);
 	if (conn_reader_start(c) != 0)
@@ -1045,6 +1126,28 @@ conn_start_relay(struct conn *c)
 	if (conn_pump_down(c) < 0)
 		return;
 	conn_pump_up(c);
+}
+
+/* Node mode: the authenticated connection becomes a session's carrier. */
+static void
+conn_become_session(struct conn *c)
+{
+	snprintf(c->route, sizeof(c->route), "session");
+	c->phase = CONN_SESSION;
+	conn_arm(c, 0);
+	c->sess = session_new(c, c->env, c->gen, c->sec, c->sc, c->outbound,
+	    secchan_muxer(c->sc));
+	if (c->sess == NULL) {
+		conn_drop(c, CONN_R_INTERNAL, "cannot allocate a session");
+		return;
+	}
+	if (c->env->on_relay != NULL)
+		c->env->on_relay(c->env->node, c);
+	log_info("%sconn %llu session with %s over %s (muxer %s)",
+	    c->env->log_prefix, (unsigned long long)c->id, c->peer, c->proto,
+	    secchan_muxer(c->sc) != NULL ? "agreed in the handshake" :
+	    "by multistream");
+	(void)session_start(c->sess);
 }
 
 /* Handshake done: check the route, then relay (or reach the target). */
@@ -1062,12 +1165,29 @@ conn_on_secure(struct conn *c)
 	c->authenticated = true;
 	if (c->env->on_ready != NULL)
 		c->env->on_ready(c->env->node, c);
+	if (c->session_dial) {
+		conn_become_session(c);
+		return;
+	}
 	if (c->outbound) {
 		conn_start_relay(c);
 		return;
 	}
 	/* the current config: a reload's allowlist applies at once */
 	ex = config_route(c->env->gen->cfg, secchan_peer(c->sc));
+	if (secchan_muxer(c->sc) != NULL || (ex == NULL &&
+	    config_peer_node(c->env->gen->cfg, secchan_peer(c->sc)))) {
+		if (!config_peer_node(c->env->gen->cfg, secchan_peer(c->sc))) {
+			snprintf(detail, sizeof(detail), "peer-id check: %s is "
+			    "authenticated and asked for node mode (%s), but "
+			    "no node-mode expose, forward or connect names it",
+			    c->peer, secchan_muxer(c->sc));
+			conn_drop(c, CONN_R_NOT_ALLOWED, detail);
+			return;
+		}
+		conn_become_session(c);
+		return;
+	}
 	if (ex == NULL) {
 		snprintf(detail, sizeof(detail), "peer-id check: %s is "
 		    "authenticated but not allowed by any expose", c->peer);
@@ -1108,7 +1228,7 @@ conn_handshake_input(struct conn *c)
 			conn_drop(c, CONN_R_INTERNAL, "out of memory");
 			return;
 		}
-		conn_push(c->sec);
+		conn_bev_push(c->sec);
 		if (outlen > 0)		/* while the peer works on it */
 			secchan_cred_refill(c->gen->cred);
 		if (st == SECCHAN_FAILED) {
@@ -1143,7 +1263,7 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	conn_wrote(bev);
+	conn_bev_wrote(bev);
 	if (c->phase != CONN_RELAYING)
 		return;
 	if (c->up.throttled || c->up.eof)
@@ -1151,7 +1271,7 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 }
 
 /* Text of a bufferevent error, including DNS failures. */
-static void
+void
 conn_bev_error(struct bufferevent *bev, char *buf, size_t cap)
 {
 	int dnserr = bufferevent_socket_get_dns_error(bev);
@@ -1173,7 +1293,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 	char detail[512], addr[300];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		conn_nodelay(bev);
+		conn_bev_nodelay(bev);
 		c->phase = CONN_HANDSHAKING;
 		clock_gettime(CLOCK_MONOTONIC, &c->hs_started);
 		conn_arm(c, c->handshake_ms);
@@ -1182,7 +1302,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			conn_drop(c, CONN_R_INTERNAL, "cannot start handshake");
 			return;
 		}
-		conn_push(bev);
+		conn_bev_push(bev);
 		bufferevent_enable(bev, EV_READ);
 		secchan_cred_refill(c->gen->cred);
 		return;
@@ -1243,7 +1363,7 @@ conn_on_plain_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	conn_wrote(bev);
+	conn_bev_wrote(bev);
 	if (c->phase != CONN_RELAYING)
 		return;
 	if (c->down.throttled || c->down.eof)
@@ -1324,7 +1444,7 @@ conn_on_plain_event(struct bufferevent *bev, short what, void *arg)
 	char detail[512], addr[300];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		conn_nodelay(bev);
+		conn_bev_nodelay(bev);
 		if (c->proxy_v2 && conn_proxy_header(c) != 0)
 			return;
 		conn_start_relay(c);
@@ -1379,6 +1499,7 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_RELAYING:
 		conn_drop(c, CONN_R_IDLE_TIMEOUT, NULL);
 		break;
+	case CONN_SESSION:
 	case CONN_CLOSED:
 		break;
 	}
@@ -1388,6 +1509,168 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 void
 conn_shutdown(struct conn *c)
 {
-	if (c->phase != CONN_RELAYING)
+	if (c->phase == CONN_SESSION)
+		session_drain(c->sess);
+	else if (c->phase != CONN_RELAYING)
 		conn_drop(c, CONN_R_SHUTDOWN, NULL);
+}
+
+struct conn *
+conn_new_session(struct conn_env *env, const char *route,
+    const struct multiaddr *ma, const enum sec_proto *sec, size_t nsec)
+{
+	struct conn *c = conn_alloc(env, true, NULL);
+
+	if (c == NULL)
+		return NULL;
+	c->session_dial = true;
+	snprintf(c->route, sizeof(c->route), "%s", route);
+	c->dial = *ma;
+	memcpy(c->security, sec, nsec * sizeof(*sec));
+	c->nsecurity = nsec;
+	c->sec = conn_bev(c, -1, true);
+	c->sc = secchan_new(SECCHAN_DIALER, c->gen->cred, c->security,
+	    c->nsecurity, &ma->peer);
+	if (c->sec == NULL || c->sc == NULL ||
+	    secchan_set_muxers(c->sc, conn_muxers, 1) != 0) {
+		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
+		return NULL;
+	}
+	c->phase = CONN_DIALING;
+	if (conn_connect(c, c->sec, &c->dial) != 0) {
+		conn_drop(c, CONN_R_CONNECT_FAILED, "cannot start connect");
+		return NULL;
+	}
+	return c;
+}
+
+struct session *
+conn_session(const struct conn *c)
+{
+	return c->sess;
+}
+
+bool
+conn_session_pending_to(const struct conn *c, const struct peer_id *peer)
+{
+	if (c->dropped || !c->session_dial ||
+	    !peer_id_equal(&c->dial.peer, peer))
+		return false;
+	return c->phase == CONN_DIALING || c->phase == CONN_HANDSHAKING ||
+	    (c->phase == CONN_SESSION && session_negotiating(c->sess));
+}
+
+/* Hold an app connection until c's session is up.  0 or -1. */
+static int
+conn_pend(struct conn *c, const struct config_forward *fw,
+    evutil_socket_t fd, const struct sockaddr *from)
+{
+	struct conn_pending *p;
+
+	if (c->npending == CONN_PENDING_MAX)
+		return -1;
+	p = realloc(c->pending, (c->npending + 1) * sizeof(*p));
+	if (p == NULL)
+		return -1;
+	c->pending = p;
+	p = &c->pending[c->npending++];
+	memset(p, 0, sizeof(*p));
+	p->fw = *fw;
+	p->fd = fd;
+	if (from != NULL && (from->sa_family == AF_INET ||
+	    from->sa_family == AF_INET6))
+		memcpy(&p->from, from, from->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	clock_gettime(CLOCK_MONOTONIC, &p->since);
+	return 0;
+}
+
+void
+conn_session_ready(struct conn *c)
+{
+	struct conn_pending *p = c->pending;
+	size_t i, n = c->npending;
+
+	c->pending = NULL;
+	c->npending = 0;
+	for (i = 0; i < n; i++)
+		session_open_forward(c->sess, &p[i].fw, p[i].fd,
+		    (struct sockaddr *)&p[i].from);
+	free(p);
+}
+
+/* Refuse an app connection with a stream close line; fd is closed. */
+static void
+conn_refuse_stream(struct conn_env *env, const struct config_forward *fw,
+    evutil_socket_t fd, const struct sockaddr *from, enum conn_reason r,
+    const char *detail)
+{
+	struct linger lg = { 1, 0 };
+	char addr[INET6_ADDRSTRLEN + 8], peer[PEER_ID_STR_MAX];
+
+	conn_format_addr(from, addr, sizeof(addr));
+	peer_id_to_string(&fw->peer.peer, peer, sizeof(peer));
+	log_warn("%sstream - closed route=forward.%s from=%s peer=%s proto=%s "
+	    "up=0 down=0 dur=0.000s reason=%s: %s", env->log_prefix, fw->name,
+	    addr, peer, fw->protocol, conn_reason_name(r), detail);
+	if (env->on_stream_close != NULL) {
+		char route[CONFIG_NAME_MAX + 8];
+
+		snprintf(route, sizeof(route), "forward.%s", fw->name);
+		env->on_stream_close(env->node, route, r, 0, 0);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	evutil_closesocket(fd);
+}
+
+void
+conn_forward_stream(struct conn_env *env, const struct config_forward *fw,
+    evutil_socket_t fd, const struct sockaddr *from)
+{
+	struct session *s;
+	struct conn *c;
+
+	for (s = session_first(env); s != NULL; s = session_next(s))
+		if (session_usable(s) &&
+		    peer_id_equal(session_peer(s), &fw->peer.peer)) {
+			session_open_forward(s, fw, fd, from);
+			return;
+		}
+	for (c = env->head; c != NULL; c = c->next)
+		if (conn_session_pending_to(c, &fw->peer.peer)) {
+			if (conn_pend(c, fw, fd, from) != 0)
+				conn_refuse_stream(env, fw, fd, from,
+				    CONN_R_INTERNAL, "too many app connections "
+				    "waiting for the session");
+			return;
+		}
+	if (fw->no_addr) {
+		conn_refuse_stream(env, fw, fd, from, CONN_R_NO_SESSION,
+		    "no live session with the peer, and peer has no address "
+		    "to dial (it must connect to us)");
+		return;
+	}
+	c = conn_new_session(env, "session", &fw->peer, fw->security,
+	    fw->nsecurity);
+	if (c == NULL || conn_pend(c, fw, fd, from) != 0) {
+		if (c != NULL)
+			conn_drop(c, CONN_R_INTERNAL, "out of memory");
+		conn_refuse_stream(env, fw, fd, from, CONN_R_INTERNAL,
+		    "cannot start a session dial");
+	}
+}
+
+const char *
+conn_from(const struct conn *c)
+{
+	return c->from;
+}
+
+size_t
+conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap)
+{
+	(void)c;
+	(void)buf;
+	(void)cap;
+	return 0;
 }

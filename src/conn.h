@@ -12,6 +12,7 @@
 #ifndef PEERLOCK_CONN_H
 #define PEERLOCK_CONN_H
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <stdbool.h>
@@ -38,6 +39,7 @@ enum conn_phase {
 	CONN_HANDSHAKING,	/* multistream + security handshake */
 	CONN_TARGETING,		/* expose: connecting to the local target */
 	CONN_RELAYING,		/* both directions flowing */
+	CONN_SESSION,		/* node mode: carries a session (session.h) */
 	CONN_CLOSED
 };
 
@@ -56,6 +58,11 @@ enum conn_reason {
 	CONN_R_PEER_CLOSED,		/* EOF before the tunnel was up */
 	CONN_R_SHUTDOWN,		/* peerlock is stopping */
 	CONN_R_INTERNAL,
+	/* node mode */
+	CONN_R_STREAM_RESET,		/* the peer reset the stream */
+	CONN_R_PROTOCOL_REFUSED,	/* the peer answered na */
+	CONN_R_NO_SESSION,		/* no session and no address to dial */
+	CONN_R_SESSION_CLOSED,		/* its session ended */
 	CONN_R_COUNT
 };
 
@@ -64,6 +71,8 @@ const char *conn_reason_name(enum conn_reason r);
 
 struct node;
 struct conn;
+struct session;
+struct config_forward;
 
 /*
  * One generation of config and credentials (a reload makes a new one).
@@ -107,10 +116,21 @@ struct conn_env {
 	/* Called once from conn_drop(), before the conn is freed. */
 	void (*on_close)(struct node *n, struct conn *c,
 	    enum conn_reason r);
+	/* Node mode: a tunnel stream started relaying / ended. */
+	void (*on_stream_open)(struct node *n, const char *route,
+	    const char *proto, double open_secs);
+	void (*on_stream_close)(struct node *n, const char *route,
+	    enum conn_reason r, unsigned long long up,
+	    unsigned long long down);
 	const char *log_prefix;		/* e.g. "" or "[A] " */
 	/* Live conns of this env, maintained by conn.c. */
 	struct conn *head;
 	unsigned count;
+	/* Node mode: live sessions and streams, kept by session.c. */
+	struct session *sessions;
+	unsigned nstreams;
+	/* times a stream waited for the peer's window (node's counter) */
+	unsigned long long *window_stalls;
 };
 
 /*
@@ -137,6 +157,47 @@ void conn_drop(struct conn *c, enum conn_reason r, const char *detail);
 
 /* Stop a relaying conn gracefully or drop one that is not (shutdown). */
 void conn_shutdown(struct conn *c);
+
+/*
+ * Node mode: an app connection fd (ownership taken) accepted on forward
+ * fw (fw->protocol set) becomes a stream on the session to fw's peer: a
+ * live one (dialed or accepted), else one being dialed, else a new dial
+ * when fw has an address.  Without any, fd is closed with reason
+ * no_session.
+ */
+void conn_forward_stream(struct conn_env *env,
+    const struct config_forward *fw, evutil_socket_t fd,
+    const struct sockaddr *from);
+
+/*
+ * Node mode: dial a session to ma (address and /p2p/ID) for [connect]
+ * section name (route "connect.NAME").  NULL on failure.
+ */
+struct conn *conn_new_session(struct conn_env *env, const char *route,
+    const struct multiaddr *ma, const enum sec_proto *sec, size_t nsec);
+
+/* The session c carries, or NULL. */
+struct session *conn_session(const struct conn *c);
+/* Whether c is dialing or handshaking a session to peer. */
+bool conn_session_pending_to(const struct conn *c,
+    const struct peer_id *peer);
+
+/* For session.c: yamux is running; open the streams that waited. */
+void conn_session_ready(struct conn *c);
+/* For session.c: the accepted side's address text of c. */
+const char *conn_from(const struct conn *c);
+/*
+ * For session.c: our identify message (uvarint length + protobuf) for
+ * the peer of c into buf (cap bytes); returns its length or 0.
+ */
+size_t conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap);
+
+/* Socket helpers shared with session.c. */
+void conn_bev_push(struct bufferevent *bev);
+void conn_bev_wrote(struct bufferevent *bev);
+void conn_bev_nodelay(struct bufferevent *bev);
+void conn_bev_error(struct bufferevent *bev, char *buf, size_t cap);
+void conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap);
 
 /*
  * PROXY protocol v2 TLV type carrying the authenticated peer ID (base58

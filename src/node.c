@@ -28,10 +28,22 @@
 #include "iptable.h"
 #include "log.h"
 #include "secchan.h"
+#include "session.h"
 
 enum {
 	NODE_BACKLOG = 1024,
-	NODE_ACCEPT_RETRY_MS = 1000	/* pause after EMFILE/ENFILE */
+	NODE_ACCEPT_RETRY_MS = 1000,	/* pause after EMFILE/ENFILE */
+	/* [connect]: check every second; back off 1 s, doubling to 60 s */
+	NODE_CONNECT_TICK_MS = 1000,
+	NODE_CONNECT_BACKOFF_MIN_MS = 1000,
+	NODE_CONNECT_BACKOFF_MAX_MS = 60000
+};
+
+/* Reconnect state of one [connect.NAME] (by name across reloads). */
+struct node_connect {
+	char name[CONFIG_NAME_MAX];
+	unsigned backoff_ms;
+	struct timespec next;		/* no dial before this */
 };
 
 /* One listening socket and what it is for. */
@@ -72,6 +84,9 @@ struct node {
 	unsigned handshaking;		/* inbound conns not yet authenticated */
 	time_t last_limit_log;
 	unsigned limit_suppressed;
+	struct event *connect_timer;	/* [connect] keeper */
+	struct node_connect *connects;	/* one per current [connect] */
+	size_t nconnects;
 };
 
 /* A conn was created: count inbound ones per source address. */
@@ -114,6 +129,30 @@ node_on_conn_relay(struct node *n, struct conn *c)
 
 	conn_totals(c, &t);
 	metrics_add(n->m.established, t.route, t.proto, 1);
+}
+
+/* A node-mode tunnel stream started relaying. */
+static void
+node_on_stream_open(struct node *n, const char *route, const char *proto,
+    double open_secs)
+{
+	metrics_add(n->m.established, route, proto, 1);
+	metrics_hist_observe(&n->m.stream_open, open_secs);
+}
+
+/* A node-mode tunnel stream ended. */
+static void
+node_on_stream_close(struct node *n, const char *route, enum conn_reason r,
+    unsigned long long up, unsigned long long down)
+{
+	n->stats.closed[r]++;
+	n->stats.bytes_up += up;
+	n->stats.bytes_down += down;
+	metrics_add(n->m.closed, route, conn_reason_name(r), 1);
+	if (up > 0)
+		metrics_add(n->m.bytes, route, "up", up);
+	if (down > 0)
+		metrics_add(n->m.bytes, route, "down", down);
 }
 
 /* A conn ended; finish a pending stop when it was the last. */
@@ -251,6 +290,9 @@ node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
 	n->env.on_ready = node_on_conn_ready;
 	n->env.on_relay = node_on_conn_relay;
 	n->env.on_close = node_on_conn_close;
+	n->env.on_stream_open = node_on_stream_open;
+	n->env.on_stream_close = node_on_stream_close;
+	n->env.window_stalls = &n->m.window_stalls;
 	n->env.log_prefix = n->prefix;
 	n->per_ip = iptable_new(cfg->max_connections);
 	if (n->per_ip == NULL || node_metrics_init(&n->m) != 0)
@@ -311,7 +353,7 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 	struct ipcount ic;
 
 	*limit = cfg->max_connections;
-	if (n->env.count >= cfg->max_connections)
+	if (n->env.count + n->env.nstreams >= cfg->max_connections)
 		return NODE_LIMIT_CONNECTIONS;
 	if (nl->fw != NULL)
 		return NODE_LIMIT_COUNT;	/* local apps: global cap only */
@@ -349,7 +391,9 @@ node_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	if (nl->fw != NULL)
+	if (nl->fw != NULL && nl->fw->protocol[0] != '\0')
+		conn_forward_stream(&n->env, nl->fw, fd, sa);
+	else if (nl->fw != NULL)
 		conn_new_forward(&n->env, nl->fw, fd, sa, salen);
 	else
 		conn_new_inbound(&n->env, fd, sa, salen);
@@ -624,6 +668,113 @@ node_log_unused_inherited(struct node *n)
 			    n->inherited[i]);
 }
 
+/* Whether a session to peer is up or on its way. */
+static bool
+node_has_session(struct node *n, const struct peer_id *peer, bool *usable)
+{
+	struct session *s;
+	struct conn *c;
+
+	*usable = false;
+	for (s = session_first(&n->env); s != NULL; s = session_next(s))
+		if (peer_id_equal(session_peer(s), peer) &&
+		    (session_usable(s) || session_negotiating(s))) {
+			*usable = session_usable(s);
+			return true;
+		}
+	for (c = conn_first(&n->env); c != NULL; c = conn_next(c))
+		if (conn_session_pending_to(c, peer))
+			return true;
+	return false;
+}
+
+/* Milliseconds from a to b. */
+static long long
+node_ms(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* Keep a session open to every [connect] peer, with backoff. */
+static void
+node_on_connect_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	const struct config *cfg = n->gen->cfg;
+	const struct config_connect *k;
+	struct node_connect *st;
+	struct timeval tv = { NODE_CONNECT_TICK_MS / 1000, 0 };
+	struct timespec now;
+	char route[CONFIG_NAME_MAX + 16], addr[MULTIADDR_STR_MAX];
+	bool usable;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (n->stopping)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < cfg->nconnects && i < n->nconnects; i++) {
+		k = &cfg->connects[i];
+		st = &n->connects[i];
+		if (node_has_session(n, &k->peer.peer, &usable)) {
+			if (usable)
+				st->backoff_ms = NODE_CONNECT_BACKOFF_MIN_MS;
+			continue;
+		}
+		if (node_ms(&st->next, &now) < 0)
+			continue;
+		snprintf(route, sizeof(route), "connect.%s", k->name);
+		log_info("%s%s: dialing %s (next retry in %u ms if it fails)",
+		    n->prefix, route, multiaddr_to_string(&k->peer, addr,
+		    sizeof(addr)), st->backoff_ms);
+		(void)conn_new_session(&n->env, route, &k->peer, k->security,
+		    k->nsecurity);
+		st->next = now;
+		st->next.tv_sec += st->backoff_ms / 1000;
+		st->next.tv_nsec += (long)(st->backoff_ms % 1000) * 1000000;
+		if (st->next.tv_nsec >= 1000000000) {
+			st->next.tv_sec++;
+			st->next.tv_nsec -= 1000000000;
+		}
+		st->backoff_ms = st->backoff_ms * 2 >
+		    NODE_CONNECT_BACKOFF_MAX_MS ? NODE_CONNECT_BACKOFF_MAX_MS :
+		    st->backoff_ms * 2;
+	}
+	evtimer_add(n->connect_timer, &tv);
+}
+
+/* Match the [connect] keeper's state to cfg (kept by name).  0 or -1. */
+static int
+node_connects_for(struct node *n, const struct config *cfg)
+{
+	struct node_connect *nc = NULL;
+	struct timeval tv = { 0, 0 };
+	size_t i, j;
+
+	if (cfg->nconnects > 0 &&
+	    (nc = calloc(cfg->nconnects, sizeof(*nc))) == NULL)
+		return -1;
+	for (i = 0; i < cfg->nconnects; i++) {
+		snprintf(nc[i].name, sizeof(nc[i].name), "%s",
+		    cfg->connects[i].name);
+		nc[i].backoff_ms = NODE_CONNECT_BACKOFF_MIN_MS;
+		for (j = 0; j < n->nconnects; j++)
+			if (strcmp(n->connects[j].name, nc[i].name) == 0)
+				nc[i] = n->connects[j];
+	}
+	free(n->connects);
+	n->connects = nc;
+	n->nconnects = cfg->nconnects;
+	if (n->connect_timer == NULL && (n->connect_timer = evtimer_new(
+	    n->base, node_on_connect_timer, n)) == NULL)
+		return -1;
+	if (cfg->nconnects > 0)
+		evtimer_add(n->connect_timer, &tv);
+	return 0;
+}
+
 /* Bind the encrypted listener (slot 0) and every forward. */
 int
 node_start(struct node *n)
@@ -637,6 +788,8 @@ node_start(struct node *n)
 		return -1;
 	node_listeners_commit(n, ls, n->gen->cfg);
 	node_log_unused_inherited(n);
+	if (node_connects_for(n, n->gen->cfg) != 0)
+		return -1;
 	n->state = NODE_SERVING;
 	return 0;
 }
@@ -666,6 +819,9 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	old = n->gen;
 	n->gen = ng;
 	n->env.gen = &ng->g;
+	if (node_connects_for(n, cfg) != 0)
+		log_err("%sreload: out of memory for [connect] state",
+		    n->prefix);
 	peer_id_to_string(identity_peer_id(ng->id), pid, sizeof(pid));
 	peer_id_to_string(identity_peer_id(old->id), oid, sizeof(oid));
 	if (strcmp(pid, oid) != 0)
@@ -772,6 +928,9 @@ node_free(struct node *n)
 	node_drop_all(n, CONN_R_SHUTDOWN);
 	if (n->stop_timer != NULL)
 		event_free(n->stop_timer);
+	if (n->connect_timer != NULL)
+		event_free(n->connect_timer);
+	free(n->connects);
 	free(n->ls);
 	for (i = 0; i < n->ninherited; i++)
 		if (n->inherited[i] >= 0)

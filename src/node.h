@@ -107,6 +107,8 @@ struct node_metrics {
 	struct metrics_family *hs_failures;	/* (class) */
 	struct metrics_family *bytes;		/* (route, up/down), closed */
 	struct metrics_hist handshake[SEC_MAX];	/* by sec_proto */
+	struct metrics_hist stream_open;	/* node mode: to relaying */
+	unsigned long long window_stalls;	/* node mode */
 	unsigned long long reloads_ok, reloads_failed;
 };
 const struct node_metrics *node_metrics(const struct node *n);

@@ -118,6 +118,9 @@ const char *secchan_error(const struct secchan *sc);
 /* Short metric label of a failure: "peer_id_mismatch", ... */
 const char *secchan_fail_name(enum secchan_fail f);
 
+int secchan_set_muxers(struct secchan *sc, const char *const *ids, size_t n);
+const char *secchan_muxer(const struct secchan *sc);
+
 /* After READY: the protocol chosen and the authenticated peer. */
 enum sec_proto secchan_proto(const struct secchan *sc);
 const struct peer_id *secchan_peer(const struct secchan *sc);

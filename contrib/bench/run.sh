@@ -10,7 +10,10 @@
 #               2000 ping-pongs, idle levels 0/100/1000
 #   --runs N    runs per workload (default 5); the table shows medians
 #   --systems   subset of: direct socat-pair stunnel-pair spiped-pair
-#               peerlock-noise peerlock-tls
+#               peerlock-noise peerlock-tls peerlock-node
+#               (peerlock-node: node mode over /noise, every tunnel a
+#               yamux stream of one session; "new conns" are new tunnels
+#               over the live session)
 #   --out DIR   results directory (default contrib/bench/results)
 #   --keep      keep the scratch directory (configs, keys, logs)
 #   --build     first build an optimised peerlock into build-bench/ (plain
@@ -30,7 +33,7 @@ set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
-ALL_SYSTEMS="direct socat-pair stunnel-pair spiped-pair peerlock-noise peerlock-tls"
+ALL_SYSTEMS="direct socat-pair stunnel-pair spiped-pair peerlock-noise peerlock-tls peerlock-node"
 SYSTEMS=$ALL_SYSTEMS
 RUNS=5
 QUICK=0
@@ -309,9 +312,10 @@ peerlock_keys() {
 	fi
 }
 
-# up_peerlock SECURITY TAG TARGET ENTRY MID
+# up_peerlock SECURITY TAG TARGET ENTRY MID [PROTOCOL]
+# With PROTOCOL: node mode (protocol = PROTOCOL on both routes).
 up_peerlock() {
-	local sec=$1 tag=$2 tgt=$3 in=$4 mid=$5 a
+	local sec=$1 tag=$2 tgt=$3 in=$4 mid=$5 proto=${6:+protocol = $6} a
 	[ -n "$PL_A_ID" ] || { NA_REASON=$PL_NA; return 1; }
 	cat >"$WORK/pl/$tag-A.conf" <<EOF
 [peerlock]
@@ -322,6 +326,7 @@ $PEERLOCK_EXTRA
 [forward.bench]
 listen = 127.0.0.1:$in
 peer = /ip4/127.0.0.1/tcp/$mid/p2p/$PL_B_ID
+$proto
 EOF
 	cat >"$WORK/pl/$tag-B.conf" <<EOF
 [peerlock]
@@ -333,6 +338,7 @@ $PEERLOCK_EXTRA
 [expose.bench]
 peers = $PL_A_ID
 target = 127.0.0.1:$tgt
+$proto
 EOF
 	spawn "$tag-B" "$PEERLOCK" run -c "$WORK/pl/$tag-B.conf"
 	a=$SPAWNED
@@ -340,6 +346,7 @@ EOF
 	PAIR="$SPAWNED $a"
 }
 up_peerlock-noise() { up_peerlock noise "$@"; }
+up_peerlock-node() { up_peerlock noise "$@" /x/bench; }
 up_peerlock-tls() {
 	[ "${PEERLOCK_TLS:-1}" != 0 ] || return 1
 	up_peerlock tls "$@"
