@@ -607,19 +607,22 @@ tls_peer_offered_muxer(const struct tls_session *s)
 	return s->peer_muxer;
 }
 
-/* Server: whether the client's ALPN list holds anything but "libp2p". */
-static bool
-tls_client_offered_muxer(struct tls_session *s)
+/*
+ * Server: what the client's ALPN list holds: -1 no ALPN extension at
+ * all, 0 only "libp2p", 1 something else (a muxer id).
+ */
+static int
+tls_client_alpn(struct tls_session *s)
 {
 	char *list = NULL, *p, *q;
 	unsigned short len = 0;
-	bool any = false;
+	int any = 0;
 
 	if (wolfSSL_ALPN_GetPeerProtocol(s->ssl, &list, &len) !=
 	    WOLFSSL_SUCCESS || list == NULL)
-		return false;
+		return -1;
 	/* wolfSSL joins the offers with ',' into a NUL-ended string */
-	for (p = list; !any && p != NULL; p = q != NULL ? q + 1 : NULL) {
+	for (p = list; any == 0 && p != NULL; p = q != NULL ? q + 1 : NULL) {
 		q = strchr(p, ',');
 		any = (q != NULL ? (size_t)(q - p) : strlen(p)) !=
 		    sizeof(TLS_ALPN) - 1 ||
@@ -632,25 +635,32 @@ tls_client_offered_muxer(struct tls_session *s)
 /*
  * The negotiated ALPN protocol: "libp2p" or none means no muxer agreed;
  * otherwise it must be one of ours (wolfSSL already refused anything
- * else).  0, or -1 with the error set.
+ * else, and aborted on a mismatch).  A client without ALPN leaves the
+ * server with nothing negotiated, which is fine; a server that answers
+ * no ALPN is not a libp2p peer.  0, or -1 with the error set.
  */
 static int
 tls_check_alpn(struct tls_session *s)
 {
 	char *proto = NULL;
 	unsigned short plen = 0;
+	int r, offer = -1;
 	size_t i;
-	int r;
 
+	if (s->role == TLS_SERVER && !s->alpn_omit)
+		offer = tls_client_alpn(s);
+	s->peer_muxer = offer == 1;
 	r = wolfSSL_ALPN_GetProtocol(s->ssl, &proto, &plen);
-	if (r != WOLFSSL_SUCCESS && r != WOLFSSL_ALPN_NOT_FOUND) {
-		tls_set_error(s, "tls: cannot read ALPN result");
+	if (r == WOLFSSL_ALPN_NOT_FOUND || (r != WOLFSSL_SUCCESS &&
+	    s->role == TLS_SERVER && offer == -1))
+		return 0;
+	if (r != WOLFSSL_SUCCESS) {
+		tls_set_error(s, s->role == TLS_CLIENT ? "tls: the server "
+		    "selected no ALPN protocol (we offered \"libp2p\")" :
+		    "tls: cannot read ALPN result");
 		return -1;
 	}
-	if (s->role == TLS_SERVER && !s->alpn_omit)
-		s->peer_muxer = tls_client_offered_muxer(s);
-	if (r != WOLFSSL_SUCCESS || (plen == sizeof(TLS_ALPN) - 1 &&
-	    memcmp(proto, TLS_ALPN, plen) == 0))
+	if (plen == sizeof(TLS_ALPN) - 1 && memcmp(proto, TLS_ALPN, plen) == 0)
 		return 0;
 	for (i = 0; i < s->nmuxers; i++)
 		if (strlen(s->muxers[i]) == plen &&
