@@ -292,7 +292,7 @@ pb_str(ProtobufCBinaryData *b, const char *s, size_t max)
 }
 
 /* Encode an Identify message from the plain struct; see pb.h. */
-size_t
+int
 pb_identify_encode(const struct pb_identify *id, uint8_t *out, size_t cap)
 {
 	ProtobufCBinaryData addrs[PB_ID_ADDRS_MAX];
@@ -302,42 +302,42 @@ pb_identify_encode(const struct pb_identify *id, uint8_t *out, size_t cap)
 
 	if (id == NULL || out == NULL || id->n_listen_addrs > PB_ID_ADDRS_MAX ||
 	    id->n_protocols > PB_ID_PROTOCOLS_MAX)
-		return (0);
+		return (-1);
 	identify__pb__identify__init(&m);
 	if ((m.has_publickey = id->has_public_key) &&
 	    pb_bin(&m.publickey, id->public_key, id->public_key_len,
 	    KEY_PB_MAX) != 0)
-		return (0);
+		return (-1);
 	for (i = 0; i < id->n_listen_addrs; i++)
 		if (pb_bin(&addrs[i], id->listen_addrs[i],
 		    id->listen_addr_len[i], PB_ID_ADDR_MAX) != 0)
-			return (0);
+			return (-1);
 	m.n_listenaddrs = id->n_listen_addrs;
 	m.listenaddrs = addrs;
 	for (i = 0; i < id->n_protocols; i++)
 		if (pb_str(&protos[i], id->protocols[i], PB_ID_PROTO_MAX) != 0)
-			return (0);
+			return (-1);
 	m.n_protocols = id->n_protocols;
 	m.protocols = protos;
 	if ((m.has_observedaddr = id->has_observed_addr) &&
 	    pb_bin(&m.observedaddr, id->observed_addr, id->observed_addr_len,
 	    PB_ID_ADDR_MAX) != 0)
-		return (0);
+		return (-1);
 	if ((m.has_protocolversion = id->has_protocol_version) &&
 	    pb_str(&m.protocolversion, id->protocol_version,
 	    PB_ID_VERSION_MAX) != 0)
-		return (0);
+		return (-1);
 	if ((m.has_agentversion = id->has_agent_version) &&
 	    pb_str(&m.agentversion, id->agent_version, PB_ID_VERSION_MAX) != 0)
-		return (0);
+		return (-1);
 	if ((m.has_signedpeerrecord = id->has_signed_peer_record) &&
 	    pb_bin(&m.signedpeerrecord, id->signed_peer_record,
 	    id->signed_peer_record_len, PB_ID_RECORD_MAX) != 0)
-		return (0);
+		return (-1);
 	need = identify__pb__identify__get_packed_size(&m);
 	if (need > PB_ID_MSG_MAX || need > cap)
-		return (0);
-	return (identify__pb__identify__pack(&m, out));
+		return (-1);
+	return ((int)identify__pb__identify__pack(&m, out));
 }
 
 /* Copy one bytes field of a peer's Identify, or say which limit it broke. */

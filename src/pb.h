@@ -135,11 +135,11 @@ struct pb_identify {
 /*
  * Encode id deterministically (fields in number order 1, 2, 3, 4, 5, 6,
  * 8; absent optional fields omitted) into out (cap bytes).  Returns the
- * length, or 0 if a count or length is beyond the caps above, a string
- * is not valid UTF-8, the message would exceed PB_ID_MSG_MAX or cap is
- * too small.
+ * length (0 for a message with no field set), or -1 if a count or
+ * length is beyond the caps above, a string is not valid UTF-8, the
+ * message would exceed PB_ID_MSG_MAX or cap is too small.
  */
-size_t pb_identify_encode(const struct pb_identify *id, uint8_t *out,
+int pb_identify_encode(const struct pb_identify *id, uint8_t *out,
     size_t cap);
 
 /*
