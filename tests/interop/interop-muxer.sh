@@ -73,9 +73,13 @@ muxarg() {
 	[ -n "$1" ] && printf -- '--muxers %s' "$1"
 }
 
-node "$JSPEER" keygen --type ed25519 --out "$work/js.key" >"$work/js.id" &&
-    node "$JSPEER" keygen --type ed25519 --out "$work/pl.key" \
-    >"$work/pl.id" || { fail "keygen"; exit 1; }
+if ! node "$JSPEER" keygen --type ed25519 --out "$work/js.key" \
+    >"$work/js.id" ||
+    ! node "$JSPEER" keygen --type ed25519 --out "$work/pl.key" \
+    >"$work/pl.id"; then
+	fail "keygen"
+	exit 1
+fi
 JSID=$(cat "$work/js.id")
 PLID=$(cat "$work/pl.id")
 
