@@ -108,6 +108,9 @@ def main():
     write("secchan", "dialer-raw", b"\x02\x00" + hdr + noise + m2)
     write("secchan", "listener-raw", b"\x03\x00" + hdr + noise + m1 + m3)
     write("secchan", "listener-raw-bytewise", b"\x03\x01" + hdr + noise + m1)
+    # bit 2: with muxers; the example's payloads list /yamux/1.0.0
+    write("secchan", "dialer-peer-mux", b"\x04" + u16(len(p2)) + p2 + b"hi")
+    write("secchan", "listener-peer-mux", b"\x05" + u16(len(p3)) + p3 + b"hi")
 
     # payload and key protobufs
     write("payload", "msg2", p2)
