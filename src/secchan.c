@@ -86,6 +86,13 @@ struct secchan {
 	bool peer_closed;		/* TLS close_notify received */
 	bool closed;			/* secchan_close() called */
 	unsigned na_sent;		/* listener: proposals refused */
+	bool started;			/* secchan_start()/input() called */
+
+	/* inlined muxer negotiation (secchan_set_muxers) */
+	const char *const *muxers;	/* borrowed, preference order */
+	size_t nmuxers;
+	const char *muxer;		/* agreed: one of muxers, or NULL */
+	bool peer_muxer;		/* the remote advertised a muxer */
 
 	enum secchan_fail fail;
 	char err[512];
@@ -278,6 +285,7 @@ secchan_start(struct secchan *sc, uint8_t *out, size_t *outlen)
 	size_t n;
 
 	*outlen = 0;
+	sc->started = true;
 	if (sc->role == SECCHAN_LISTENER)
 		return 0;
 	if (mss_start(sc->mss, out, outlen) != 0)
@@ -314,6 +322,65 @@ noise_emit(struct secchan *sc, const uint8_t *payload, size_t plen,
 }
 
 /*
+ * The muxer both sides listed in their NoiseExtensions: the first entry
+ * of the initiator's list that the responder also lists (inlined muxer
+ * negotiation; noise.md 9).  As initiator that is our order, as
+ * responder the remote's; either way the result points into our list.
+ */
+static void
+noise_pick_muxer(struct secchan *sc, const struct pb_noise_payload *pl)
+{
+	size_t i, j;
+
+	sc->peer_muxer = pl->n_muxers > 0;
+	sc->muxer = NULL;
+	if (sc->role == SECCHAN_DIALER) {
+		for (i = 0; i < sc->nmuxers && sc->muxer == NULL; i++)
+			for (j = 0; j < pl->n_muxers; j++)
+				if (strcmp(sc->muxers[i], pl->muxers[j]) == 0) {
+					sc->muxer = sc->muxers[i];
+					break;
+				}
+		return;
+	}
+	for (j = 0; j < pl->n_muxers && sc->muxer == NULL; j++)
+		for (i = 0; i < sc->nmuxers; i++)
+			if (strcmp(sc->muxers[i], pl->muxers[j]) == 0) {
+				sc->muxer = sc->muxers[i];
+				break;
+			}
+}
+
+/*
+ * Our handshake payload for message 2 or 3 into buf (NOISE_MAX_PAYLOAD
+ * bytes): the node's signed identity, then NoiseExtensions with our
+ * muxers if we have any (none: exactly the bytes of old).
+ */
+static int
+noise_payload(struct secchan *sc, uint8_t *buf, size_t *len)
+{
+	size_t n;
+
+	if (sc->cr->payload_len > NOISE_MAX_PAYLOAD)
+		goto fail;
+	memcpy(buf, sc->cr->payload, sc->cr->payload_len);
+	*len = sc->cr->payload_len;
+	if (sc->nmuxers == 0)
+		return 0;
+	n = pb_noise_extensions_encode(sc->muxers, sc->nmuxers, buf + *len,
+	    NOISE_MAX_PAYLOAD - *len);
+	if (n == 0)
+		goto fail;
+	*len += n;
+	return 0;
+fail:
+	sc_failf(sc, SECCHAN_FAIL_INTERNAL, "noise: our handshake payload "
+	    "with %zu muxer ids exceeds %d bytes", sc->nmuxers,
+	    NOISE_MAX_PAYLOAD);
+	return -1;
+}
+
+/*
  * Check the remote's payload: a libp2p public key whose signature covers
  * the Noise static key rs, and the expected peer ID if we have one.
  */
@@ -332,7 +399,8 @@ noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
 	}
 	if (pb_noise_payload_decode(p, plen, pl) != 0) {
 		sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE,
-		    "noise: malformed handshake payload (%zu bytes)", plen);
+		    "noise: malformed handshake payload (%zu bytes): %s", plen,
+		    pl->error != NULL ? pl->error : "unknown reason");
 		goto out;
 	}
 	if (pl->identity_key_len == 0 || pl->identity_sig_len == 0) {
@@ -374,6 +442,7 @@ noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
 		    sizeof(b)));
 		goto out;
 	}
+	noise_pick_muxer(sc, pl);
 	rc = 0;
 out:
 	sodium_memzero(pl, sizeof(*pl));
@@ -402,8 +471,8 @@ static enum secchan_status
 noise_on_message(struct secchan *sc, const uint8_t *m, size_t mlen,
     uint8_t *out, size_t *outlen)
 {
-	uint8_t payload[NOISE_MAX_PAYLOAD];
-	size_t plen;
+	uint8_t payload[NOISE_MAX_PAYLOAD], our[NOISE_MAX_PAYLOAD];
+	size_t plen, olen;
 	int num = sc->hs_msg;
 	enum secchan_status st = SECCHAN_CONTINUE;
 
@@ -422,15 +491,15 @@ noise_on_message(struct secchan *sc, const uint8_t *m, size_t mlen,
 	sc->hs_msg++;
 	switch (num) {
 	case 1:		/* responder: answer with e, ee, s, es + identity */
-		if (noise_emit(sc, sc->cr->payload, sc->cr->payload_len, out,
-		    outlen) != 0)
+		if (noise_payload(sc, our, &olen) != 0 ||
+		    noise_emit(sc, our, olen, out, outlen) != 0)
 			st = SECCHAN_FAILED;
 		break;
 	case 2:		/* initiator: authenticate before sending msg 3 */
 		if (noise_verify(sc, payload, plen,
 		    noise_hs_remote_static(sc->hs)) != 0 ||
-		    noise_emit(sc, sc->cr->payload, sc->cr->payload_len, out,
-		    outlen) != 0) {
+		    noise_payload(sc, our, &olen) != 0 ||
+		    noise_emit(sc, our, olen, out, outlen) != 0) {
 			st = SECCHAN_FAILED;
 			break;
 		}
@@ -450,6 +519,7 @@ noise_on_message(struct secchan *sc, const uint8_t *m, size_t mlen,
 	}
 out:
 	sodium_memzero(payload, sizeof(payload));
+	sodium_memzero(our, sizeof(our));
 	return st;
 }
 
@@ -528,6 +598,8 @@ tls_step(struct secchan *sc, const uint8_t *in, size_t len, size_t *used,
 			if (sc->tls_peer == NULL)
 				return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
 				    "tls: no verified peer key");
+			sc->muxer = tls_muxer(sc->tls);
+			sc->peer_muxer = tls_peer_offered_muxer(sc->tls);
 			sc->phase = PH_READY;
 			return SECCHAN_READY;
 		}
@@ -551,6 +623,9 @@ tls_begin(struct secchan *sc)
 		return sc_failf(sc, SECCHAN_FAIL_INTERNAL, "%s", err);
 	if (sc->has_expected)
 		tls_expect_peer(sc->tls, &sc->expected);
+	if (tls_set_muxers(sc->tls, sc->muxers, sc->nmuxers) != 0)
+		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
+		    "tls: cannot configure %zu muxer ALPN ids", sc->nmuxers);
 	sc->phase = PH_TLS;
 	return SECCHAN_CONTINUE;
 }
@@ -707,6 +782,7 @@ secchan_input(struct secchan *sc, const uint8_t *in, size_t len,
 
 	*consumed = 0;
 	*outlen = 0;
+	sc->started = true;
 	if (sc->mss_lazy && sc->phase != PH_FAILED) {
 		int r = sc_lazy_answer(sc, in, len, consumed);
 
@@ -1134,4 +1210,44 @@ secchan_cipher(const struct secchan *sc)
 	if (sc->phase != PH_READY)
 		return "";
 	return sc_is_tls(sc) ? tls_cipher(sc->tls) : "ChaChaPoly";
+}
+
+/* Muxers to advertise in the handshake; see secchan.h. */
+int
+secchan_set_muxers(struct secchan *sc, const char *const *ids, size_t n)
+{
+	size_t i, j, len;
+
+	if (sc->started || n > SECCHAN_MUXERS_MAX || (n > 0 && ids == NULL))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (ids[i] == NULL)
+			return -1;
+		len = strlen(ids[i]);
+		if (len == 0 || len > SECCHAN_MUXER_ID_MAX ||
+		    strchr(ids[i], ',') != NULL ||
+		    strcmp(ids[i], TLS_ALPN) == 0 ||
+		    !pb_utf8_valid((const uint8_t *)ids[i], len))
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(ids[i], ids[j]) == 0)
+				return -1;
+	}
+	sc->muxers = n > 0 ? ids : NULL;
+	sc->nmuxers = n;
+	return 0;
+}
+
+/* The muxer agreed inside the handshake, once READY. */
+const char *
+secchan_muxer(const struct secchan *sc)
+{
+	return sc->phase == PH_READY ? sc->muxer : NULL;
+}
+
+/* Whether the remote advertised any muxer, once READY. */
+bool
+secchan_peer_offered_muxer(const struct secchan *sc)
+{
+	return sc->phase == PH_READY && sc->peer_muxer;
 }

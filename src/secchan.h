@@ -93,6 +93,40 @@ struct secchan *secchan_new(enum secchan_role role,
 /* Wipe and free; NULL is a no-op. */
 void secchan_free(struct secchan *sc);
 
+/* Bounds of secchan_set_muxers(): TLS ALPN names are at most 255 bytes. */
+#define SECCHAN_MUXERS_MAX 16
+#define SECCHAN_MUXER_ID_MAX 255
+
+/*
+ * Muxers to advertise (node mode), in preference order; ids borrowed and
+ * must outlive sc.  Call before secchan_start()/secchan_input().  Noise:
+ * NoiseExtensions.stream_muxers (field 4 -> field 2) in message 2
+ * (responder) or message 3 (initiator); the agreed muxer is the first
+ * entry of the initiator's list that the responder also lists.  TLS:
+ * ALPN ids before "libp2p" (client offer; server: the first of the
+ * client's offers it also has).  Each id 1..SECCHAN_MUXER_ID_MAX bytes
+ * of UTF-8, no ',' (wolfSSL's list separator), not "libp2p", no
+ * duplicates; n <= SECCHAN_MUXERS_MAX.  n = 0 (the default) advertises
+ * nothing: the handshake bytes are exactly those of raw mode.  0 or -1.
+ */
+int secchan_set_muxers(struct secchan *sc, const char *const *ids, size_t n);
+
+/*
+ * After READY: the muxer agreed inside the handshake (one of the ids
+ * given to secchan_set_muxers()), or NULL (none set, the remote
+ * advertised none, or no overlap).  With NULL the dialer negotiates the
+ * muxer with multistream-select inside the secure channel.
+ */
+const char *secchan_muxer(const struct secchan *sc);
+
+/*
+ * After READY: whether the remote advertised any muxer in the handshake
+ * (Noise: a non-empty stream_muxers; TLS server: the client offered an
+ * ALPN id other than "libp2p"; TLS client: the server selected a muxer,
+ * since a server reveals nothing else).
+ */
+bool secchan_peer_offered_muxer(const struct secchan *sc);
+
 /*
  * Opening bytes into out (SECCHAN_OUT_MAX): the dialer's multistream
  * header and first proposal; nothing for the listener.  0 or -1.
@@ -117,9 +151,6 @@ enum secchan_fail secchan_fail(const struct secchan *sc);
 const char *secchan_error(const struct secchan *sc);
 /* Short metric label of a failure: "peer_id_mismatch", ... */
 const char *secchan_fail_name(enum secchan_fail f);
-
-int secchan_set_muxers(struct secchan *sc, const char *const *ids, size_t n);
-const char *secchan_muxer(const struct secchan *sc);
 
 /* After READY: the protocol chosen and the authenticated peer. */
 enum sec_proto secchan_proto(const struct secchan *sc);

@@ -36,12 +36,6 @@
 #include "wire.h"
 #include "yamux.h"
 
-#ifndef IDENTIFY_PROTO
-#define IDENTIFY_PROTO "/ipfs/id/1.0.0"
-#endif
-#ifndef PING_PROTO
-#define PING_PROTO "/ipfs/ping/1.0.0"
-#endif
 /* Our identify message: public key, a few addresses and protocols. */
 #define IDENTIFY_MSG_MAX 8192
 

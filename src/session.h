@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "peerid.h"
+#include "wire.h"
 
 struct conn;
 struct conn_env;
@@ -61,7 +62,7 @@ enum {
 };
 
 /* The muxer id advertised in handshakes and negotiated by multistream. */
-#define SESSION_MUXER "/yamux/1.0.0"
+#define SESSION_MUXER YAMUX_PROTO
 
 /*
  * A session on conn c, whose secure side (sec, sc) is authenticated.

@@ -138,6 +138,12 @@ struct tls_session {
 	size_t sec_c_len, sec_s_len;
 	char cipher[40];
 	char err[256];
+	/* ALPN (tls_set_muxers): configured at the first tls_handshake() */
+	const char *const *muxers;	/* borrowed */
+	size_t nmuxers;
+	bool alpn_done, alpn_omit;
+	const char *muxer;		/* negotiated: one of muxers, or NULL */
+	bool peer_muxer;		/* the peer offered/chose a muxer id */
 };
 
 /*
@@ -506,12 +512,10 @@ tls_on_secret(WOLFSSL *ssl, int id, const unsigned char *secret, int len,
 }
 #endif
 
-/* Configure the WOLFSSL object: I/O contexts and ALPN. */
+/* Configure the WOLFSSL object: I/O contexts (ALPN: tls_setup_alpn). */
 static int
 tls_setup_ssl(struct tls_session *s)
 {
-	char alpn[] = TLS_ALPN;
-
 	wolfSSL_SetIOReadCtx(s->ssl, s);
 	wolfSSL_SetIOWriteCtx(s->ssl, s);
 	wolfSSL_SetCertCbCtx(s->ssl, s);
@@ -523,13 +527,151 @@ tls_setup_ssl(struct tls_session *s)
 		return -1;
 	}
 #endif
-	/* ALPN "libp2p"; either side aborts on a mismatch */
-	if (wolfSSL_UseALPN(s->ssl, alpn, sizeof(alpn) - 1,
+	return 0;
+}
+
+/*
+ * ALPN, set when the handshake starts so that tls_set_muxers() can come
+ * after the session is made: [muxers..., "libp2p"] (tls.md 3).  wolfSSL
+ * walks a client's offers in the client's order and takes the first one
+ * it also has, so a server answers the client's preferred muxer we
+ * speak, else "libp2p" (go-libp2p SecureInbound prefers the client's
+ * order the same way), and with FAILED_ON_MISMATCH aborts when nothing
+ * matches.  A client that sends no ALPN at all is accepted.
+ */
+static int
+tls_setup_alpn(struct tls_session *s)
+{
+	char list[TLS_MUXERS_MAX * (TLS_MUXER_ID_MAX + 1) + sizeof(TLS_ALPN)];
+	size_t i, n = 0, len;
+
+	s->alpn_done = true;
+	if (s->alpn_omit)
+		return 0;
+	for (i = 0; i < s->nmuxers; i++) {
+		len = strlen(s->muxers[i]);
+		memcpy(list + n, s->muxers[i], len);
+		n += len;
+		list[n++] = ',';
+	}
+	memcpy(list + n, TLS_ALPN, sizeof(TLS_ALPN));
+	n += sizeof(TLS_ALPN) - 1;
+	/* either side aborts on a mismatch */
+	if (wolfSSL_UseALPN(s->ssl, list, (unsigned)n,
 	    WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS) {
 		tls_set_error(s, "tls: cannot configure ALPN");
 		return -1;
 	}
 	return 0;
+}
+
+/* Muxer ids to offer or accept in ALPN before "libp2p"; see tls.h. */
+int
+tls_set_muxers(struct tls_session *s, const char *const *ids, size_t n)
+{
+	size_t i, len;
+
+	if (s->alpn_done || n > TLS_MUXERS_MAX || (n > 0 && ids == NULL))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (ids[i] == NULL)
+			return -1;
+		len = strlen(ids[i]);
+		if (len == 0 || len > TLS_MUXER_ID_MAX ||
+		    strchr(ids[i], ',') != NULL || strcmp(ids[i], TLS_ALPN) == 0)
+			return -1;
+	}
+	s->muxers = ids;
+	s->nmuxers = n;
+	return 0;
+}
+
+/* Tests: no ALPN extension at all (what some clients send). */
+void
+tls_omit_alpn(struct tls_session *s)
+{
+	s->alpn_omit = true;
+}
+
+/* The muxer agreed in ALPN, or NULL; see tls.h. */
+const char *
+tls_muxer(const struct tls_session *s)
+{
+	return s->muxer;
+}
+
+/* Whether the peer offered (client) or chose (server) a muxer id. */
+bool
+tls_peer_offered_muxer(const struct tls_session *s)
+{
+	return s->peer_muxer;
+}
+
+/*
+ * Server: what the client's ALPN list holds: -1 no ALPN extension at
+ * all, 0 only "libp2p", 1 something else (a muxer id).
+ */
+static int
+tls_client_alpn(struct tls_session *s)
+{
+	char *list = NULL, *p, *q;
+	unsigned short len = 0;
+	int any = 0;
+
+	if (wolfSSL_ALPN_GetPeerProtocol(s->ssl, &list, &len) !=
+	    WOLFSSL_SUCCESS || list == NULL)
+		return -1;
+	/* wolfSSL joins the offers with ',' into a NUL-ended string */
+	for (p = list; any == 0 && p != NULL; p = q != NULL ? q + 1 : NULL) {
+		q = strchr(p, ',');
+		any = (q != NULL ? (size_t)(q - p) : strlen(p)) !=
+		    sizeof(TLS_ALPN) - 1 ||
+		    memcmp(p, TLS_ALPN, sizeof(TLS_ALPN) - 1) != 0;
+	}
+	wolfSSL_ALPN_FreePeerProtocol(s->ssl, &list);
+	return any;
+}
+
+/*
+ * The negotiated ALPN protocol: "libp2p" or none means no muxer agreed;
+ * otherwise it must be one of ours (wolfSSL already refused anything
+ * else, and aborted on a mismatch).  A client without ALPN leaves the
+ * server with nothing negotiated, which is fine; a server that answers
+ * no ALPN is not a libp2p peer.  0, or -1 with the error set.
+ */
+static int
+tls_check_alpn(struct tls_session *s)
+{
+	char *proto = NULL;
+	unsigned short plen = 0;
+	int r, offer = -1;
+	size_t i;
+
+	if (s->role == TLS_SERVER && !s->alpn_omit)
+		offer = tls_client_alpn(s);
+	s->peer_muxer = offer == 1;
+	r = wolfSSL_ALPN_GetProtocol(s->ssl, &proto, &plen);
+	if (r == WOLFSSL_ALPN_NOT_FOUND || (r != WOLFSSL_SUCCESS &&
+	    s->role == TLS_SERVER && offer == -1))
+		return 0;
+	if (r != WOLFSSL_SUCCESS) {
+		tls_set_error(s, s->role == TLS_CLIENT ? "tls: the server "
+		    "selected no ALPN protocol (we offered \"libp2p\")" :
+		    "tls: cannot read ALPN result");
+		return -1;
+	}
+	if (plen == sizeof(TLS_ALPN) - 1 && memcmp(proto, TLS_ALPN, plen) == 0)
+		return 0;
+	for (i = 0; i < s->nmuxers; i++)
+		if (strlen(s->muxers[i]) == plen &&
+		    memcmp(s->muxers[i], proto, plen) == 0) {
+			s->muxer = s->muxers[i];
+			s->peer_muxer = true;
+			return 0;
+		}
+	tls_set_error(s, "tls: unexpected ALPN protocol (%u bytes), expected "
+	    "\"libp2p\" or one of our %zu muxers", plen, s->nmuxers);
+	return -1;
 }
 
 struct tls_session *
@@ -988,24 +1130,12 @@ tls_open_record(struct tls_session *s, const uint8_t *hdr, uint8_t *body,
 static void
 tls_check_established(struct tls_session *s)
 {
-	char *proto = NULL;
-	unsigned short plen = 0;
-	int r;
-
 	if (!s->verified || s->remote == NULL) {
 		tls_set_error(s, "tls: peer certificate was not verified");
 		return;
 	}
-	r = wolfSSL_ALPN_GetProtocol(s->ssl, &proto, &plen);
-	if (r == WOLFSSL_SUCCESS && (plen != sizeof(TLS_ALPN) - 1 ||
-	    memcmp(proto, TLS_ALPN, plen) != 0)) {
-		tls_set_error(s, "tls: unexpected ALPN protocol");
+	if (tls_check_alpn(s) != 0)
 		return;
-	}
-	if (r != WOLFSSL_SUCCESS && r != WOLFSSL_ALPN_NOT_FOUND) {
-		tls_set_error(s, "tls: cannot read ALPN result");
-		return;
-	}
 	s->status = TLS_DONE;
 	tls_offload(s);
 }
@@ -1016,6 +1146,8 @@ tls_handshake(struct tls_session *s)
 	int r, e;
 
 	if (s->status != TLS_WANT_IO)
+		return s->status;
+	if (!s->alpn_done && tls_setup_alpn(s) != 0)
 		return s->status;
 	r = s->role == TLS_CLIENT ? wolfSSL_connect(s->ssl) :
 	    wolfSSL_accept(s->ssl);

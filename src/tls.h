@@ -7,7 +7,8 @@
  * tls_take_output().  No call blocks or touches a socket.
  *
  * Protocol: TLS 1.3 only; suites CHACHA20-POLY1305, AES-128-GCM,
- * AES-256-GCM (that order); groups X25519 then P-256; ALPN "libp2p"; no
+ * AES-256-GCM (that order); groups X25519 then P-256; ALPN "libp2p",
+ * after the muxer ids of tls_set_muxers() if any; no
  * SNI; no session tickets or resumption; both sides present a fresh
  * libp2p certificate (tlscert.h) and verify the peer's with
  * tlscert_verify().  The server requires a client certificate.
@@ -45,6 +46,11 @@ enum {
 
 #define TLS_ALPN "libp2p"
 
+enum {
+	TLS_MUXERS_MAX = 16,		/* muxer ids tls_set_muxers() takes */
+	TLS_MUXER_ID_MAX = 255		/* an ALPN protocol name's limit */
+};
+
 /*
  * Create a session for role, authenticated by id (borrowed; must outlive
  * the session).  Generates a fresh certificate key and certificate.
@@ -71,6 +77,34 @@ struct tls_session *tls_session_new_cert(enum tls_role role,
  */
 void tls_expect_peer(struct tls_session *s, const struct peer_id *expect);
 
+/*
+ * Inlined muxer negotiation (tls.md 3): muxer ids ids[0..n) (borrowed,
+ * must outlive s; each 1..TLS_MUXER_ID_MAX bytes, no ',', not "libp2p";
+ * n <= TLS_MUXERS_MAX) go into ALPN before "libp2p".  A client offers
+ * [ids..., "libp2p"]; a server selects the first of the client's offers
+ * it also has (the client's order wins, as in go-libp2p), else
+ * "libp2p", and aborts the handshake when the client offers neither.
+ * Call before the first tls_handshake().  0, or -1 on a bad argument or
+ * when the handshake has started.
+ */
+int tls_set_muxers(struct tls_session *s, const char *const *ids, size_t n);
+
+/* After TLS_DONE: the muxer agreed in ALPN (one of the ids), or NULL. */
+const char *tls_muxer(const struct tls_session *s);
+
+/*
+ * After TLS_DONE: whether the peer advertised a muxer.  A server sees
+ * the client's whole list (true if it holds anything but "libp2p"); a
+ * client sees only the server's choice (true if that is a muxer).
+ */
+bool tls_peer_offered_muxer(const struct tls_session *s);
+
+/*
+ * Tests: send (client) or configure (server) no ALPN extension at all,
+ * as a client that knows nothing of ALPN does.  Before the handshake.
+ */
+void tls_omit_alpn(struct tls_session *s);
+
 /* Wipe and free; NULL is a no-op. */
 void tls_session_free(struct tls_session *s);
 
@@ -87,7 +121,8 @@ size_t tls_input_space(const struct tls_session *s);
 /*
  * Advance the handshake with the queued input.  TLS_WANT_IO until done;
  * TLS_DONE once (and on every later call) when the peer's certificate
- * passed tlscert_verify() and ALPN is "libp2p"; TLS_FAILED on any error,
+ * passed tlscert_verify() and ALPN is "libp2p", absent or one of the
+ * tls_set_muxers() ids; TLS_FAILED on any error,
  * with the reason in tls_error().  Output may be pending in every case
  * (e.g. the alert after a failure): drain it.
  */

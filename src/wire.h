@@ -26,7 +26,10 @@ enum {
 	SIG_MAX = 1024,			/* RSA-8192 signature */
 
 	/* unsigned varint */
-	VARINT_MAX_LEN = 9
+	VARINT_MAX_LEN = 9,
+
+	/* ping: the opener writes this many random bytes, the other echoes */
+	PING_SIZE = 32
 };
 
 /* Protocol ids as negotiated by multistream-select. */
@@ -34,6 +37,12 @@ enum {
 #define MSS_PROTO_NOISE "/noise"
 #define MSS_PROTO_TLS "/tls/1.0.0"
 #define MSS_NA "na"
+
+/* Node mode (node-mode.md): the muxer and the streams real hosts open. */
+#define YAMUX_PROTO "/yamux/1.0.0"
+#define IDENTIFY_PROTO "/ipfs/id/1.0.0"
+#define IDENTIFY_PUSH_PROTO "/ipfs/id/push/1.0.0"
+#define PING_PROTO "/ipfs/ping/1.0.0"
 
 /* Signature prefix for the Noise static key (noise.md section 5). */
 #define NOISE_SIG_PREFIX "noise-libp2p-static-key:"

@@ -5,6 +5,8 @@
  * Input: flags, then mode-dependent bytes.
  *	flags bit 0: 0 = secchan is the dialer, 1 = the listener
  *	flags bit 1: 0 = peer mode, 1 = raw mode
+ *	flags bit 2: secchan advertises muxers (secchan_set_muxers); once
+ *	             READY the agreed one must be one of ours or NULL
  * Raw mode: byte 1 is a chunk size (0 = all at once), the rest is the
  * peer's wire, offered as a socket reader would (unconsumed bytes again,
  * with the next chunk appended); after READY the rest is transport.
@@ -28,6 +30,7 @@
 #include "fuzz_vectors.h"
 
 static const enum sec_proto NOISE_ONLY[] = { SEC_NOISE };
+static const char *const MUXERS[] = { "/yamux/1.0.0", "/mplex/6.7.0" };
 
 /* Node state shared by all runs: identities and credentials. */
 static struct identity *ids[2];
@@ -217,6 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t out[SECCHAN_OUT_MAX + SECCHAN_SEAL_MAX];
 	static uint8_t start[SECCHAN_OUT_MAX];
 	struct secchan *sc;
+	const char *m;
 	bool listener;
 	size_t slen;
 
@@ -228,11 +232,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    secchan_new(SECCHAN_LISTENER, creds[1], NOISE_ONLY, 1, NULL) :
 	    secchan_new(SECCHAN_DIALER, creds[0], NOISE_ONLY, 1, &resp_peer);
 	FUZZ_CHECK(sc != NULL);
+	if ((data[0] & 4) != 0)
+		FUZZ_CHECK(secchan_set_muxers(sc, MUXERS, 2) == 0);
 	FUZZ_CHECK(secchan_start(sc, start, &slen) == 0);
 	if ((data[0] & 2) != 0)
 		run_raw(sc, data + 1, size - 1, out);
 	else
 		run_peer(sc, listener, start, slen, data + 1, size - 1, out);
+	m = secchan_muxer(sc);
+	FUZZ_CHECK(m == NULL || m == MUXERS[0] || m == MUXERS[1]);
+	FUZZ_CHECK(m == NULL || (data[0] & 4) != 0);
 	secchan_free(sc);
 	return 0;
 }

@@ -38,6 +38,18 @@ def u16(n):
     return struct.pack(">H", n)
 
 
+def pb_len(field, data):
+    """One length-delimited protobuf field: tag, uvarint length, bytes."""
+    n, v = len(data), b""
+    while True:
+        if n < 0x80:
+            v += bytes([n])
+            break
+        v += bytes([(n & 0x7f) | 0x80])
+        n >>= 7
+    return bytes([field << 3 | 2]) + v + data
+
+
 def write(target, name, data):
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
@@ -96,10 +108,50 @@ def main():
     write("secchan", "dialer-raw", b"\x02\x00" + hdr + noise + m2)
     write("secchan", "listener-raw", b"\x03\x00" + hdr + noise + m1 + m3)
     write("secchan", "listener-raw-bytewise", b"\x03\x01" + hdr + noise + m1)
+    # bit 2: with muxers; the example's payloads list /yamux/1.0.0
+    write("secchan", "dialer-peer-mux", b"\x04" + u16(len(p2)) + p2 + b"hi")
+    write("secchan", "listener-peer-mux", b"\x05" + u16(len(p3)) + p3 + b"hi")
 
     # payload and key protobufs
     write("payload", "msg2", p2)
     write("payload", "msg3", p3)
+    # NoiseExtensions shapes (noise.md 5, 9): js's empty message, two
+    # muxers with a certhash and an unknown field, too many muxers
+    ident = p2[:p2.index(b"\x22\x0e")]
+    write("payload", "ext-empty", ident + b"\x22\x00")
+    write("payload", "ext-two-muxers-certhash", ident + pb_len(4,
+          pb_len(1, b"\x12\x00") + b"\x18\x05" +
+          pb_len(2, b"/yamux/1.0.0") + pb_len(2, b"/mplex/6.7.0")))
+    write("payload", "ext-17-muxers", ident + pb_len(4,
+          b"".join(pb_len(2, b"/m%d" % i) for i in range(17))))
+    write("payload", "ext-nul-id", ident + pb_len(4,
+          pb_len(2, b"/yamux\x00/1.0.0")))
+
+    # identify: a hand-built message (test_identify.c), a Kubo-like one,
+    # an empty one, one with unknown fields
+    known = (pb_len(1, b"\x08\x01\x12\x20" + b"\x11" * 32) +
+             pb_len(2, h("047f000001060fa1")) +
+             pb_len(2, h("2900000000000000000000000000000001060fa1")) +
+             pb_len(3, b"/ipfs/id/1.0.0") + pb_len(3, b"/ipfs/ping/1.0.0") +
+             pb_len(4, h("04c0a8010206d431")) + pb_len(5, b"ipfs/0.1.0") +
+             pb_len(6, b"peerlock/0.1") + pb_len(8, h("aabbcc")))
+    write("identify", "known", known)
+    kubo = (pb_len(5, b"ipfs/0.1.0") + pb_len(6, b"kubo/0.29.0/") +
+            pb_len(1, h(ex["msg2_payload_NoiseHandshakePayload"])[2:38]) +
+            b"".join(pb_len(2, h(a)) for a in (
+                "047f000001060fa1", "04c0a80102060fa1",
+                "2900000000000000000000000000000001060fa1",
+                "047f000001910203e8cc03")) +
+            b"".join(pb_len(3, p.encode()) for p in (
+                "/ipfs/bitswap/1.2.0", "/ipfs/id/1.0.0",
+                "/ipfs/id/push/1.0.0", "/ipfs/kad/1.0.0",
+                "/ipfs/ping/1.0.0", "/libp2p/circuit/relay/0.2.0/stop",
+                "/x/")) +
+            pb_len(4, h("04c0a8010206d431")) + pb_len(8, b"\x0a" * 40))
+    write("identify", "kubo-like", kubo)
+    write("identify", "empty", b"")
+    write("identify", "unknown-fields", b"\x38\x96\x01" +
+          pb_len(9, b"hi") + pb_len(3, b"/id"))
     for k, v in pid["keys"].items():
         name = k.lower().replace(" ", "-")
         if k.endswith("public key"):

@@ -9,9 +9,16 @@
 //   node jspeer.mjs id --key FILE
 //   node jspeer.mjs listen --key FILE --port N [--port-file F]
 //                          [--security noise|tls] [--expect-peer ID]
+//                          [--muxers ID,ID...]
 //   node jspeer.mjs dial --key FILE --host H --port N --peer ID
 //                        [--security noise|tls] --bytes N [--seed S]
 //                        [--half-close] [--timeout SECONDS]
+//                        [--muxers ID,ID...]
+// --muxers makes the encrypter advertise those stream muxers (Noise
+// extensions, TLS ALPN: inlined muxer negotiation) as a libp2p node with
+// them configured does; the muxer the handshake agreed on is reported
+// ("muxer ID" or "muxer none" on stderr), and the channel still carries
+// raw bytes: jspeer runs no muxer.
 // dial exits 0 when the echo matched, 3 when the remote authenticated as
 // another peer than --peer, 1 on any other error.
 
@@ -98,6 +105,16 @@ function parseArgs (argv, flags = []) {
 function need (args, name) {
   if (args[name] == null) die(`--${name} is required`)
   return args[name]
+}
+
+// The --muxers list (comma-separated), or [].
+function muxerArg (args) {
+  return args.muxers != null ? args.muxers.split(',').filter(m => m !== '') : []
+}
+
+// Secure options: negotiate a muxer only when we advertise some.
+function secureOpts (remotePeer, signal, muxers) {
+  return { remotePeer, signal, skipStreamMuxerNegotiation: muxers.length === 0 }
 }
 
 function intArg (args, name, dflt) {
@@ -236,13 +253,16 @@ function loadKey (file) {
 }
 
 // The connection encrypter, built from the pieces a libp2p node would give
-// it.  No muxers: the upgrader stub returns an empty map.
-function makeEncrypter (security, privateKey) {
+// it.  The upgrader stub lists the muxer ids of --muxers (none by default)
+// as stream muxer factories that are never used.
+function makeEncrypter (security, privateKey, muxers = []) {
   const components = {
     peerId: peerIdFromPrivateKey(privateKey),
     privateKey,
     logger: defaultLogger(),
-    upgrader: { getStreamMuxers: () => new Map() }
+    upgrader: {
+      getStreamMuxers: () => new Map(muxers.map(id => [id, { protocol: id }]))
+    }
   }
   if (security === 'noise') return noise()(components)
   if (security === 'tls') return tls()(components)
@@ -295,20 +315,18 @@ async function cmdId (argv) {
 }
 
 // One inbound connection: negotiate, authenticate, echo until EOF.
-async function serveConn (socket, enc, expect) {
+async function serveConn (socket, enc, expect, muxers) {
   const who = `${socket.remoteAddress}:${socket.remotePort}`
   const raw = new SocketStream(socket, 'inbound')
   let conn
   try {
     const signal = AbortSignal.timeout(HANDSHAKE_MS)
     const proto = await mssHandle(raw, [enc.protocol], { signal })
-    const sec = await enc.secureInbound(raw, {
-      remotePeer: expect,
-      signal,
-      skipStreamMuxerNegotiation: true
-    })
+    const sec = await enc.secureInbound(raw, secureOpts(expect, signal,
+      muxers))
     checkPeer(sec.remotePeer, expect)
     say(`${who}: ${proto} remote peer ${sec.remotePeer}`)
+    if (muxers.length > 0) say(`${who}: muxer ${sec.streamMuxer?.protocol ?? 'none'}`)
     conn = sec.connection
     const n = await echo(conn, raw)
     say(`${who}: echoed ${n} bytes, closed`)
@@ -346,12 +364,13 @@ async function cmdListen (argv) {
   const args = parseArgs(argv)
   const key = loadKey(need(args, 'key'))
   const port = intArg(args, 'port', 0)
-  const enc = makeEncrypter(args.security ?? 'noise', key)
+  const muxers = muxerArg(args)
+  const enc = makeEncrypter(args.security ?? 'noise', key, muxers)
   const expect = args['expect-peer'] != null
     ? peerIdFromString(args['expect-peer'])
     : undefined
   const server = net.createServer({ allowHalfOpen: true }, socket => {
-    serveConn(socket, enc, expect)
+    serveConn(socket, enc, expect, muxers)
   })
   server.on('error', err => die(`listen: ${err.message}`))
   server.listen(port, '127.0.0.1', () => {
@@ -374,7 +393,8 @@ async function cmdDial (argv) {
   const seed = args.seed ?? '1'
   const halfClose = args['half-close'] === true
   const timeoutMs = intArg(args, 'timeout', 60) * 1000
-  const enc = makeEncrypter(args.security ?? 'noise', key)
+  const muxers = muxerArg(args)
+  const enc = makeEncrypter(args.security ?? 'noise', key, muxers)
   let expect
   try {
     expect = peerIdFromString(need(args, 'peer'))
@@ -395,13 +415,10 @@ async function cmdDial (argv) {
   const raw = new SocketStream(socket, 'outbound')
   const signal = AbortSignal.timeout(HANDSHAKE_MS)
   await mssSelect(raw, [enc.protocol], { signal })
-  const sec = await enc.secureOutbound(raw, {
-    remotePeer: expect,
-    signal,
-    skipStreamMuxerNegotiation: true
-  })
+  const sec = await enc.secureOutbound(raw, secureOpts(expect, signal, muxers))
   checkPeer(sec.remotePeer, expect)
   say(`connected to ${sec.remotePeer} with ${enc.protocol}`)
+  if (muxers.length > 0) say(`muxer ${sec.streamMuxer?.protocol ?? 'none'}`)
   const conn = sec.connection
 
   const hash = createHash('sha256')
@@ -452,8 +469,8 @@ async function cmdDial (argv) {
 const usage = `usage:
   node jspeer.mjs keygen --type ed25519|secp256k1|rsa --out FILE
   node jspeer.mjs id --key FILE
-  node jspeer.mjs listen --key FILE --port N [--port-file F] [--security noise|tls] [--expect-peer ID]
-  node jspeer.mjs dial --key FILE --host H --port N --peer ID [--security noise|tls] --bytes N [--seed S] [--half-close] [--timeout SEC]`
+  node jspeer.mjs listen --key FILE --port N [--port-file F] [--security noise|tls] [--expect-peer ID] [--muxers ID,ID...]
+  node jspeer.mjs dial --key FILE --host H --port N --peer ID [--security noise|tls] --bytes N [--seed S] [--half-close] [--timeout SEC] [--muxers ID,ID...]`
 
 // The helpers other test scripts may reuse.
 export {

@@ -4,6 +4,8 @@
  * usage: plpeer dial PORT --key FILE --expect PEERID --mode MODE [--hold S]
  *        plpeer listen PORT --key FILE --mode MODE [--port-file F] [--hold S]
  *        plpeer tls PORT --key FILE --mode MODE [--signer FILE] [--hold S]
+ *        plpeer upgrade PORT --key FILE --mode ROLE-PROTO [--expect PEERID]
+ *               [--muxers ID,ID...] [--port-file F]
  *
  * dial/listen run a real upgrade (secchan.h: multistream-select, then
  * Noise XX with a libp2p identity) against a real peerlock on 127.0.0.1,
@@ -31,6 +33,16 @@
  *   expired      validity ended yesterday
  *   corrupt-key  SignedKey.publicKey is garbage
  *   extra-crit   an unknown critical extension
+ *
+ * upgrade runs an honest upgrade (secchan.h) as ROLE dial or listen
+ * over PROTO noise or tls (e.g. --mode listen-tls), advertising the
+ * muxers of --muxers (inlined muxer negotiation), and prints
+ *
+ *   plpeer upgrade: ready proto=P peer=ID muxer=M peer_offered=0|1
+ *
+ * (M "none" when no muxer was agreed) once READY, ends its direction
+ * (TLS close_notify, FIN), waits up to --hold seconds for the peer's end
+ * and exits 0; 1 if the upgrade failed (the reason on stderr).
  *
  * Then plpeer waits up to --hold seconds (default 10) for the peerlock
  * to close the connection.  Prints one line and exits 0 if it did
@@ -65,7 +77,7 @@ enum { MSS_BYTES = 28 };	/* header + "/noise" each way */
 enum { INBUF = 1 << 17 };
 
 struct opts {
-	const char *cmd, *key, *expect, *mode, *port_file, *signer;
+	const char *cmd, *key, *expect, *mode, *port_file, *signer, *muxers;
 	int port;
 	double hold;
 };
@@ -439,6 +451,123 @@ out:
 	return rc;
 }
 
+/* Split a comma-separated list in place into ids (at most max); count. */
+static size_t
+split_ids(char *list, const char **ids, size_t max)
+{
+	size_t n = 0;
+	char *p;
+
+	for (p = strtok(list, ","); p != NULL && n < max;
+	    p = strtok(NULL, ","))
+		ids[n++] = p;
+	return n;
+}
+
+/* Drive sc over fd until READY or FAILED; the final status. */
+static enum secchan_status
+upgrade_loop(int fd, struct secchan *sc, uint8_t *in, uint8_t *out,
+    size_t outlen)
+{
+	size_t inlen = 0, used;
+	enum secchan_status st = SECCHAN_CONTINUE;
+	ssize_t got;
+
+	if (outlen > 0 && write_all(fd, out, outlen) != 0)
+		return SECCHAN_FAILED;
+	while (st == SECCHAN_CONTINUE) {
+		got = recv(fd, in + inlen, INBUF - inlen, 0);
+		if (got <= 0) {
+			fprintf(stderr, "plpeer: peer closed during the "
+			    "upgrade\n");
+			return SECCHAN_FAILED;
+		}
+		inlen += (size_t)got;
+		st = secchan_input(sc, in, inlen, &used, out, &outlen);
+		memmove(in, in + used, inlen - used);
+		inlen -= used;
+		if (outlen > 0 && write_all(fd, out, outlen) != 0)
+			return SECCHAN_FAILED;
+	}
+	return st;
+}
+
+/* upgrade: an honest upgrade with muxers; print what was agreed. */
+static int
+run_upgrade(const struct opts *o, const struct identity *id)
+{
+	static uint8_t in[INBUF], out[SECCHAN_OUT_MAX];
+	static char list[1024];
+	const char *ids[SECCHAN_MUXERS_MAX];
+	bool dialer = strncmp(o->mode, "dial-", 5) == 0;
+	const char *p = strchr(o->mode, '-');
+	enum sec_proto proto = SEC_NOISE;
+	struct secchan_cred *cr = NULL;
+	struct secchan *sc = NULL;
+	struct peer_id expect;
+	char pid[PEER_ID_STR_MAX];
+	size_t n = 0, outlen = 0;
+	int fd = -1, rc = EXIT_SETUP;
+
+	if (p == NULL || (strcmp(p, "-noise") != 0 && strcmp(p, "-tls") != 0) ||
+	    (!dialer && strncmp(o->mode, "listen-", 7) != 0) ||
+	    (dialer && (o->expect == NULL ||
+	    peer_id_parse(o->expect, &expect) != 0))) {
+		fprintf(stderr, "plpeer: upgrade needs --mode dial-noise|"
+		    "dial-tls|listen-noise|listen-tls (dial: and --expect)\n");
+		return EXIT_SETUP;
+	}
+	if (strcmp(p, "-tls") == 0)
+		proto = SEC_TLS;
+	if (o->muxers != NULL) {
+		snprintf(list, sizeof(list), "%s", o->muxers);
+		n = split_ids(list, ids, SECCHAN_MUXERS_MAX);
+	}
+	if ((cr = secchan_cred_new(id)) == NULL ||
+	    (sc = secchan_new(dialer ? SECCHAN_DIALER : SECCHAN_LISTENER, cr,
+	    &proto, 1, dialer ? &expect : NULL)) == NULL ||
+	    secchan_set_muxers(sc, ids, n) != 0) {
+		fprintf(stderr, "plpeer: cannot set up the upgrade\n");
+		goto out;
+	}
+	fd = dialer ? dial_local(o->port) :
+	    accept_one(o->port, o->port_file);
+	if (fd < 0) {
+		perror("plpeer: connect/accept");
+		goto out;
+	}
+	if (secchan_start(sc, out, &outlen) != 0)
+		goto out;
+	if (upgrade_loop(fd, sc, in, out, outlen) != SECCHAN_READY) {
+		fprintf(stderr, "plpeer: upgrade failed: %s\n",
+		    secchan_error(sc));
+		rc = EXIT_STILL_OPEN;
+		goto out;
+	}
+	printf("plpeer upgrade: ready proto=%s peer=%s muxer=%s "
+	    "peer_offered=%d\n", proto == SEC_TLS ? "tls" : "noise",
+	    peer_id_to_string(secchan_peer(sc), pid, sizeof(pid)),
+	    secchan_muxer(sc) != NULL ? secchan_muxer(sc) : "none",
+	    secchan_peer_offered_muxer(sc) ? 1 : 0);
+	/*
+	 * End our direction cleanly (TLS: close_notify) and wait for the
+	 * peer to end its own, so that it finishes its side of the
+	 * handshake (TLS tickets) before the socket goes.
+	 */
+	if (secchan_close(sc) == 0 && (outlen = secchan_take(sc, out,
+	    sizeof(out))) > 0)
+		(void)write_all(fd, out, outlen);
+	shutdown(fd, SHUT_WR);
+	(void)wait_close(fd, "upgrade", o->hold);
+	rc = EXIT_CLOSED_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	secchan_free(sc);
+	secchan_cred_free(cr);
+	return rc;
+}
+
 /* Parse argv into o; 0 or -1. */
 static int
 parse(int argc, char **argv, struct opts *o)
@@ -451,7 +580,7 @@ parse(int argc, char **argv, struct opts *o)
 		return -1;
 	o->cmd = argv[1];
 	if (strcmp(o->cmd, "dial") != 0 && strcmp(o->cmd, "tls") != 0 &&
-	    strcmp(o->cmd, "listen") != 0)
+	    strcmp(o->cmd, "listen") != 0 && strcmp(o->cmd, "upgrade") != 0)
 		return -1;
 	if (argc < 3)
 		return -1;
@@ -470,6 +599,8 @@ parse(int argc, char **argv, struct opts *o)
 			o->signer = argv[i + 1];
 		else if (strcmp(argv[i], "--hold") == 0)
 			o->hold = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--muxers") == 0)
+			o->muxers = argv[i + 1];
 		else
 			return -1;
 	}
@@ -490,7 +621,7 @@ main(int argc, char **argv)
 	if (parse(argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: plpeer dial|listen|tls PORT "
 		    "--key FILE --mode MODE [--expect ID] [--port-file F] "
-		    "[--signer FILE] [--hold S]\n");
+		    "[--signer FILE] [--hold S] [--muxers ID,ID...]\n");
 		return EXIT_SETUP;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -503,6 +634,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(o.cmd, "tls") == 0)
 		rc = run_tls(&o, id, signer);
+	else if (strcmp(o.cmd, "upgrade") == 0)
+		rc = run_upgrade(&o, id);
 	else
 		rc = run_noise(&o, id);
 	identity_free(signer);

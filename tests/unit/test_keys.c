@@ -955,6 +955,115 @@ START_TEST(test_pb_noise_oversized)
 }
 END_TEST
 
+/*
+ * NoiseExtensions: our encoding appended to the identity payload gives
+ * the derived example's msg 2 / msg 3 payloads byte for byte (the go/js
+ * form of noise.md 5), and their muxer list decodes.
+ */
+START_TEST(test_pb_noise_extensions)
+{
+	static const char *const y[] = { "/yamux/1.0.0" };
+	static const char *const two[] = { "/yamux/1.0.0", "/mplex/6.7.0" };
+	static const char *const field[] = { "msg2_payload_NoiseHandshakePayload",
+	    "msg3_payload_NoiseHandshakePayload" };
+	json_t *ex = vec_load("noise-libp2p-derived-example.json");
+	const char *many[PB_MUXERS_MAX + 1];
+	static char big[PB_MUXER_ID_MAX + 2];
+	const char *bigl[] = { big };
+	struct pb_noise_payload *p = malloc(sizeof(*p));
+	uint8_t out[600], *want;
+	size_t n, e, wlen, i, f;
+
+	ck_assert_ptr_nonnull(p);
+	n = pb_noise_extensions_encode(y, 1, out, sizeof(out));
+	ck_assert_uint_eq(n, 16);
+	ck_assert_mem_eq(out, "\x22\x0e\x12\x0c/yamux/1.0.0", 16);
+	n = pb_noise_extensions_encode(two, 2, out, sizeof(out));
+	ck_assert_uint_eq(n, 30);
+	ck_assert_mem_eq(out, "\x22\x1c\x12\x0c/yamux/1.0.0\x12\x0c"
+	    "/mplex/6.7.0", 30);
+	ck_assert_uint_eq(pb_noise_extensions_encode(two, 2, out, 29), 0);
+	for (f = 0; f < 2; f++) {
+		want = vec_hex(vec_str(ex, field[f]), &wlen);
+		ck_assert_ptr_nonnull(want);
+		ck_assert_int_eq(pb_noise_payload_decode(want, wlen, p), 0);
+		ck_assert(p->has_extensions);
+		ck_assert_uint_eq(p->n_muxers, 1);
+		ck_assert_str_eq(p->muxers[0], "/yamux/1.0.0");
+		n = pb_noise_payload_encode(p->identity_key,
+		    p->identity_key_len, p->identity_sig, p->identity_sig_len,
+		    out, sizeof(out));
+		e = pb_noise_extensions_encode(y, 1, out + n, sizeof(out) - n);
+		ck_assert_uint_eq(n + e, wlen);
+		ck_assert_mem_eq(out, want, wlen);
+		free(want);
+	}
+	json_decref(ex);
+	/* refusals: none, too many, empty, overlong, NULL */
+	for (i = 0; i <= PB_MUXERS_MAX; i++)
+		many[i] = "/m";
+	ck_assert_uint_eq(pb_noise_extensions_encode(y, 0, out, sizeof(out)),
+	    0);
+	ck_assert_uint_eq(pb_noise_extensions_encode(many, PB_MUXERS_MAX + 1,
+	    out, sizeof(out)), 0);
+	ck_assert_uint_gt(pb_noise_extensions_encode(many, PB_MUXERS_MAX,
+	    out, sizeof(out)), 0);
+	many[0] = "";
+	ck_assert_uint_eq(pb_noise_extensions_encode(many, 1, out,
+	    sizeof(out)), 0);
+	many[0] = NULL;
+	ck_assert_uint_eq(pb_noise_extensions_encode(many, 1, out,
+	    sizeof(out)), 0);
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_uint_eq(pb_noise_extensions_encode(bigl, 1, out,
+	    sizeof(out)), 0);
+	/* webtransport_certhashes and unknown extension fields are skipped */
+	ck_assert_int_eq(pb_noise_payload_decode((const uint8_t *)
+	    "\x22\x0a\x0a\x02\x12\x00\x18\x05\x12\x02/y", 12, p), 0);
+	ck_assert(p->has_extensions);
+	ck_assert_uint_eq(p->n_muxers, 1);
+	ck_assert_str_eq(p->muxers[0], "/y");
+	/* no field 4 at all: no extensions */
+	ck_assert_int_eq(pb_noise_payload_decode((const uint8_t *)"\x0a\x00",
+	    2, p), 0);
+	ck_assert(!p->has_extensions);
+	ck_assert_ptr_null(p->error);
+	/* a broken payload says so */
+	ck_assert_int_eq(pb_noise_payload_decode((const uint8_t *)"\x22\x05",
+	    2, p), -1);
+	ck_assert_str_eq(p->error, "not a valid NoiseHandshakePayload "
+	    "protobuf");
+	free(p);
+}
+END_TEST
+
+/* UTF-8 validation as RFC 3629 defines it, and no NUL. */
+START_TEST(test_pb_utf8)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		bool ok;
+	} c[] = {
+		{ "", 0, true }, { "/yamux/1.0.0", 12, true },
+		{ "\xc3\xa9", 2, true }, { "\xe2\x82\xac", 3, true },
+		{ "\xf0\x9f\x98\x80", 4, true }, { "\xf4\x8f\xbf\xbf", 4, true },
+		{ "a\0b", 3, false }, { "\xc0\x80", 2, false },
+		{ "\xc1\xbf", 2, false }, { "\xe0\x9f\xbf", 3, false },
+		{ "\xed\xa0\x80", 3, false }, { "\xf0\x8f\xbf\xbf", 4, false },
+		{ "\xf4\x90\x80\x80", 4, false }, { "\xf5\x80\x80\x80", 4, false },
+		{ "\x80", 1, false }, { "\xc3", 1, false },
+		{ "\xe2\x82", 2, false }, { "\xc3\x28", 2, false },
+		{ "\xff", 1, false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		ck_assert_msg(pb_utf8_valid((const uint8_t *)c[i].s,
+		    c[i].len) == c[i].ok, "case %zu", i);
+}
+END_TEST
+
 /* Parse one mutated input as what it claims to be; check canonicity. */
 static void
 parse_mutant(int public, const uint8_t *m, size_t n)
@@ -1050,6 +1159,8 @@ main(void)
 	tcase_add_test(tc, test_pb_key);
 	tcase_add_test(tc, test_pb_noise_payload);
 	tcase_add_test(tc, test_pb_noise_oversized);
+	tcase_add_test(tc, test_pb_noise_extensions);
+	tcase_add_test(tc, test_pb_utf8);
 	tcase_add_loop_test(tc, test_mutations, 0, 4);
 	suite_add_tcase(s, tc);
 	return vec_run(s);

@@ -11,9 +11,12 @@
 
 #include "frame.h"
 #include "keys.h"
+#include "noise.h"
+#include "pb.h"
 #include "secchan.h"
 #include "tls.h"
 #include "vec.h"
+#include "wire.h"
 
 #define TLS_REC_PT 16384	/* plaintext of one TLS record */
 
@@ -882,6 +885,360 @@ START_TEST(test_supported)
 }
 END_TEST
 
+/* ---- inlined muxer negotiation (secchan_set_muxers) ---------------- */
+
+/*
+ * A pair over proto whose dialer advertises dm[0..nd) and listener
+ * lm[0..nl), Ed25519 on both sides, set up but not run.
+ */
+static void
+pair_init_mux(struct pair *p, enum sec_proto proto, const char *const *dm,
+    size_t nd, const char *const *lm, size_t nl)
+{
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->di = identity_generate(KEY_ED25519);
+	p->li = identity_generate(KEY_ED25519);
+	ck_assert_ptr_nonnull(p->di);
+	ck_assert_ptr_nonnull(p->li);
+	p->dc = secchan_cred_new(p->di);
+	p->lc = secchan_cred_new(p->li);
+	ck_assert_ptr_nonnull(p->dc);
+	ck_assert_ptr_nonnull(p->lc);
+	p->d = secchan_new(SECCHAN_DIALER, p->dc, &proto, 1,
+	    identity_peer_id(p->li));
+	p->l = secchan_new(SECCHAN_LISTENER, p->lc, &proto, 1, NULL);
+	ck_assert_ptr_nonnull(p->d);
+	ck_assert_ptr_nonnull(p->l);
+	ck_assert_int_eq(secchan_set_muxers(p->d, dm, nd), 0);
+	ck_assert_int_eq(secchan_set_muxers(p->l, lm, nl), 0);
+	ck_assert_int_eq(secchan_start(p->d, p->d2l, &n), 0);
+	p->nd2l = n;
+}
+
+#define YMX YAMUX_PROTO
+struct mux_case {
+	const char *d[3], *l[3];	/* NULL-ended muxer lists */
+	const char *noise, *tls;	/* agreed muxer, per protocol */
+	bool d_sees_noise, d_sees_tls;	/* dialer: remote offered one */
+	bool l_sees;			/* listener: remote offered one */
+};
+
+static const struct mux_case mux_cases[] = {
+	{ { YMX }, { YMX }, YMX, YMX, true, true, true },
+	{ { YMX }, { NULL }, NULL, NULL, false, false, true },
+	/* a TLS client learns only the server's choice */
+	{ { NULL }, { YMX }, NULL, NULL, true, false, false },
+	{ { NULL }, { NULL }, NULL, NULL, false, false, false },
+	/* the initiator's (dialer's, client's) order wins */
+	{ { "/a", YMX }, { YMX, "/a" }, "/a", "/a", true, true, true },
+	{ { YMX, "/a" }, { "/a", YMX }, YMX, YMX, true, true, true },
+	{ { "/a" }, { "/b", YMX }, NULL, NULL, true, false, true },
+};
+#define N_MUX_CASES (int)(sizeof(mux_cases) / sizeof(mux_cases[0]))
+
+/* Count a NULL-ended list of at most 3. */
+static size_t
+mux_count(const char *const *ids)
+{
+	size_t n = 0;
+
+	while (n < 3 && ids[n] != NULL)
+		n++;
+	return n;
+}
+
+/* Whether p is one of the entries of ids (the same pointer). */
+static bool
+mux_owned(const char *p, const char *const *ids)
+{
+	size_t i;
+
+	for (i = 0; i < 3 && ids[i] != NULL; i++)
+		if (p == ids[i])
+			return true;
+	return false;
+}
+
+/* Loop index: case i over Noise (even) or TLS (odd). */
+START_TEST(test_muxer_negotiation)
+{
+	const struct mux_case *k = &mux_cases[_i / 2];
+	enum sec_proto proto = _i % 2 == 0 ? SEC_NOISE : SEC_TLS;
+	const char *want = proto == SEC_NOISE ? k->noise : k->tls;
+	bool d_sees = proto == SEC_NOISE ? k->d_sees_noise : k->d_sees_tls;
+	struct pair p;
+
+	pair_init_mux(&p, proto, k->d, mux_count(k->d), k->l,
+	    mux_count(k->l));
+	/* before READY nothing is known */
+	ck_assert_ptr_null(secchan_muxer(p.d));
+	ck_assert(!secchan_peer_offered_muxer(p.l));
+	pair_run(&p, 1 << 16);
+	ck_assert_msg(secchan_status(p.d) == SECCHAN_READY, "dialer: %s",
+	    secchan_error(p.d));
+	ck_assert_msg(secchan_status(p.l) == SECCHAN_READY, "listener: %s",
+	    secchan_error(p.l));
+	if (want == NULL) {
+		ck_assert_ptr_null(secchan_muxer(p.d));
+		ck_assert_ptr_null(secchan_muxer(p.l));
+	} else {
+		ck_assert_pstr_eq(secchan_muxer(p.d), want);
+		ck_assert_pstr_eq(secchan_muxer(p.l), want);
+		/* the result is our own id, which the caller owns */
+		ck_assert(mux_owned(secchan_muxer(p.d), k->d));
+		ck_assert(mux_owned(secchan_muxer(p.l), k->l));
+	}
+	ck_assert_int_eq(secchan_peer_offered_muxer(p.d), d_sees);
+	ck_assert_int_eq(secchan_peer_offered_muxer(p.l), k->l_sees);
+	roundtrip_any(p.d, p.l, 3000);
+	roundtrip_any(p.l, p.d, 3000);
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * Noise message sizes: without muxers exactly the bytes of raw mode
+ * (Ed25519: msg 2 = 96 + 104, msg 3 = 64 + 104); with ["/yamux/1.0.0"]
+ * 16 more, the 216 / 184 byte frames go and js send (noise.md 5).
+ */
+START_TEST(test_muxer_noise_sizes)
+{
+	static const char *const y[] = { YMX };
+	size_t ext = _i == 0 ? 0 : 16;
+	size_t h = sizeof(MSS_HDR), n = sizeof(MSS_NOISE);
+	uint8_t out[SECCHAN_OUT_MAX], out3[SECCHAN_OUT_MAX];
+	size_t used, olen, olen3;
+	struct pair p;
+
+	pair_init_mux(&p, SEC_NOISE, y, _i, y, _i);
+	/* msg 1 stays empty: 32 bytes */
+	ck_assert_uint_eq(p.nd2l, h + n + 2 + 32);
+	ck_assert_int_eq(secchan_input(p.l, p.d2l, p.nd2l, &used, out,
+	    &olen), SECCHAN_CONTINUE);
+	ck_assert_uint_eq(used, p.nd2l);
+	ck_assert_uint_eq(olen, h + n + 2 + 96 + 104 + ext);
+	ck_assert_uint_eq(frame_get_len(out + h + n), 96 + 104 + ext);
+	ck_assert_int_eq(secchan_input(p.d, out, olen, &used, out3, &olen3),
+	    SECCHAN_READY);
+	ck_assert_uint_eq(olen3, 2 + 64 + 104 + ext);
+	ck_assert_uint_eq(frame_get_len(out3), 64 + 104 + ext);
+	ck_assert_int_eq(secchan_input(p.l, out3, olen3, &used, out, &olen),
+	    SECCHAN_READY);
+	if (_i == 0) {
+		ck_assert_ptr_null(secchan_muxer(p.l));
+	} else {
+		ck_assert_pstr_eq(secchan_muxer(p.l), YMX);
+	}
+	pair_free(&p);
+}
+END_TEST
+
+/* secchan_set_muxers() bounds, and refusal once the upgrade started. */
+START_TEST(test_muxer_set_args)
+{
+	static const char *const dup[] = { YMX, YMX };
+	static const char *const comma[] = { "/a,b" };
+	static const char *const base[] = { "libp2p" };
+	static const char *const bad8[] = { "/\xff" };
+	static const char *const y[] = { YMX };
+	const char *many[SECCHAN_MUXERS_MAX + 1];
+	char big[SECCHAN_MUXER_ID_MAX + 2];
+	const char *bigl[] = { big };
+	struct pair p;
+	size_t i, n, o;
+
+	for (i = 0; i <= SECCHAN_MUXERS_MAX; i++)
+		many[i] = i % 2 ? "/a" : "/b";
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
+	/* started: the dialer already sent its opening */
+	ck_assert_int_eq(secchan_set_muxers(p.d, y, 1), -1);
+	ck_assert_int_eq(secchan_set_muxers(p.l, dup, 2), -1);
+	ck_assert_int_eq(secchan_set_muxers(p.l, comma, 1), -1);
+	ck_assert_int_eq(secchan_set_muxers(p.l, base, 1), -1);
+	ck_assert_int_eq(secchan_set_muxers(p.l, bad8, 1), -1);
+	ck_assert_int_eq(secchan_set_muxers(p.l, bigl, 1), -1);
+	ck_assert_int_eq(secchan_set_muxers(p.l, many,
+	    SECCHAN_MUXERS_MAX + 1), -1);
+	big[SECCHAN_MUXER_ID_MAX] = '\0';
+	ck_assert_int_eq(secchan_set_muxers(p.l, bigl, 1), 0);
+	ck_assert_int_eq(secchan_set_muxers(p.l, y, 1), 0);
+	ck_assert_int_eq(secchan_set_muxers(p.l, NULL, 0), 0);
+	ck_assert_int_eq(secchan_input(p.l, p.d2l, 0, &n, p.l2d, &o),
+	    SECCHAN_CONTINUE);
+	ck_assert_int_eq(secchan_set_muxers(p.l, y, 1), -1);
+	pair_free(&p);
+}
+END_TEST
+
+/*
+ * A hand-played Noise initiator whose message 3 payload carries the
+ * extension bytes ext[0..elen) after a valid signed identity; the
+ * listener's verdict and error text come back.
+ */
+static enum secchan_status
+noise_peer_msg3_ext(const uint8_t *ext, size_t elen, char *err,
+    size_t errlen)
+{
+	static const char *const y[] = { YMX };
+	uint8_t buf[SECCHAN_OUT_MAX], out[SECCHAN_OUT_MAX];
+	uint8_t payload[NOISE_MAX_PAYLOAD], sigmsg[24 + NOISE_KEY_LEN];
+	uint8_t sig[SIG_MAX], pl2[NOISE_MAX_PAYLOAD];
+	size_t h = sizeof(MSS_HDR), n = sizeof(MSS_NOISE), len, used, olen;
+	size_t siglen, keylen, plen, mlen;
+	struct identity *me = identity_generate(KEY_ED25519);
+	struct identity *li = identity_generate(KEY_ED25519);
+	struct secchan_cred *lc = secchan_cred_new(li);
+	enum sec_proto proto = SEC_NOISE;
+	struct secchan *l = secchan_new(SECCHAN_LISTENER, lc, &proto, 1, NULL);
+	struct noise_hs *hs = noise_hs_new(NOISE_INITIATOR, NULL, 0, NULL,
+	    NULL);
+	const uint8_t *key;
+	enum secchan_status st;
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert_ptr_nonnull(hs);
+	ck_assert_int_eq(secchan_set_muxers(l, y, 1), 0);
+	/* header, proposal, msg 1 */
+	memcpy(buf, MSS_HDR, h);
+	memcpy(buf + h, MSS_NOISE, n);
+	ck_assert_int_eq(noise_hs_write(hs, NULL, 0, buf + h + n + 2,
+	    sizeof(buf) - h - n - 2, &mlen), 0);
+	frame_put_len(buf + h + n, mlen);
+	len = h + n + 2 + mlen;
+	ck_assert_int_eq(secchan_input(l, buf, len, &used, out, &olen),
+	    SECCHAN_CONTINUE);
+	/* msg 2: the listener lists its muxers */
+	ck_assert_uint_eq(olen, h + n + 2 + frame_get_len(out + h + n));
+	ck_assert_int_eq(noise_hs_read(hs, out + h + n + 2, olen - h - n - 2,
+	    pl2, sizeof(pl2), &plen), 0);
+	ck_assert_mem_eq(pl2 + plen - 16, "\x22\x0e\x12\x0c/yamux/1.0.0", 16);
+	/* msg 3: our signed identity, then the extension bytes under test */
+	memcpy(sigmsg, NOISE_SIG_PREFIX, 24);
+	memcpy(sigmsg + 24, noise_hs_local_static(hs), NOISE_KEY_LEN);
+	ck_assert_int_eq(identity_sign(me, sigmsg, sizeof(sigmsg), sig,
+	    sizeof(sig), &siglen), 0);
+	key = pubkey_bytes(identity_pubkey(me), &keylen);
+	plen = pb_noise_payload_encode(key, keylen, sig, siglen, payload,
+	    sizeof(payload));
+	ck_assert_uint_gt(plen, 0);
+	ck_assert_uint_le(plen + elen, sizeof(payload));
+	memcpy(payload + plen, ext, elen);
+	ck_assert_int_eq(noise_hs_write(hs, payload, plen + elen, buf + 2,
+	    sizeof(buf) - 2, &mlen), 0);
+	frame_put_len(buf, mlen);
+	st = secchan_input(l, buf, 2 + mlen, &used, out, &olen);
+	snprintf(err, errlen, "%s", secchan_error(l));
+	if (st == SECCHAN_READY)
+		snprintf(err, errlen, "%s", secchan_muxer(l) != NULL ?
+		    secchan_muxer(l) : "(none)");
+	noise_hs_free(hs);
+	secchan_free(l);
+	secchan_cred_free(lc);
+	identity_free(li);
+	identity_free(me);
+	return st;
+}
+
+/* Append "12 len id" (len < 128) to b at *n. */
+static void
+ext_id(uint8_t *b, size_t *n, const char *id, size_t len)
+{
+	b[(*n)++] = 0x12;
+	b[(*n)++] = (uint8_t)len;
+	memcpy(b + *n, id, len);
+	*n += len;
+}
+
+/* Wrap b[0..n) as field 4 into out; returns the length. */
+static size_t
+ext_wrap(const uint8_t *b, size_t n, uint8_t *out)
+{
+	size_t k = 0;
+
+	out[k++] = 0x22;
+	if (n >= 128) {
+		out[k++] = (uint8_t)(n | 0x80);
+		out[k++] = (uint8_t)(n >> 7);
+	} else
+		out[k++] = (uint8_t)n;
+	memcpy(out + k, b, n);
+	return k + n;
+}
+
+/*
+ * A peer's extensions decoded strictly but tolerantly: certhashes and
+ * unknown fields skipped; too many ids, an overlong or empty id, bad
+ * UTF-8 or a broken protobuf fail the handshake naming the problem.
+ */
+START_TEST(test_muxer_peer_extensions)
+{
+	uint8_t in[3000], ext[3100];
+	char err[512], id[PB_MUXER_ID_MAX + 2];
+	size_t n = 0, i;
+
+	/* tolerated: certhash, unknown field 7 (varint), then yamux */
+	in[n++] = 0x0a; in[n++] = 2; in[n++] = 0x12; in[n++] = 0;
+	in[n++] = 0x38; in[n++] = 1;
+	ext_id(in, &n, "/mplex/6.7.0", 12);
+	ext_id(in, &n, YMX, 12);
+	ck_assert_int_eq(noise_peer_msg3_ext(ext, ext_wrap(in, n, ext), err,
+	    sizeof(err)), SECCHAN_READY);
+	ck_assert_str_eq(err, YMX);
+	/* js with no muxers: an empty extensions message */
+	ck_assert_int_eq(noise_peer_msg3_ext((const uint8_t *)"\x22\x00", 2,
+	    err, sizeof(err)), SECCHAN_READY);
+	ck_assert_str_eq(err, "(none)");
+	/* 17 ids */
+	for (n = 0, i = 0; i <= PB_MUXERS_MAX; i++)
+		ext_id(in, &n, "/x", 2);
+	ck_assert_int_eq(noise_peer_msg3_ext(ext, ext_wrap(in, n, ext), err,
+	    sizeof(err)), SECCHAN_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "noise: malformed handshake "
+	    "payload ("));
+	ck_assert_ptr_nonnull(strstr(err, " bytes): NoiseExtensions."
+	    "stream_muxers has more than 16 entries (PB_MUXERS_MAX)"));
+	/* one id of 1025 bytes (two-byte length) */
+	memset(id, 'y', sizeof(id));
+	n = 0;
+	in[n++] = 0x12;
+	in[n++] = (uint8_t)((PB_MUXER_ID_MAX + 1) | 0x80);
+	in[n++] = (uint8_t)((PB_MUXER_ID_MAX + 1) >> 7);
+	memcpy(in + n, id, PB_MUXER_ID_MAX + 1);
+	n += PB_MUXER_ID_MAX + 1;
+	ck_assert_int_eq(noise_peer_msg3_ext(ext, ext_wrap(in, n, ext), err,
+	    sizeof(err)), SECCHAN_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "noise: malformed handshake "
+	    "payload"));
+	ck_assert_ptr_nonnull(strstr(err, "longer than 1024 bytes "
+	    "(PB_MUXER_ID_MAX)"));
+	/* empty id, NUL inside, bad UTF-8 */
+	n = 0;
+	ext_id(in, &n, "", 0);
+	ck_assert_int_eq(noise_peer_msg3_ext(ext, ext_wrap(in, n, ext), err,
+	    sizeof(err)), SECCHAN_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "empty"));
+	n = 0;
+	ext_id(in, &n, "/yamux\0/1.0.0", 13);
+	ck_assert_int_eq(noise_peer_msg3_ext(ext, ext_wrap(in, n, ext), err,
+	    sizeof(err)), SECCHAN_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "not valid UTF-8 or holds a NUL"));
+	n = 0;
+	ext_id(in, &n, "/\xc0\xaf", 3);
+	ck_assert_int_eq(noise_peer_msg3_ext(ext, ext_wrap(in, n, ext), err,
+	    sizeof(err)), SECCHAN_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "not valid UTF-8"));
+	/* broken protobuf: an id whose length runs past the extension */
+	ck_assert_int_eq(noise_peer_msg3_ext((const uint8_t *)
+	    "\x22\x03\x12\x05/", 5, err, sizeof(err)), SECCHAN_FAILED);
+	ck_assert_ptr_nonnull(strstr(err, "not a valid NoiseHandshakePayload "
+	    "protobuf"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -915,6 +1272,10 @@ main(void)
 	tcase_add_test(tc, test_lazy_dialer_eof_hint);
 	tcase_add_test(tc, test_signature_cache);
 	tcase_add_test(tc, test_ephemeral_pool);
+	tcase_add_loop_test(tc, test_muxer_negotiation, 0, 2 * N_MUX_CASES);
+	tcase_add_loop_test(tc, test_muxer_noise_sizes, 0, 2);
+	tcase_add_test(tc, test_muxer_set_args);
+	tcase_add_test(tc, test_muxer_peer_extensions);
 	suite_add_tcase(s, tc);
 	return vec_run(s);
 }

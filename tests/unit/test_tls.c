@@ -577,6 +577,119 @@ START_TEST(test_presented_certs)
 }
 END_TEST
 
+/*
+ * Inlined muxer negotiation in ALPN (tls.md 3): what each side offers or
+ * accepts before "libp2p" ("-" for no ALPN extension at all), whether
+ * the handshake succeeds, the agreed muxer and what each side learns of
+ * the other's muxers.
+ */
+struct alpn_case {
+	const char *c[3], *s[3];	/* NULL-ended; {"-"}: omit ALPN */
+	bool ok;
+	const char *muxer;		/* agreed on both sides, or NULL */
+	bool c_sees, s_sees;		/* tls_peer_offered_muxer() */
+};
+
+#define YMX "/yamux/1.0.0"
+static const struct alpn_case alpn_cases[] = {
+	{ { NULL }, { NULL }, true, NULL, false, false },
+	/* a client that sends no ALPN at all is accepted, as before */
+	{ { "-" }, { NULL }, true, NULL, false, false },
+	{ { "-" }, { YMX }, true, NULL, false, false },
+	{ { YMX }, { YMX }, true, YMX, true, true },
+	{ { YMX }, { NULL }, true, NULL, false, true },
+	{ { NULL }, { YMX }, true, NULL, false, false },
+	/* the client's order wins */
+	{ { "/a", YMX }, { YMX, "/a" }, true, "/a", true, true },
+	{ { YMX, "/a" }, { "/a", YMX }, true, YMX, true, true },
+	{ { "/a" }, { "/b" }, true, NULL, false, true },
+	/* a server that answers no ALPN is not a libp2p peer */
+	{ { NULL }, { "-" }, false, NULL, false, false },
+	{ { YMX }, { "-" }, false, NULL, false, false },
+};
+
+/* Count a NULL-ended id list. */
+static size_t
+alpn_count(const char *const *ids)
+{
+	size_t n = 0;
+
+	while (n < 3 && ids[n] != NULL)
+		n++;
+	return n;
+}
+
+/* Configure one side of an ALPN case. */
+static void
+alpn_side(struct tls_session *t, const char *const *ids)
+{
+	if (ids[0] != NULL && strcmp(ids[0], "-") == 0)
+		tls_omit_alpn(t);
+	else
+		ck_assert_int_eq(tls_set_muxers(t, ids, alpn_count(ids)), 0);
+}
+
+START_TEST(test_alpn_muxers)
+{
+	const struct alpn_case *k = &alpn_cases[_i];
+
+	alpn_side(P.c, k->c);
+	alpn_side(P.s, k->s);
+	tls_expect_peer(P.c, identity_peer_id(P.sid));
+	pump_handshake(P.c, P.s);
+	if (!k->ok) {
+		ck_assert_int_eq(tls_status(P.c), TLS_FAILED);
+		ck_assert_str_eq(tls_error(P.c), "tls: the server selected no "
+		    "ALPN protocol (we offered \"libp2p\")");
+		return;
+	}
+	ck_assert_msg(tls_status(P.c) == TLS_DONE, "client: %s",
+	    tls_error(P.c));
+	ck_assert_msg(tls_status(P.s) == TLS_DONE, "server: %s",
+	    tls_error(P.s));
+	if (k->muxer == NULL) {
+		ck_assert_ptr_null(tls_muxer(P.c));
+		ck_assert_ptr_null(tls_muxer(P.s));
+	} else {
+		ck_assert_pstr_eq(tls_muxer(P.c), k->muxer);
+		ck_assert_pstr_eq(tls_muxer(P.s), k->muxer);
+	}
+	ck_assert_int_eq(tls_peer_offered_muxer(P.c), k->c_sees);
+	ck_assert_int_eq(tls_peer_offered_muxer(P.s), k->s_sees);
+	transfer(P.c, P.s, 1000);
+}
+END_TEST
+
+/* tls_set_muxers() refuses bad ids and calls after the handshake began. */
+START_TEST(test_alpn_set_muxers_args)
+{
+	static const char *const comma[] = { "/a,b" };
+	static const char *const base[] = { "libp2p" };
+	static const char *const empty[] = { "" };
+	static const char *const nul[] = { NULL };
+	static const char *const ok[] = { YMX };
+	static char big[TLS_MUXER_ID_MAX + 2];
+	const char *const bigl[] = { big };
+	const char *many[TLS_MUXERS_MAX + 1];
+	size_t i;
+
+	memset(big, 'x', sizeof(big) - 1);
+	for (i = 0; i <= TLS_MUXERS_MAX; i++)
+		many[i] = YMX;
+	ck_assert_int_eq(tls_set_muxers(P.c, comma, 1), -1);
+	ck_assert_int_eq(tls_set_muxers(P.c, base, 1), -1);
+	ck_assert_int_eq(tls_set_muxers(P.c, empty, 1), -1);
+	ck_assert_int_eq(tls_set_muxers(P.c, nul, 1), -1);
+	ck_assert_int_eq(tls_set_muxers(P.c, bigl, 1), -1);
+	big[TLS_MUXER_ID_MAX] = '\0';
+	ck_assert_int_eq(tls_set_muxers(P.c, bigl, 1), 0);
+	ck_assert_int_eq(tls_set_muxers(P.c, many, TLS_MUXERS_MAX + 1), -1);
+	ck_assert_int_eq(tls_set_muxers(P.c, ok, 1), 0);
+	(void)tls_handshake(P.c);
+	ck_assert_int_eq(tls_set_muxers(P.c, ok, 1), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -587,6 +700,9 @@ main(void)
 	tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
 	tcase_add_test(tc, test_handshake);
 	tcase_add_test(tc, test_data_both_ways);
+	tcase_add_loop_test(tc, test_alpn_muxers, 0,
+	    (int)(sizeof(alpn_cases) / sizeof(alpn_cases[0])));
+	tcase_add_test(tc, test_alpn_set_muxers_args);
 	tcase_add_test(tc, test_input_bound);
 	tcase_add_test(tc, test_output_backpressure);
 	tcase_add_test(tc, test_close_notify);
