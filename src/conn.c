@@ -37,6 +37,8 @@
 #include "frame.h"
 #include "iptable.h"
 #include "log.h"
+#include "pb.h"
+#include "varint.h"
 #include "session.h"
 
 /* One direction of the relay. */
@@ -99,6 +101,10 @@ struct conn {
 	struct conn_pending *pending;	/* app conns waiting for sess */
 	size_t npending;
 };
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
 
 /* An app connection waiting for its session (node-mode forward). */
 struct conn_pending {
@@ -1666,11 +1672,95 @@ conn_from(const struct conn *c)
 	return c->from;
 }
 
+/* The binary multiaddr of a socket address into out; its length or 0. */
+static size_t
+conn_sockaddr_ma(const struct sockaddr_storage *ss, uint8_t *out, size_t cap)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	struct multiaddr ma;
+	int n;
+
+	memset(&ma, 0, sizeof(ma));
+	if (ss->ss_family == AF_INET) {
+		ma.kind = MA_IP4;
+		inet_ntop(AF_INET, &s4->sin_addr, ma.host, sizeof(ma.host));
+		ma.port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		ma.kind = MA_IP6;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ma.host, sizeof(ma.host));
+		ma.port = ntohs(s6->sin6_port);
+	} else
+		return 0;
+	n = multiaddr_to_bytes(&ma, out, cap);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * identify (/ipfs/id/1.0.0): our public key, our listen address, the
+ * remote's address as we see it, the protocols this peer may open
+ * (ours and its exposes', from the current config), "ipfs/0.1.0" and
+ * "peerlock/VERSION"; uvarint length, then the protobuf.
+ */
 size_t
 conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap)
 {
-	(void)c;
-	(void)buf;
-	(void)cap;
-	return 0;
+	const struct config *cfg = c->env->gen->cfg;
+	const char *protos[PB_ID_PROTOCOLS_MAX];
+	struct pb_identify *m;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct peer_id peer;
+	const uint8_t *pk;
+	uint8_t len[9];
+	size_t n, i, k;
+	int w;
+
+	if (c->gen->id == NULL || c->sess == NULL ||
+	    (m = calloc(1, sizeof(*m))) == NULL)
+		return 0;
+	pk = pubkey_bytes(identity_pubkey(c->gen->id), &n);
+	if (n <= sizeof(m->public_key)) {
+		memcpy(m->public_key, pk, n);
+		m->public_key_len = n;
+		m->has_public_key = true;
+	}
+	if (cfg->has_listen && (w = multiaddr_to_bytes(&cfg->listen,
+	    m->listen_addrs[0], PB_ID_ADDR_MAX)) > 0) {
+		m->listen_addr_len[0] = (size_t)w;
+		m->n_listen_addrs = 1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(bufferevent_getfd(c->sec), (struct sockaddr *)&ss,
+	    &sl) == 0 && (n = conn_sockaddr_ma(&ss, m->observed_addr,
+	    sizeof(m->observed_addr))) > 0) {
+		m->observed_addr_len = n;
+		m->has_observed_addr = true;
+	}
+	protos[0] = IDENTIFY_PROTO;
+	protos[1] = PING_PROTO;
+	peer = *session_peer(c->sess);
+	k = 2 + config_peer_protocols(cfg, &peer, protos + 2,
+	    PB_ID_PROTOCOLS_MAX - 2);
+	for (i = 0; i < k; i++)
+		snprintf(m->protocols[i], sizeof(m->protocols[i]), "%s",
+		    protos[i]);
+	m->n_protocols = k;
+	m->has_protocol_version = true;
+	snprintf(m->protocol_version, sizeof(m->protocol_version),
+	    "ipfs/0.1.0");
+	m->has_agent_version = true;
+	snprintf(m->agent_version, sizeof(m->agent_version), "peerlock/%s",
+	    PACKAGE_VERSION);
+	n = 0;
+	if (cap > sizeof(len) &&
+	    (w = pb_identify_encode(m, buf + sizeof(len), cap - sizeof(len))) >
+	    0) {
+		k = varint_encode((uint64_t)w, len);
+		memmove(buf + k, buf + sizeof(len), (size_t)w);
+		memcpy(buf, len, k);
+		n = k + (size_t)w;
+	}
+	free(m);
+	return n;
 }

@@ -85,6 +85,7 @@ struct conn_gen {
 	unsigned refs;
 	const struct config *cfg;
 	const struct secchan_cred *cred;
+	const struct identity *id;	/* node mode: identify's public key */
 	void (*release)(struct conn_gen *g);
 };
 

@@ -220,6 +220,7 @@ node_gen_new(struct config *cfg, struct identity *id, const char *prefix)
 	ng->g.refs = 1;
 	ng->g.cfg = cfg;
 	ng->g.cred = ng->cred;
+	ng->g.id = id;
 	ng->g.release = node_gen_release;
 	return ng;
 fail:

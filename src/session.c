@@ -776,7 +776,7 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 static void
 session_on_open(struct session *s, struct yamux_stream *ys)
 {
-	const char *protos[2 + 64];
+	const char *protos[3 + 64];
 	size_t n = 0;
 	struct stream *st;
 
@@ -785,6 +785,7 @@ session_on_open(struct session *s, struct yamux_stream *ys)
 		yamux_release(s->mx, ys);
 		return;
 	}
+	protos[n++] = IDENTIFY_PROTO;
 	protos[n++] = PING_PROTO;
 	n += config_peer_protocols(s->env->gen->cfg, &s->peer_id, protos + n,
 	    64);
