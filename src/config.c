@@ -33,7 +33,8 @@ enum key_id {
 	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
-	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL, K_COUNT
+	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
+	K_MAX_STREAM_WINDOW, K_COUNT
 };
 
 enum {
@@ -219,6 +220,36 @@ cfg_set_security(struct pstate *st, const char *v, bool cont)
 		    c->connects[st->idx].security,
 		    &c->connects[st->idx].nsecurity);
 	return cfg_set_security_list(st, v, cont, c->security, &c->nsecurity);
+}
+
+/*
+ * max_stream_window = SIZE: bytes, or a number with KiB or MiB (node
+ * mode: how far a stream's receive window may grow).
+ */
+static int
+cfg_set_window(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long long n;
+	unsigned long mul = 1;
+	char *end;
+
+	(void)cont;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (strcmp(end, "KiB") == 0)
+		mul = 1024;
+	else if (strcmp(end, "MiB") == 0)
+		mul = 1024 * 1024;
+	else if (*end != '\0')
+		n = 0;
+	if (v[0] < '0' || v[0] > '9' || errno == ERANGE ||
+	    n > CONFIG_WINDOW_MAX || n * mul < CONFIG_WINDOW_MIN ||
+	    n * mul > CONFIG_WINDOW_MAX)
+		return cfg_fail(st, st->lineno, "max_stream_window: expected "
+		    "256KiB to 1024MiB (bytes, or a number with KiB or MiB), "
+		    "got '%.32s'", v);
+	st->c->max_stream_window = (unsigned)(n * mul);
+	return 1;
 }
 
 /* identity = PATH */
@@ -639,6 +670,8 @@ static const struct key_def cfg_keys[] = {
 	    false, cfg_set_limit },
 	{ "max_handshakes_per_ip", K_MAX_HANDSHAKES_PER_IP, SECT_PEERLOCK,
 	    false, cfg_set_limit },
+	{ "max_stream_window", K_MAX_STREAM_WINDOW, SECT_PEERLOCK, false,
+	    cfg_set_window },
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
@@ -1170,6 +1203,7 @@ cfg_new(const char *name)
 	c->max_handshakes = CFG_DEFAULT_MAX_HANDSHAKES;
 	c->max_connections_per_ip = CFG_DEFAULT_MAX_CONNECTIONS_PER_IP;
 	c->max_handshakes_per_ip = CFG_DEFAULT_MAX_HANDSHAKES_PER_IP;
+	c->max_stream_window = CONFIG_WINDOW_DEFAULT;
 	c->log_level = LOG_INFO;
 	c->log_format_json = false;
 	c->shutdown_timeout_ms = CFG_DEFAULT_SHUTDOWN_MS;

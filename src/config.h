@@ -29,6 +29,9 @@ enum {
 	CONFIG_MAX_EXPOSES = 256,
 	CONFIG_MAX_CONNECTS = 256,
 	CONFIG_PROTO_MAX = 128,		/* node-mode protocol id + NUL */
+	CONFIG_WINDOW_MIN = 256 * 1024,	/* max_stream_window range */
+	CONFIG_WINDOW_MAX = 1 << 30,
+	CONFIG_WINDOW_DEFAULT = 16 * 1024 * 1024,
 	CONFIG_MAX_PEERS = 1024,	/* per expose */
 	CONFIG_MAX_CONNECTIONS = 1 << 20,
 	CONFIG_USER_MAX = 32		/* longest user name accepted */
@@ -91,6 +94,7 @@ struct config {
 	unsigned max_handshakes;	/* default 256, inbound pending */
 	unsigned max_connections_per_ip;	/* default 256, inbound */
 	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
+	unsigned max_stream_window;	/* node mode: bytes, default 16 MiB */
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */
 	bool has_admin;

@@ -978,6 +978,7 @@ session_start_mux(struct session *s)
 	yamux_limits_default(&lim);
 	if (cfg->max_connections > 0)
 		lim.max_streams = cfg->max_connections;
+	lim.max_window = cfg->max_stream_window;
 	s->mx = yamux_new(s->outbound ? YAMUX_CLIENT : YAMUX_SERVER, &lim);
 	if (s->mx == NULL) {
 		session_fail(s, CONN_R_INTERNAL, "out of memory");

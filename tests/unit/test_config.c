@@ -183,6 +183,12 @@ static const struct {
 	{ PL FWD("a") "proxy_protocol = v2\n", 7,
 	    "unknown key 'proxy_protocol' in [forward.a]" },
 	/* node mode */
+	{ PL "max_stream_window = 100KiB\n" FWD("a"), 4,
+	    "max_stream_window: expected 256KiB to 1024MiB" },
+	{ PL "max_stream_window = 2048MiB\n" FWD("a"), 4,
+	    "max_stream_window: expected 256KiB to 1024MiB" },
+	{ PL "max_stream_window = 16 MiB\n" FWD("a"), 4,
+	    "max_stream_window: expected" },
 	{ PL "[forward.a]\nlisten = 127.0.0.1:1\npeer = /p2p/" ID1 "\n", 6,
 	    "peer: /p2p/ID alone needs node mode (set protocol)" },
 	{ PL "[forward.a]\nlisten = 127.0.0.1:1\npeer = /p2p/xyz\n"
@@ -466,6 +472,13 @@ START_TEST(test_node_mode)
 
 	c = parse_ok(PL FWD("a") EXP("b", ID1));
 	ck_assert(!config_node_mode(c));
+	ck_assert_uint_eq(c->max_stream_window, 16u << 20);
+	config_free(c);
+	c = parse_ok(PL "max_stream_window = 512KiB\n" FWD("a"));
+	ck_assert_uint_eq(c->max_stream_window, 512u << 10);
+	config_free(c);
+	c = parse_ok(PL "max_stream_window = 1048576\n" FWD("a"));
+	ck_assert_uint_eq(c->max_stream_window, 1u << 20);
 	config_free(c);
 }
 END_TEST
