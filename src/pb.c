@@ -381,7 +381,7 @@ static int
 pb_id_lists(const Identify__Pb__Identify *m, struct pb_identify *out,
     char *err, size_t errlen)
 {
-	char what[32];
+	char what[48];	/* "listenAddrs[N]": room for any size_t */
 	size_t i;
 
 	if (m->n_listenaddrs > PB_ID_ADDRS_MAX) {
