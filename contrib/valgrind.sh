@@ -4,7 +4,7 @@
 # leaks are errors); fails on any error in any peerlock, or if a peerlock
 # did not exit cleanly enough to write its summary.
 #
-#   contrib/valgrind.sh [SCENARIO.sh ...]   default: hostile.sh secrets.sh
+#   contrib/valgrind.sh [SCENARIO.sh ...]   default: hostile.sh secrets.sh node.sh
 #
 # Uses $PEERLOCK_BUILD_DIR, else build/ (contrib/test.sh's plain build)
 # unless it was configured with sanitizers (they cannot run under
@@ -31,7 +31,7 @@ if [ ! -x "$build/peerlock" ] || [ ! -x "$build/tests/tools/plpeer" ]; then
 	make -j"$(nproc)" tests/tools/echod tests/tools/plclient \
 	    tests/tools/plpeer >/dev/null
 fi
-[ $# -gt 0 ] || set -- hostile.sh secrets.sh
+[ $# -gt 0 ] || set -- hostile.sh secrets.sh node.sh
 
 vg=$(mktemp -d "${TMPDIR:-/tmp}/peerlock-valgrind.XXXXXX")
 PEERLOCK_WRAPPER="valgrind --leak-check=full \
