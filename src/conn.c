@@ -701,15 +701,15 @@ conn_trim(struct evbuffer *buf)
 }
 
 /*
- * One readv(2) of up to d->rdsz bytes (and not past high) straight into
+ * One readv(2) of up to *rdsz bytes (and not past high) straight into
  * the free space at the end of bev's input buffer.  The size adapts:
  * it doubles up to CONN_READ_MAX while reads fill it and shrinks when
  * they do not, so bulk flows read 128 KiB at a time and small messages
  * do not allocate big chains.  Returns the bytes read, 0 at EOF, -1 on
  * an error (errno set), -2 if there is nothing to read now.
  */
-static ev_ssize_t
-conn_read_into(struct bufferevent *bev, struct dir *d, size_t high,
+ev_ssize_t
+conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
     size_t atleast)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -719,11 +719,11 @@ conn_read_into(struct bufferevent *bev, struct dir *d, size_t high,
 	ev_ssize_t n;
 	int nv, i;
 
-	if (d->rdsz == 0)
-		d->rdsz = CONN_READ_MIN;
+	if (*rdsz == 0)
+		*rdsz = CONN_READ_MIN;
 	want = have < high ? high - have : 0;
-	if (want > d->rdsz && want > atleast)
-		want = d->rdsz > atleast ? d->rdsz : atleast;
+	if (want > *rdsz && want > atleast)
+		want = *rdsz > atleast ? *rdsz : atleast;
 	if (want == 0)
 		return -2;
 	/* bufferevents freeze the end of their input between their reads */
@@ -754,11 +754,11 @@ conn_read_into(struct bufferevent *bev, struct dir *d, size_t high,
 	}
 	evbuffer_commit_space(in, v, nv);
 	evbuffer_freeze(in, 0);
-	if ((size_t)n >= want && d->rdsz < CONN_READ_BIG)
-		d->rdsz = d->rdsz * 2 > CONN_READ_BIG ? CONN_READ_BIG :
-		    d->rdsz * 2;
-	else if ((size_t)n < d->rdsz / 4 && d->rdsz > CONN_READ_MIN)
-		d->rdsz /= 2;
+	if ((size_t)n >= want && *rdsz < CONN_READ_BIG)
+		*rdsz = *rdsz * 2 > CONN_READ_BIG ? CONN_READ_BIG :
+		    *rdsz * 2;
+	else if ((size_t)n < *rdsz / 4 && *rdsz > CONN_READ_MIN)
+		*rdsz /= 2;
 	return n;
 }
 
@@ -770,7 +770,7 @@ conn_on_readable(struct conn *c, bool sec)
 	ev_ssize_t n;
 
 	/* with SO_RCVLOWAT set, read at least the rest of the frame */
-	n = conn_read_into(bev, sec ? &c->down : &c->up,
+	n = conn_bev_read(bev, sec ? &c->down.rdsz : &c->up.rdsz,
 	    sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH,
 	    sec ? (size_t)c->rcvlowat : 0);
 	if (n == -2 && evbuffer_get_length(bufferevent_get_input(bev)) == 0)

@@ -199,6 +199,15 @@ void conn_bev_wrote(struct bufferevent *bev);
 void conn_bev_nodelay(struct bufferevent *bev);
 void conn_bev_error(struct bufferevent *bev, char *buf, size_t cap);
 void conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap);
+/*
+ * One readv(2) of up to *rdsz bytes (adapted between 4 KiB and 128 KiB
+ * to what the reads return; 0 starts at 4 KiB), not past high bytes of
+ * input, straight into bev's input buffer: libevent 2.1's own reads are
+ * 4 KiB each.  Returns the bytes read, 0 at EOF, -1 on an error (errno
+ * set), -2 if there is nothing to read now.
+ */
+ev_ssize_t conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
+    size_t atleast);
 
 /*
  * PROXY protocol v2 TLV type carrying the authenticated peer ID (base58

@@ -71,6 +71,8 @@ struct session {
 	struct mss *mss;		/* S_MUXNEG */
 	struct yamux *mx;
 	struct evbuffer *rx;		/* opened plaintext not yet parsed */
+	struct event *rd;		/* our reader of the encrypted socket */
+	size_t rdsz;			/* its adaptive read size */
 	bool rx_paused;			/* sec reading off: control queue full */
 	struct stream *head;
 	unsigned nstreams;
@@ -100,6 +102,8 @@ struct stream {
 	char proto[CONFIG_PROTO_MAX];
 	char from[INET6_ADDRSTRLEN + 8];
 	struct bufferevent *plain;
+	struct event *rd;		/* our reader of the plaintext socket */
+	size_t rdsz;
 	struct event *timer;
 	struct multiaddr target;
 	uint64_t delivered;		/* bytes put into plain's output */
@@ -128,6 +132,9 @@ static void stream_on_read(struct bufferevent *, void *);
 static void stream_on_write(struct bufferevent *, void *);
 static void stream_on_event(struct bufferevent *, short, void *);
 static void stream_on_timer(evutil_socket_t, short, void *);
+static void stream_on_readable(evutil_socket_t, short, void *);
+static void stream_on_eof(struct stream *);
+static void session_reading(struct session *, bool);
 static void stream_drop(struct stream *, enum conn_reason, const char *);
 static int session_input(struct session *);
 static void session_wake_blocked(struct session *);
@@ -164,7 +171,7 @@ session_fail(struct session *s, enum conn_reason r, const char *detail)
 		session_stage_owner = NULL;
 		session_stage_len = 0;
 	}
-	bufferevent_disable(s->sec, EV_READ);
+	session_reading(s, false);
 	event_active(s->kill, EV_TIMEOUT, 1);
 }
 
@@ -323,6 +330,32 @@ stream_arm(struct stream *st, unsigned ms)
 		evtimer_add(st->timer, &tv);
 }
 
+/*
+ * Reading a socket ourselves (conn_bev_read): libevent 2.1's bufferevent
+ * reads 4 KiB per read(2).  Pause or resume it.
+ */
+static void
+session_reading(struct session *s, bool on)
+{
+	if (s->rd == NULL)
+		return;
+	if (on)
+		event_add(s->rd, NULL);
+	else
+		event_del(s->rd);
+}
+
+static void
+stream_reading(struct stream *st, bool on)
+{
+	if (st->rd == NULL)
+		return;
+	if (on)
+		event_add(st->rd, NULL);
+	else
+		event_del(st->rd);
+}
+
 /* New stream object on s (not yet bound to a yamux stream). */
 static struct stream *
 stream_new(struct session *s, bool outbound, const char *from)
@@ -413,6 +446,8 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 		st->next->prev = st->prev;
 	s->nstreams--;
 	s->env->nstreams--;
+	if (st->rd != NULL)
+		event_free(st->rd);
 	if (st->plain != NULL) {
 		if (r != CONN_R_DONE) {
 			struct linger lg = { 1, 0 };
@@ -535,14 +570,14 @@ stream_pump_up(struct stream *st)
 				st->bnext = s->blocked;
 				s->blocked = st;
 			}
-			bufferevent_disable(st->plain, EV_READ);
+			stream_reading(st, false);
 			return 0;
 		}
 		if ((room = yamux_send_room(s->mx, st->ys)) == 0) {
 			if (!st->window_wait && s->env->window_stalls != NULL)
 				(*s->env->window_stalls)++;
 			st->window_wait = true;
-			bufferevent_disable(st->plain, EV_READ);
+			stream_reading(st, false);
 			return 0;
 		}
 		if (n > room)
@@ -571,7 +606,7 @@ stream_pump_up(struct stream *st)
 	}
 	st->window_wait = false;
 	if (!st->up_eof)
-		bufferevent_enable(st->plain, EV_READ);
+		stream_reading(st, true);
 	else if (!st->up_done) {
 		if (session_stage_ctrl(s) != 0)
 			return -1;
@@ -743,7 +778,7 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 			st->mss = NULL;
 			st->phase = ST_RELAYING;
 			stream_arm(st, st->gen->cfg->idle_timeout_ms);
-			bufferevent_enable(st->plain, EV_READ);
+			stream_reading(st, true);
 			if (st->s->env->on_stream_open != NULL)
 				st->s->env->on_stream_open(st->s->env->node,
 				    st->route, st->proto, stream_age(st));
@@ -905,7 +940,7 @@ session_parse(struct session *s, const uint8_t *p, size_t n)
 				return -1;
 			if (session_out_full(s)) {
 				s->rx_paused = true;
-				bufferevent_disable(s->sec, EV_READ);
+				session_reading(s, false);
 			}
 			continue;
 		}
@@ -1104,6 +1139,33 @@ session_on_read(struct bufferevent *bev, void *arg)
 	(void)session_flush(s);
 }
 
+/* Our reader of the encrypted socket fired. */
+static void
+session_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	ev_ssize_t n;
+
+	(void)fd;
+	(void)what;
+	if (s->dead)
+		return;
+	n = conn_bev_read(s->sec, &s->rdsz, CONN_SEC_IN_HIGH, 0);
+	if (n == -2 && evbuffer_get_length(bufferevent_get_input(s->sec)) == 0)
+		return;
+	if (n == -1) {
+		session_fail(s, CONN_R_IO_ERROR,
+		    evutil_socket_error_to_string(errno));
+		return;
+	}
+	if (n == 0) {
+		session_reading(s, false);
+		session_on_event(s->sec, BEV_EVENT_EOF, s);
+		return;
+	}
+	session_on_read(s->sec, s);
+}
+
 /* Encrypted output drained to the low mark. */
 static void
 session_on_write(struct bufferevent *bev, void *arg)
@@ -1113,7 +1175,7 @@ session_on_write(struct bufferevent *bev, void *arg)
 	conn_bev_wrote(bev);
 	if (s->rx_paused) {
 		s->rx_paused = false;
-		bufferevent_enable(s->sec, EV_READ);
+		session_reading(s, true);
 		if (session_mux_input(s) != 0 || session_input(s) != 0)
 			return;
 	}
@@ -1233,7 +1295,14 @@ session_start(struct session *s)
 	bufferevent_setcb(s->sec, session_on_read, session_on_write,
 	    session_on_event, s);
 	bufferevent_setwatermark(s->sec, EV_WRITE, SESSION_OUT_LOW, 0);
-	bufferevent_enable(s->sec, EV_READ);
+	bufferevent_disable(s->sec, EV_READ);
+	s->rd = event_new(s->env->base, bufferevent_getfd(s->sec),
+	    EV_READ | EV_PERSIST, session_on_readable, s);
+	if (s->rd == NULL) {
+		session_fail(s, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	session_reading(s, true);
 	evtimer_add(s->ping_timer, &tv);
 	if (s->phase == S_MUXNEG && s->outbound) {
 		if (mss_start(s->mss, out, &outlen) != 0 ||
@@ -1273,6 +1342,8 @@ session_free(struct session *s, const char *reason)
 	}
 	yamux_free(s->mx);
 	mss_free(s->mss);
+	if (s->rd != NULL)
+		event_free(s->rd);
 	evbuffer_free(s->rx);
 	event_free(s->ping_timer);
 	event_free(s->kill);
@@ -1419,7 +1490,14 @@ stream_on_event(struct bufferevent *bev, short what, void *arg)
 		conn_bev_nodelay(bev);
 		st->phase = ST_RELAYING;
 		stream_arm(st, st->gen->cfg->idle_timeout_ms);
-		bufferevent_enable(bev, EV_READ);
+		st->rd = event_new(s->env->base, bufferevent_getfd(bev),
+		    EV_READ | EV_PERSIST, stream_on_readable, st);
+		if (st->rd == NULL) {
+			stream_drop(st, CONN_R_INTERNAL, "out of memory");
+			(void)session_flush(s);
+			return;
+		}
+		stream_reading(st, true);
 		conn_bev_push(bev);
 		stream_credit(st);
 		if (!stream_pass_fin(st) && stream_pump_up(st) == 0)
@@ -1440,12 +1518,49 @@ stream_on_event(struct bufferevent *bev, short what, void *arg)
 		(void)session_flush(s);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		st->up_eof = true;
-		bufferevent_disable(bev, EV_READ);
-		if (stream_pump_up(st) == 0 || !s->dead)
-			(void)session_flush(s);
+	if (what & BEV_EVENT_EOF)
+		stream_on_eof(st);
+}
+
+/* The plaintext socket reached end of stream: FIN after its data. */
+static void
+stream_on_eof(struct stream *st)
+{
+	struct session *s = st->s;
+
+	st->up_eof = true;
+	stream_reading(st, false);
+	if (stream_pump_up(st) == 0 || !s->dead)
+		(void)session_flush(s);
+}
+
+/* Our reader of a stream's plaintext socket fired. */
+static void
+stream_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st = arg;
+	struct session *s = st->s;
+	ev_ssize_t n;
+
+	(void)fd;
+	(void)what;
+	if (s->dead)
+		return;
+	n = conn_bev_read(st->plain, &st->rdsz, CONN_PLAIN_IN_HIGH, 0);
+	if (n == -2 && evbuffer_get_length(bufferevent_get_input(st->plain)) ==
+	    0)
+		return;
+	if (n == -1) {
+		stream_drop(st, CONN_R_IO_ERROR,
+		    evutil_socket_error_to_string(errno));
+		(void)session_flush(s);
+		return;
 	}
+	if (n == 0) {
+		stream_on_eof(st);
+		return;
+	}
+	stream_on_read(st->plain, st);
 }
 
 /* A stream's phase timer fired. */
@@ -1517,6 +1632,12 @@ session_open_forward(struct session *s, const struct config_forward *fw,
 	conn_bev_nodelay(st->plain);
 	/* nothing is read from the app before the protocol is agreed */
 	bufferevent_disable(st->plain, EV_READ | EV_WRITE);
+	st->rd = event_new(s->env->base, fd, EV_READ | EV_PERSIST,
+	    stream_on_readable, st);
+	if (st->rd == NULL) {
+		stream_drop(st, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
 	if ((st->ys = yamux_open(s->mx)) == NULL) {
 		stream_drop(st, CONN_R_INTERNAL, yamux_peer_gone(s->mx) ?
 		    "yamux: the peer sent Go Away" : "yamux: cannot open a "
