@@ -183,6 +183,8 @@ static const struct {
 	{ PL FWD("a") "proxy_protocol = v2\n", 7,
 	    "unknown key 'proxy_protocol' in [forward.a]" },
 	/* node mode */
+	{ PL EXP("a", ID1) "protocol = /x/a\nproxy_protocol = v2\n", 8,
+	    "proxy_protocol: not supported in node mode yet" },
 	{ PL "max_stream_window = 100KiB\n" FWD("a"), 4,
 	    "max_stream_window: expected 256KiB to 1024MiB" },
 	{ PL "max_stream_window = 2048MiB\n" FWD("a"), 4,
