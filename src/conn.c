@@ -92,7 +92,13 @@ struct conn {
 	bool proxy_v2;			/* expose: PROXY v2 header to target */
 	bool no_proto;			/* dialer left after our refusals */
 	const char *cls;		/* close class, set by conn_drop */
+	const char *detail;		/* close detail, during on_close */
 	bool hs_failed;			/* failed during the upgrade */
+	/*
+	 * Forward: the remote's end of stream (FIN, close_notify, error)
+	 * came before any plaintext from it while the app was still open.
+	 */
+	bool remote_early;
 	bool dropped;
 
 	/* node mode */
@@ -167,6 +173,9 @@ conn_reason_name(enum conn_reason r)
 		[CONN_R_PROTOCOL_REFUSED] = "protocol_refused",
 		[CONN_R_NO_SESSION] = "no_session",
 		[CONN_R_SESSION_CLOSED] = "session_closed",
+		[CONN_R_REMOTE_CLOSED] = "remote_closed_early",
+		[CONN_R_REVOKED] = "revoked",
+		[CONN_R_DNS_FAILED] = "dns_failed",
 	};
 
 	return (unsigned)r < CONN_R_COUNT ? names[r] : "unknown";
@@ -469,6 +478,7 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->handshake = c->hs_secs;
 	t->cls = c->cls;
 	t->handshake_failed = c->hs_failed;
+	t->detail = c->detail;
 }
 
 /* Close class of reason r (see conn_totals.cls). */
@@ -527,15 +537,81 @@ conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
 	c->npending = 0;
 }
 
+/*
+ * The remote ended its direction (FIN, close_notify, socket error) while
+ * relaying.  On a forward, before a single byte came from it and while
+ * the app still holds its side open, that is a refusal or a failure
+ * behind the remote (its expose refused us, its target is down), not a
+ * finished exchange: remember it for the close reason.
+ */
+static void
+conn_remote_ended(struct conn *c)
+{
+	if (c->outbound && c->phase == CONN_RELAYING && c->down.bytes == 0 &&
+	    !c->up.eof)
+		c->remote_early = true;
+}
+
+/*
+ * An inbound conn that authenticated its peer ends before relaying (not
+ * allowed, target unreachable): end the encrypted stream explicitly so
+ * that the dialer sees a clean end before any data, the same way over
+ * Noise and TLS: TLS sends close_notify, then for both the unread input
+ * is discarded (closing over unread bytes would send a reset instead of
+ * the FIN) and the FIN goes out.
+ */
+static void
+conn_refuse_close(struct conn *c)
+{
+	uint8_t buf[4096];
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+	evutil_socket_t fd;
+	size_t n;
+	int i;
+
+	if (c->outbound || !c->authenticated ||
+	    (c->phase != CONN_HANDSHAKING && c->phase != CONN_TARGETING) ||
+	    c->sec == NULL || c->sc == NULL ||
+	    (fd = bufferevent_getfd(c->sec)) < 0)
+		return;
+	out = bufferevent_get_output(c->sec);
+	if (secchan_close(c->sc) == 0)
+		while ((n = secchan_pending(c->sc)) > 0 &&
+		    evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) == 1) {
+			v.iov_len = secchan_take(c->sc, v.iov_base, n);
+			evbuffer_commit_space(out, &v, 1);
+		}
+	conn_bev_push(c->sec);
+	/* bounded: what has arrived so far, at most 256 KiB */
+	for (i = 0; i < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+	    i++)
+		;
+	if (evbuffer_get_length(out) == 0)
+		shutdown(fd, SHUT_WR);
+}
+
 /* The single teardown. */
 void
 conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 {
 	enum log_level lvl;
+	char early[560];
 
 	if (c == NULL || c->dropped)
 		return;
 	c->dropped = true;
+	if (c->remote_early && (r == CONN_R_DONE || r == CONN_R_IO_ERROR ||
+	    r == CONN_R_PROTOCOL)) {
+		snprintf(early, sizeof(early), "remote peer ended the tunnel "
+		    "before sending any data (refused by its expose, or its "
+		    "target is unreachable: see the remote's log)%s%s%s",
+		    detail != NULL ? " (" : "", detail != NULL ? detail : "",
+		    detail != NULL ? ")" : "");
+		r = CONN_R_REMOTE_CLOSED;
+		detail = early;
+	}
+	conn_refuse_close(c);
 	c->cls = conn_class(c, r);
 	c->hs_failed = r != CONN_R_SHUTDOWN && (c->phase == CONN_HANDSHAKING ||
 	    r == CONN_R_NOT_ALLOWED);
@@ -558,6 +634,7 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->env->count--;
+	c->detail = detail;
 	if (c->env->on_close != NULL)
 		c->env->on_close(c->env->node, c, r);
 	conn_pending_fail(c, r, detail);
@@ -776,14 +853,18 @@ conn_on_readable(struct conn *c, bool sec)
 	if (n == -2 && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
 		return;
 	if (n < 0 && n != -2) {
+		if (sec)
+			conn_remote_ended(c);
 		conn_drop(c, CONN_R_IO_ERROR,
 		    evutil_socket_error_to_string(errno));
 		return;
 	}
 	if (n == 0) {
 		conn_reading(c, sec, false);
-		if (sec)
+		if (sec) {
+			conn_remote_ended(c);
 			c->down.fin = true;
+		}
 		else
 			c->up.eof = true;
 	}
@@ -1005,6 +1086,8 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 		have = evbuffer_get_length(in);
 		if (secchan_peer_closed(c->sc)) {
 			/* close_notify: the end of this direction */
+			if (!c->down.eof)
+				conn_remote_ended(c);
 			evbuffer_drain(in, have);
 			c->down.eof = true;
 			break;
@@ -1321,12 +1404,15 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			    strlen(detail) - 1);
 			strncat(detail, addr, sizeof(detail) - strlen(detail) - 1);
 			conn_drop(c, CONN_R_CONNECT_FAILED, detail);
-		} else
+		} else {
+			conn_remote_ended(c);
 			conn_drop(c, CONN_R_IO_ERROR, detail);
+		}
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
 		if (c->phase == CONN_RELAYING) {
+			conn_remote_ended(c);
 			c->down.fin = true;
 			conn_pump_down(c);
 			return;

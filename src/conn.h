@@ -63,6 +63,14 @@ enum conn_reason {
 	CONN_R_PROTOCOL_REFUSED,	/* the peer answered na */
 	CONN_R_NO_SESSION,		/* no session and no address to dial */
 	CONN_R_SESSION_CLOSED,		/* its session ended */
+	/*
+	 * Forward: the remote ended the tunnel after the handshake before
+	 * sending a byte while the app was still open (it refused us or
+	 * could not reach its target).
+	 */
+	CONN_R_REMOTE_CLOSED,
+	CONN_R_REVOKED,			/* a reload removed the peer */
+	CONN_R_DNS_FAILED,		/* resolving the dial address */
 	CONN_R_COUNT
 };
 
@@ -226,6 +234,7 @@ struct conn_totals {
 	 */
 	const char *cls;
 	bool handshake_failed;
+	const char *detail;		/* on_close only: detail or NULL */
 };
 void conn_totals(const struct conn *c, struct conn_totals *t);
 uint64_t conn_id(const struct conn *c);
