@@ -471,6 +471,7 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->proto = strcmp(c->proto, "-") == 0 ? NULL : c->proto;
 	t->route = c->route;
 	t->peer = c->peer;
+	t->peer_id = c->authenticated ? secchan_peer(c->sc) : NULL;
 	t->age = conn_age(c);
 	t->from = (const struct sockaddr *)&c->from_sa;
 	t->inbound = !c->outbound;
@@ -1595,6 +1596,26 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_CLOSED:
 		break;
 	}
+}
+
+/* Set SO_LINGER 0 on bev's socket: closing it sends a reset. */
+static void
+conn_abort_on_close(struct bufferevent *bev)
+{
+	struct linger lg = { 1, 0 };
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/* A reload revoked the peer: abort both sides. */
+void
+conn_revoke(struct conn *c, const char *detail)
+{
+	conn_abort_on_close(c->plain);
+	conn_abort_on_close(c->sec);
+	conn_drop(c, CONN_R_REVOKED, detail);
 }
 
 /* Shutdown: tunnels not yet relaying are dropped; others drain. */

@@ -209,6 +209,13 @@ void conn_bev_error(struct bufferevent *bev, char *buf, size_t cap);
 void conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap);
 
 /*
+ * Cut a tunnel whose peer a reload no longer admits: both sockets are
+ * reset (the app or target and the remote see an abort, not a clean
+ * end) and the conn is dropped with CONN_R_REVOKED and detail.
+ */
+void conn_revoke(struct conn *c, const char *detail);
+
+/*
  * PROXY protocol v2 TLV type carrying the authenticated peer ID (base58
  * text) to an expose target with proxy_protocol = v2 (custom range).
  */
@@ -220,6 +227,7 @@ struct conn_totals {
 	const char *proto;		/* negotiated protocol id or NULL */
 	const char *route;
 	const char *peer;		/* base58 peer ID or "-" */
+	const struct peer_id *peer_id;	/* once authenticated, else NULL */
 	double age;			/* seconds */
 	const struct sockaddr *from;	/* the accepted socket's peer */
 	bool inbound;			/* accepted on the encrypted side */

@@ -890,6 +890,37 @@ node_start(struct node *n)
 	return 0;
 }
 
+/*
+ * After a reload: close the inbound tunnels whose peer no expose of the
+ * new config admits (revoked).  Returns how many were closed.
+ */
+static unsigned
+node_revoke(struct node *n)
+{
+	struct conn *c, *next;
+	struct conn_totals t;
+	char detail[PEER_ID_STR_MAX + 96];
+	unsigned k = 0;
+
+	for (c = conn_first(&n->env); c != NULL; c = next) {
+		next = conn_next(c);
+		conn_totals(c, &t);
+		if (!t.inbound || t.peer_id == NULL)
+			continue;
+		/* a node-mode session: any node-mode route keeps it */
+		if (conn_session(c) != NULL ?
+		    config_peer_node(n->gen->cfg, t.peer_id) :
+		    config_route(n->gen->cfg, t.peer_id) != NULL)
+			continue;
+		snprintf(detail, sizeof(detail), "peer-id check: %s is no "
+		    "longer allowed by any %sexpose (reload)", t.peer,
+		    conn_session(c) != NULL ? "node-mode " : "");
+		conn_revoke(c, detail);
+		k++;
+	}
+	return k;
+}
+
 /* Switch to a new generation; see node.h. */
 int
 node_reload(struct node *n, struct config *cfg, struct identity *id)
@@ -897,6 +928,7 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	struct node_listener **ls;
 	struct node_gen *ng, *old;
 	struct node_peer *np;
+	unsigned revoked;
 	char pid[PEER_ID_STR_MAX], oid[PEER_ID_STR_MAX];
 
 	if (n->stopping) {
@@ -930,9 +962,11 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	if (strcmp(pid, oid) != 0)
 		log_info("%sreload: peer id changed from %s to %s", n->prefix,
 		    oid, pid);
+	revoked = node_revoke(n);
 	log_info("%sreload: %s loaded (%zu forward(s), %zu expose(s), peer "
-	    "id %s); %u live tunnel(s) keep their settings", n->prefix,
-	    cfg->path, cfg->nforwards, cfg->nexposes, pid, n->env.count);
+	    "id %s); %u live tunnel(s) keep their settings, %u revoked "
+	    "(peer no longer in any expose)", n->prefix, cfg->path,
+	    cfg->nforwards, cfg->nexposes, pid, n->env.count, revoked);
 	conn_gen_drop(&old->g);
 	n->m.reloads_ok++;
 	return 0;
