@@ -138,6 +138,9 @@ static const char *const conn_muxers[] = { SESSION_MUXER };
 /* Plaintext of one TLS record, opened on the stack (see the loop). */
 #define CONN_OPEN_TMP 16384
 
+_Static_assert((int)CONFIG_MAX_PEER_IDS <= (int)SECCHAN_EXPECT_MAX,
+    "a forward's peer_ids must fit a secchan's accepted set");
+
 static uint64_t conn_next_id = 1;
 
 static void conn_on_sec_read(struct bufferevent *, void *);
@@ -385,6 +388,7 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
     evutil_socket_t fd, const struct sockaddr *from, int fromlen)
 {
 	struct conn *c = conn_alloc(env, true, from);
+	size_t i;
 
 	(void)fromlen;
 	if (c == NULL) {
@@ -398,7 +402,9 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 	c->plain = conn_bev(c, fd, false);
 	c->sec = conn_bev(c, -1, true);
 	c->sc = secchan_new(SECCHAN_DIALER, c->gen->cred, c->security,
-	    c->nsecurity, &fw->peer.peer);
+	    c->nsecurity, &fw->peer_ids[0]);
+	for (i = 1; c->sc != NULL && i < fw->npeer_ids; i++)
+		(void)secchan_expect(c->sc, &fw->peer_ids[i]);
 	if (c->plain == NULL || c->sec == NULL || c->sc == NULL) {
 		if (c->plain == NULL)
 			evutil_closesocket(fd);
