@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -40,6 +39,7 @@
 #include "pb.h"
 #include "varint.h"
 #include "session.h"
+#include "resolve.h"
 
 /* One direction of the relay. */
 struct dir {
@@ -78,6 +78,9 @@ struct conn {
 	 * we read into the bufferevents' input buffers ourselves.
 	 */
 	struct event *rd_plain, *rd_sec;
+	/* the lookup of dial's host while connecting, NULL otherwise */
+	struct resolve_req *dns;
+	struct bufferevent *dns_bev;	/* what connects once resolved */
 
 	/* copied route data, so a config reload cannot pull it away */
 	struct multiaddr dial;		/* remote peer or local target */
@@ -372,14 +375,86 @@ conn_family(const struct multiaddr *ma)
 	}
 }
 
-/* Start connecting bev to ma. */
+/* The address of an IP literal multiaddr into ss; false for a name. */
+static bool
+conn_literal(const struct multiaddr *ma, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ma->kind == MA_IP4 &&
+	    inet_pton(AF_INET, ma->host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ma->port);
+		*len = sizeof(*s4);
+		return true;
+	}
+	if (ma->kind == MA_IP6 &&
+	    inet_pton(AF_INET6, ma->host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ma->port);
+		*len = sizeof(*s6);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The dial address's name resolved (on the loop, from the resolver's
+ * workers): connect, or drop with the resolver's own reason.
+ */
+static void
+conn_on_resolved(int err, const struct sockaddr *sa, socklen_t salen,
+    void *arg)
+{
+	struct conn *c = arg;
+	char detail[1024], addr[MULTIADDR_STR_MAX];
+
+	c->dns = NULL;
+	if (err != 0) {
+		multiaddr_to_string(&c->dial, addr, sizeof(addr));
+		snprintf(detail, sizeof(detail), "dns: %s: %s (resolving %s)",
+		    c->dial.host, resolve_strerror(err), addr);
+		conn_drop(c, CONN_R_DNS_FAILED, detail);
+		return;
+	}
+	if (bufferevent_socket_connect(c->dns_bev, sa, (int)salen) != 0)
+		conn_drop(c, c->phase == CONN_TARGETING ?
+		    CONN_R_TARGET_FAILED : CONN_R_CONNECT_FAILED,
+		    "cannot start connect");
+}
+
+/*
+ * Start connecting bev to ma: an IP literal at once, a name through the
+ * resolver (getaddrinfo, as the system resolves).  0, or -1 when the
+ * connect cannot start; a full resolver queue drops the conn here
+ * (dns_failed) and returns 1.
+ */
 static int
 conn_connect(struct conn *c, struct bufferevent *bev,
     const struct multiaddr *ma)
 {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char detail[400];
+
 	conn_arm(c, c->connect_ms);
-	return bufferevent_socket_connect_hostname(bev, c->env->dns,
-	    conn_family(ma), ma->host, ma->port);
+	if (conn_literal(ma, &ss, &len))
+		return bufferevent_socket_connect(bev,
+		    (struct sockaddr *)&ss, (int)len);
+	c->dns_bev = bev;
+	c->dns = resolver_lookup(c->env->resolver, ma->host, ma->port,
+	    conn_family(ma), conn_on_resolved, c);
+	if (c->dns == NULL) {
+		snprintf(detail, sizeof(detail), "dns: %s: resolver queue "
+		    "full (%u lookups in flight)", ma->host,
+		    resolver_pending(c->env->resolver));
+		conn_drop(c, CONN_R_DNS_FAILED, detail);
+		return 1;
+	}
+	return 0;
 }
 
 /* Create an outbound tunnel for an accepted app connection. */
@@ -389,6 +464,7 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 {
 	struct conn *c = conn_alloc(env, true, from);
 	size_t i;
+	int rc;
 
 	(void)fromlen;
 	if (c == NULL) {
@@ -415,8 +491,10 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 	/* Nothing is read from the app before the peer is authenticated. */
 	bufferevent_disable(c->plain, EV_READ);
 	c->phase = CONN_DIALING;
-	if (conn_connect(c, c->sec, &c->dial) != 0) {
-		conn_drop(c, CONN_R_CONNECT_FAILED, "cannot start connect");
+	if ((rc = conn_connect(c, c->sec, &c->dial)) != 0) {
+		if (rc < 0)
+			conn_drop(c, CONN_R_CONNECT_FAILED,
+			    "cannot start connect");
 		return NULL;
 	}
 	return c;
@@ -644,6 +722,7 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	c->detail = detail;
 	if (c->env->on_close != NULL)
 		c->env->on_close(c->env->node, c, r);
+	resolver_cancel(c->dns);
 	conn_pending_fail(c, r, detail);
 	if (c->sess != NULL) {
 		char why[600];
@@ -1301,7 +1380,7 @@ conn_on_secure(struct conn *c)
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return;
 	}
-	if (conn_connect(c, c->plain, &c->dial) != 0)
+	if (conn_connect(c, c->plain, &c->dial) < 0)
 		conn_drop(c, CONN_R_TARGET_FAILED, "cannot start connect");
 }
 
@@ -1366,17 +1445,14 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 		conn_pump_up(c);
 }
 
-/* Text of a bufferevent error, including DNS failures. */
+/* Text of a bufferevent error (names are resolved before: resolve.c). */
 void
 conn_bev_error(struct bufferevent *bev, char *buf, size_t cap)
 {
-	int dnserr = bufferevent_socket_get_dns_error(bev);
 	int err = EVUTIL_SOCKET_ERROR();
 
-	if (dnserr != 0)
-		snprintf(buf, cap, "dns: %s", evutil_gai_strerror(dnserr));
-	else
-		snprintf(buf, cap, "%s", evutil_socket_error_to_string(err));
+	(void)bev;
+	snprintf(buf, cap, "%s", evutil_socket_error_to_string(err));
 }
 
 /* Encrypted side: connected, EOF, error. */
@@ -1578,7 +1654,7 @@ static void
 conn_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	char detail[400], addr[300];
+	char detail[1024], addr[300];
 
 	(void)fd;
 	(void)what;
@@ -1586,6 +1662,14 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_DIALING:
 	case CONN_TARGETING:
 		multiaddr_to_string(&c->dial, addr, sizeof(addr));
+		if (c->dns != NULL) {
+			/* the resolver, not the peer, did not answer */
+			snprintf(detail, sizeof(detail), "dns: %s: no answer "
+			    "after %u ms (resolving %s; is a name server "
+			    "reachable?)", c->dial.host, c->connect_ms, addr);
+			conn_drop(c, CONN_R_DNS_FAILED, detail);
+			break;
+		}
 		snprintf(detail, sizeof(detail), "no connection to %s after "
 		    "%u ms", addr, c->connect_ms);
 		conn_drop(c, CONN_R_CONNECT_TIMEOUT, detail);

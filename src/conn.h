@@ -106,9 +106,10 @@ void conn_gen_drop(struct conn_gen *g);
  * What every conn of a node shares (borrowed; outlives the conns).  The
  * list of live conns is kept here by conn.c.
  */
+struct resolver;
 struct conn_env {
 	struct event_base *base;
-	struct evdns_base *dns;
+	struct resolver *resolver;	/* names in dial addresses */
 	/*
 	 * The current generation: new conns take it; inbound conns route
 	 * by its config when their handshake completes, and close lines

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <event2/dns.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -361,7 +360,7 @@ node_metrics_free(struct node_metrics *m)
 
 /* Create a node; see node.h. */
 struct node *
-node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
+node_new(struct event_base *base, struct resolver *dns, struct config *cfg,
     struct identity *id, const char *prefix)
 {
 	struct node *n = calloc(1, sizeof(*n));
@@ -376,7 +375,7 @@ node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
 	if ((n->gen = node_gen_new(cfg, id, prefix)) == NULL)
 		goto fail;
 	n->env.base = base;
-	n->env.dns = dns;
+	n->env.resolver = dns;
 	n->env.gen = &n->gen->g;
 	n->env.node = n;
 	n->env.on_open = node_on_conn_open;
@@ -1078,19 +1077,6 @@ node_free(struct node *n)
 	free(n->peers);
 	conn_gen_drop(&n->gen->g);
 	free(n);
-}
-
-/* A DNS resolver that works even without /etc/resolv.conf. */
-struct evdns_base *
-node_dns_new(struct event_base *base)
-{
-	struct evdns_base *dns = evdns_base_new(base, 0);
-
-	if (dns != NULL && evdns_base_resolv_conf_parse(dns, DNS_OPTIONS_ALL,
-	    "/etc/resolv.conf") != 0)
-		log_debug("dns: no usable /etc/resolv.conf; /dns addresses "
-		    "will fail to resolve");
-	return dns;
 }
 
 /* Totals since start. */

@@ -13,14 +13,17 @@
 #include "conn.h"
 #include "keys.h"
 #include "metrics.h"
+#include "resolve.h"
 
 struct node;
 
 /*
- * Create a node on base/dns.  Takes ownership of cfg and id.  Logs lines
- * with prefix (may be "").  Returns NULL on failure (cfg and id freed).
+ * Create a node on base; names in dial addresses are looked up with dns
+ * (borrowed, outlives the node).  Takes ownership of cfg and id.  Logs
+ * lines with prefix (may be "").  Returns NULL on failure (cfg and id
+ * freed).
  */
-struct node *node_new(struct event_base *base, struct evdns_base *dns,
+struct node *node_new(struct event_base *base, struct resolver *dns,
     struct config *cfg, struct identity *id, const char *prefix);
 
 /*
@@ -73,8 +76,6 @@ void node_stop(struct node *n, unsigned timeout_ms,
 /* Close everything and free; NULL is a no-op. */
 void node_free(struct node *n);
 
-/* A DNS resolver that works even without /etc/resolv.conf. */
-struct evdns_base *node_dns_new(struct event_base *base);
 
 /* Limits that refuse connections (counted in node_stats.refused). */
 enum node_limit {
