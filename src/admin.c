@@ -235,6 +235,38 @@ admin_live(struct admin *a, struct metrics_family *open,
 	return 0;
 }
 
+/* Reachability of each forward's remote peer (see node_peer_status). */
+static void
+admin_peers(struct admin *a, struct evbuffer *b)
+{
+	struct node_peer_status ps;
+	char er[2 * METRICS_LABEL_MAX];
+	size_t i;
+
+	admin_help(b, "peerlock_peer_up", "gauge", "1 if the last tunnel of "
+	    "a forward reached and authenticated its remote peer, 0 if the "
+	    "last attempt failed (absent before the first tunnel).");
+	for (i = 0; node_peer_status(a->node, i, &ps); i++)
+		if (ps.state != NODE_PEER_UNKNOWN)
+			evbuffer_add_printf(b, "peerlock_peer_up{route=\"%s\"} "
+			    "%d\n", metrics_escape(ps.route, er, sizeof(er)),
+			    ps.state == NODE_PEER_UP);
+	admin_help(b, "peerlock_peer_last_handshake_timestamp_seconds",
+	    "gauge", "Unix time of the last handshake that authenticated a "
+	    "forward's remote peer (0: never).");
+	for (i = 0; node_peer_status(a->node, i, &ps); i++)
+		evbuffer_add_printf(b, "peerlock_peer_last_handshake_timestamp_"
+		    "seconds{route=\"%s\"} %.3f\n", metrics_escape(ps.route,
+		    er, sizeof(er)), ps.last_handshake);
+	admin_help(b, "peerlock_peer_last_error_timestamp_seconds", "gauge",
+	    "Unix time of the last failure to reach a forward's remote peer "
+	    "(0: never; the text is in /connections).");
+	for (i = 0; node_peer_status(a->node, i, &ps); i++)
+		evbuffer_add_printf(b, "peerlock_peer_last_error_timestamp_"
+		    "seconds{route=\"%s\"} %.3f\n", metrics_escape(ps.route,
+		    er, sizeof(er)), ps.last_error_at);
+}
+
 /* Render every metric into b. */
 static int
 admin_render_metrics(struct admin *a, struct evbuffer *b)
@@ -291,6 +323,7 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	evbuffer_add_printf(b, "peerlock_reloads_total{result=\"ok\"} %llu\n"
 	    "peerlock_reloads_total{result=\"failed\"} %llu\n",
 	    m->reloads_ok, m->reloads_failed);
+	admin_peers(a, b);
 	admin_help(b, "peerlock_draining", "gauge", "1 while draining after "
 	    "SIGTERM/SIGINT.");
 	evbuffer_add_printf(b, "peerlock_draining %d\n",
@@ -408,6 +441,44 @@ admin_json_streams(struct evbuffer *b, const struct session *s)
 	evbuffer_add_printf(b, "]");
 }
 
+/* Append a Unix time as a JSON number, or null for 0 (never). */
+static void
+admin_json_time(struct evbuffer *b, double t)
+{
+	if (t > 0)
+		evbuffer_add_printf(b, "%.3f", t);
+	else
+		evbuffer_add_printf(b, "null");
+}
+
+/* The "peers" array of /connections: each forward's remote peer. */
+static void
+admin_json_peers(struct admin *a, struct evbuffer *b)
+{
+	static const char *const states[] = { "unknown", "up", "down" };
+	struct node_peer_status ps;
+	char addr[320];
+	size_t i;
+
+	for (i = 0; node_peer_status(a->node, i, &ps); i++) {
+		multiaddr_to_string(&ps.fw->peer, addr, sizeof(addr));
+		evbuffer_add_printf(b, "%s\n{\"route\":", i > 0 ? "," : "");
+		admin_json_str(b, ps.route);
+		evbuffer_add_printf(b, ",\"address\":");
+		admin_json_str(b, addr);
+		evbuffer_add_printf(b, ",\"state\":\"%s\",\"peer\":",
+		    states[ps.state]);
+		admin_json_str(b, ps.peer);
+		evbuffer_add_printf(b, ",\"last_handshake\":");
+		admin_json_time(b, ps.last_handshake);
+		evbuffer_add_printf(b, ",\"last_error_at\":");
+		admin_json_time(b, ps.last_error_at);
+		evbuffer_add_printf(b, ",\"last_error\":");
+		admin_json_str(b, ps.last_error);
+		evbuffer_add_printf(b, "}");
+	}
+}
+
 /* GET /connections */
 static void
 admin_on_connections(struct evhttp_request *req, void *arg)
@@ -448,6 +519,8 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, "}");
 		sep = ",";
 	}
+	evbuffer_add_printf(b, "\n],\"peers\":[");
+	admin_json_peers(a, b);
 	evbuffer_add_printf(b, "\n]}\n");
 	admin_reply(req, HTTP_OK, "OK", "application/json", b);
 	evbuffer_free(b);

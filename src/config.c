@@ -34,7 +34,7 @@ enum key_id {
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
-	K_MAX_STREAM_WINDOW, K_COUNT
+	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_COUNT
 };
 
 enum {
@@ -446,6 +446,7 @@ const char *const config_quiet_classes[] = {
 	"no_common_protocol", "peer_id_mismatch", "bad_identity",
 	"tls_verify", "not_allowed", "connect_failed", "connect_timeout",
 	"target_failed", "idle_timeout", "io_error", "protocol_error",
+	"remote_closed_early", "revoked", "dns_failed",
 	NULL
 };
 
@@ -526,9 +527,41 @@ cfg_set_peer(struct pstate *st, const char *v, bool cont)
 	}
 	if (cfg_addr(st, "peer", v, ma, true) == 0)
 		return 0;
-	if (!ma->has_peer)
+	/* a forward may list its IDs in peer_ids instead: see the check */
+	if (!ma->has_peer && f == NULL)
 		return cfg_fail(st, st->lineno, "peer: needs /p2p/PEERID, "
 		    "as in /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW...");
+	return 1;
+}
+
+/* [forward.NAME] peer_ids = ID ID ... (any one may answer) */
+static int
+cfg_set_peer_ids(struct pstate *st, const char *v, bool cont)
+{
+	struct config_forward *f = &st->c->forwards[st->idx];
+	char buf[PEER_ID_STR_MAX];
+	const char *tok;
+	size_t len;
+
+	while (cfg_token(&v, &tok, &len)) {
+		if (len >= sizeof(buf))
+			return cfg_fail(st, st->lineno, "peer_ids: bad peer "
+			    "ID '%.60s...'", tok);
+		memcpy(buf, tok, len);
+		buf[len] = '\0';
+		if (f->npeer_ids == CONFIG_MAX_PEER_IDS)
+			return cfg_fail(st, st->lineno, "peer_ids: more than "
+			    "%d peer IDs in forward.%s", CONFIG_MAX_PEER_IDS,
+			    f->name);
+		if (peer_id_parse(buf, &f->peer_ids[f->npeer_ids]) == -1)
+			return cfg_fail(st, st->lineno, "peer_ids: bad peer "
+			    "ID '%.60s'", buf);
+		if (peer_id_in(f->peer_ids, f->npeer_ids,
+		    &f->peer_ids[f->npeer_ids]))
+			return cfg_fail(st, st->lineno, "peer_ids: %s listed "
+			    "twice", buf);
+		f->npeer_ids++;
+	}
 	return 1;
 }
 
@@ -682,6 +715,7 @@ static const struct key_def cfg_keys[] = {
 	{ "user", K_USER, SECT_PEERLOCK, false, cfg_set_user },
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
+	{ "peer_ids", K_PEER_IDS, SECT_FORWARD, true, cfg_set_peer_ids },
 	{ "security", K_SECURITY, SECT_FORWARD, true, cfg_set_security },
 	{ "protocol", K_PROTOCOL, SECT_FORWARD, false, cfg_set_protocol },
 	{ "protocol", K_PROTOCOL, SECT_EXPOSE, false, cfg_set_protocol },
@@ -891,7 +925,8 @@ cfg_continue(struct pstate *st, const char *value)
 
 	if (k == NULL || !k->list)
 		return cfg_fail(st, st->lineno, "indented line continues "
-		    "'%s'; only security, peers and quiet may span lines "
+		    "'%s'; only security, peers, peer_ids and quiet may "
+		    "span lines "
 		    "(remove the indentation)", k != NULL ? k->name : "?");
 	snprintf(buf, sizeof(buf), "%s", value);
 	cfg_strip_comment(buf);
@@ -991,6 +1026,37 @@ cfg_syntax_error(struct pstate *st, int line)
 		cfg_fail(st, line, "expected 'key = value'");
 }
 
+/*
+ * The identities a forward's remote may prove: peer_ids when given (then
+ * a /p2p/ in peer must be one of them), else peer's /p2p/ alone.
+ */
+static int
+cfg_check_peer_ids(struct pstate *st, struct config_forward *f,
+    const struct sect_meta *m)
+{
+	char id[PEER_ID_STR_MAX];
+
+	if (m->key_line[K_PEER_IDS] == 0) {
+		if (!f->peer.has_peer)
+			return cfg_fail(st, m->key_line[K_PEER], "peer: needs "
+			    "/p2p/PEERID, as in /ip4/10.0.0.2/tcp/4001/p2p/"
+			    "12D3KooW... (or list the IDs in peer_ids)");
+		f->peer_ids[0] = f->peer.peer;
+		f->npeer_ids = 1;
+		return 1;
+	}
+	if (f->npeer_ids == 0)
+		return cfg_fail(st, m->key_line[K_PEER_IDS], "peer_ids is "
+		    "empty");
+	if (f->peer.has_peer && !peer_id_in(f->peer_ids, f->npeer_ids,
+	    &f->peer.peer))
+		return cfg_fail(st, m->key_line[K_PEER], "peer: /p2p/%s is "
+		    "not in peer_ids (line %d); list it there too, or drop "
+		    "/p2p/ from peer", peer_id_to_string(&f->peer.peer, id,
+		    sizeof(id)), m->key_line[K_PEER_IDS]);
+	return 1;
+}
+
 /* Check that a forward is complete and inherit the global security. */
 static int
 cfg_check_forward(struct pstate *st, size_t i)
@@ -1003,6 +1069,8 @@ cfg_check_forward(struct pstate *st, size_t i)
 		    f->name);
 	if (m->key_line[K_PEER] == 0)
 		return cfg_fail(st, m->hdr, "forward.%s needs peer", f->name);
+	if (cfg_check_peer_ids(st, f, m) == 0)
+		return 0;
 	if (m->key_line[K_SECURITY] != 0 && f->nsecurity == 0)
 		return cfg_fail(st, m->key_line[K_SECURITY], "security is "
 		    "empty");
@@ -1010,6 +1078,10 @@ cfg_check_forward(struct pstate *st, size_t i)
 		memcpy(f->security, st->c->security, sizeof(f->security));
 		f->nsecurity = st->c->nsecurity;
 	}
+	if (m->key_line[K_PEER_IDS] != 0 && f->protocol[0] != '\0')
+		return cfg_fail(st, m->key_line[K_PEER_IDS], "peer_ids: raw "
+		    "mode only (a node-mode forward finds its session by the "
+		    "/p2p/ ID of peer)");
 	if (f->no_addr && f->protocol[0] == '\0')
 		return cfg_fail(st, m->key_line[K_PEER], "peer: /p2p/ID alone "
 		    "needs node mode (set protocol); a raw-mode forward dials "
@@ -1413,7 +1485,8 @@ config_peer_node(const struct config *c, const struct peer_id *peer)
 		return true;
 	for (i = 0; i < c->nforwards; i++)
 		if (c->forwards[i].protocol[0] != '\0' &&
-		    peer_id_equal(&c->forwards[i].peer.peer, peer))
+		    peer_id_in(c->forwards[i].peer_ids,
+		    c->forwards[i].npeer_ids, peer))
 			return true;
 	for (i = 0; i < c->nconnects; i++)
 		if (peer_id_equal(&c->connects[i].peer.peer, peer))

@@ -33,6 +33,7 @@ enum {
 	CONFIG_WINDOW_MAX = 1 << 30,
 	CONFIG_WINDOW_DEFAULT = 16 * 1024 * 1024,
 	CONFIG_MAX_PEERS = 1024,	/* per expose */
+	CONFIG_MAX_PEER_IDS = 8,	/* per forward (peer_ids) */
 	CONFIG_MAX_CONNECTIONS = 1 << 20,
 	CONFIG_USER_MAX = 32		/* longest user name accepted */
 };
@@ -51,9 +52,16 @@ const char *sec_proto_name(enum sec_proto p);
 struct config_forward {
 	char name[CONFIG_NAME_MAX];
 	struct multiaddr listen;	/* local plaintext address */
-	struct multiaddr peer;		/* remote, has_peer is required */
+	struct multiaddr peer;		/* remote; /p2p/ optional w/ peer_ids */
 	bool no_addr;			/* peer = /p2p/ID alone */
 	char protocol[CONFIG_PROTO_MAX];	/* "" = raw mode */
+	/*
+	 * The identities the remote may prove, any one of them: peer_ids
+	 * when set (e.g. the current and the next key of a rotation), else
+	 * peer's /p2p/ alone.  Never empty after parsing.
+	 */
+	struct peer_id peer_ids[CONFIG_MAX_PEER_IDS];
+	size_t npeer_ids;
 	enum sec_proto security[SEC_MAX];
 	size_t nsecurity;		/* inherited from [peerlock] if unset */
 };

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -40,6 +39,7 @@
 #include "pb.h"
 #include "varint.h"
 #include "session.h"
+#include "resolve.h"
 
 /* One direction of the relay. */
 struct dir {
@@ -78,6 +78,9 @@ struct conn {
 	 * we read into the bufferevents' input buffers ourselves.
 	 */
 	struct event *rd_plain, *rd_sec;
+	/* the lookup of dial's host while connecting, NULL otherwise */
+	struct resolve_req *dns;
+	struct bufferevent *dns_bev;	/* what connects once resolved */
 
 	/* copied route data, so a config reload cannot pull it away */
 	struct multiaddr dial;		/* remote peer or local target */
@@ -92,7 +95,13 @@ struct conn {
 	bool proxy_v2;			/* expose: PROXY v2 header to target */
 	bool no_proto;			/* dialer left after our refusals */
 	const char *cls;		/* close class, set by conn_drop */
+	const char *detail;		/* close detail, during on_close */
 	bool hs_failed;			/* failed during the upgrade */
+	/*
+	 * Forward: the remote's end of stream (FIN, close_notify, error)
+	 * came before any plaintext from it while the app was still open.
+	 */
+	bool remote_early;
 	bool dropped;
 
 	/* node mode */
@@ -132,6 +141,9 @@ static const char *const conn_muxers[] = { SESSION_MUXER };
 /* Plaintext of one TLS record, opened on the stack (see the loop). */
 #define CONN_OPEN_TMP 16384
 
+_Static_assert((int)CONFIG_MAX_PEER_IDS <= (int)SECCHAN_EXPECT_MAX,
+    "a forward's peer_ids must fit a secchan's accepted set");
+
 static uint64_t conn_next_id = 1;
 
 static void conn_on_sec_read(struct bufferevent *, void *);
@@ -167,6 +179,9 @@ conn_reason_name(enum conn_reason r)
 		[CONN_R_PROTOCOL_REFUSED] = "protocol_refused",
 		[CONN_R_NO_SESSION] = "no_session",
 		[CONN_R_SESSION_CLOSED] = "session_closed",
+		[CONN_R_REMOTE_CLOSED] = "remote_closed_early",
+		[CONN_R_REVOKED] = "revoked",
+		[CONN_R_DNS_FAILED] = "dns_failed",
 	};
 
 	return (unsigned)r < CONN_R_COUNT ? names[r] : "unknown";
@@ -360,14 +375,86 @@ conn_family(const struct multiaddr *ma)
 	}
 }
 
-/* Start connecting bev to ma. */
+/* The address of an IP literal multiaddr into ss; false for a name. */
+static bool
+conn_literal(const struct multiaddr *ma, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ma->kind == MA_IP4 &&
+	    inet_pton(AF_INET, ma->host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ma->port);
+		*len = sizeof(*s4);
+		return true;
+	}
+	if (ma->kind == MA_IP6 &&
+	    inet_pton(AF_INET6, ma->host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ma->port);
+		*len = sizeof(*s6);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The dial address's name resolved (on the loop, from the resolver's
+ * workers): connect, or drop with the resolver's own reason.
+ */
+static void
+conn_on_resolved(int err, const struct sockaddr *sa, socklen_t salen,
+    void *arg)
+{
+	struct conn *c = arg;
+	char detail[1024], addr[MULTIADDR_STR_MAX];
+
+	c->dns = NULL;
+	if (err != 0) {
+		multiaddr_to_string(&c->dial, addr, sizeof(addr));
+		snprintf(detail, sizeof(detail), "dns: %s: %s (resolving %s)",
+		    c->dial.host, resolve_strerror(err), addr);
+		conn_drop(c, CONN_R_DNS_FAILED, detail);
+		return;
+	}
+	if (bufferevent_socket_connect(c->dns_bev, sa, (int)salen) != 0)
+		conn_drop(c, c->phase == CONN_TARGETING ?
+		    CONN_R_TARGET_FAILED : CONN_R_CONNECT_FAILED,
+		    "cannot start connect");
+}
+
+/*
+ * Start connecting bev to ma: an IP literal at once, a name through the
+ * resolver (getaddrinfo, as the system resolves).  0, or -1 when the
+ * connect cannot start; a full resolver queue drops the conn here
+ * (dns_failed) and returns 1.
+ */
 static int
 conn_connect(struct conn *c, struct bufferevent *bev,
     const struct multiaddr *ma)
 {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char detail[400];
+
 	conn_arm(c, c->connect_ms);
-	return bufferevent_socket_connect_hostname(bev, c->env->dns,
-	    conn_family(ma), ma->host, ma->port);
+	if (conn_literal(ma, &ss, &len))
+		return bufferevent_socket_connect(bev,
+		    (struct sockaddr *)&ss, (int)len);
+	c->dns_bev = bev;
+	c->dns = resolver_lookup(c->env->resolver, ma->host, ma->port,
+	    conn_family(ma), conn_on_resolved, c);
+	if (c->dns == NULL) {
+		snprintf(detail, sizeof(detail), "dns: %s: resolver queue "
+		    "full (%u lookups in flight)", ma->host,
+		    resolver_pending(c->env->resolver));
+		conn_drop(c, CONN_R_DNS_FAILED, detail);
+		return 1;
+	}
+	return 0;
 }
 
 /* Create an outbound tunnel for an accepted app connection. */
@@ -376,6 +463,8 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
     evutil_socket_t fd, const struct sockaddr *from, int fromlen)
 {
 	struct conn *c = conn_alloc(env, true, from);
+	size_t i;
+	int rc;
 
 	(void)fromlen;
 	if (c == NULL) {
@@ -389,7 +478,9 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 	c->plain = conn_bev(c, fd, false);
 	c->sec = conn_bev(c, -1, true);
 	c->sc = secchan_new(SECCHAN_DIALER, c->gen->cred, c->security,
-	    c->nsecurity, &fw->peer.peer);
+	    c->nsecurity, &fw->peer_ids[0]);
+	for (i = 1; c->sc != NULL && i < fw->npeer_ids; i++)
+		(void)secchan_expect(c->sc, &fw->peer_ids[i]);
 	if (c->plain == NULL || c->sec == NULL || c->sc == NULL) {
 		if (c->plain == NULL)
 			evutil_closesocket(fd);
@@ -400,8 +491,10 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 	/* Nothing is read from the app before the peer is authenticated. */
 	bufferevent_disable(c->plain, EV_READ);
 	c->phase = CONN_DIALING;
-	if (conn_connect(c, c->sec, &c->dial) != 0) {
-		conn_drop(c, CONN_R_CONNECT_FAILED, "cannot start connect");
+	if ((rc = conn_connect(c, c->sec, &c->dial)) != 0) {
+		if (rc < 0)
+			conn_drop(c, CONN_R_CONNECT_FAILED,
+			    "cannot start connect");
 		return NULL;
 	}
 	return c;
@@ -462,6 +555,7 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->proto = strcmp(c->proto, "-") == 0 ? NULL : c->proto;
 	t->route = c->route;
 	t->peer = c->peer;
+	t->peer_id = c->authenticated ? secchan_peer(c->sc) : NULL;
 	t->age = conn_age(c);
 	t->from = (const struct sockaddr *)&c->from_sa;
 	t->inbound = !c->outbound;
@@ -469,6 +563,7 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->handshake = c->hs_secs;
 	t->cls = c->cls;
 	t->handshake_failed = c->hs_failed;
+	t->detail = c->detail;
 }
 
 /* Close class of reason r (see conn_totals.cls). */
@@ -527,15 +622,81 @@ conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
 	c->npending = 0;
 }
 
+/*
+ * The remote ended its direction (FIN, close_notify, socket error) while
+ * relaying.  On a forward, before a single byte came from it and while
+ * the app still holds its side open, that is a refusal or a failure
+ * behind the remote (its expose refused us, its target is down), not a
+ * finished exchange: remember it for the close reason.
+ */
+static void
+conn_remote_ended(struct conn *c)
+{
+	if (c->outbound && c->phase == CONN_RELAYING && c->down.bytes == 0 &&
+	    !c->up.eof)
+		c->remote_early = true;
+}
+
+/*
+ * An inbound conn that authenticated its peer ends before relaying (not
+ * allowed, target unreachable): end the encrypted stream explicitly so
+ * that the dialer sees a clean end before any data, the same way over
+ * Noise and TLS: TLS sends close_notify, then for both the unread input
+ * is discarded (closing over unread bytes would send a reset instead of
+ * the FIN) and the FIN goes out.
+ */
+static void
+conn_refuse_close(struct conn *c)
+{
+	uint8_t buf[4096];
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+	evutil_socket_t fd;
+	size_t n;
+	int i;
+
+	if (c->outbound || !c->authenticated ||
+	    (c->phase != CONN_HANDSHAKING && c->phase != CONN_TARGETING) ||
+	    c->sec == NULL || c->sc == NULL ||
+	    (fd = bufferevent_getfd(c->sec)) < 0)
+		return;
+	out = bufferevent_get_output(c->sec);
+	if (secchan_close(c->sc) == 0)
+		while ((n = secchan_pending(c->sc)) > 0 &&
+		    evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) == 1) {
+			v.iov_len = secchan_take(c->sc, v.iov_base, n);
+			evbuffer_commit_space(out, &v, 1);
+		}
+	conn_bev_push(c->sec);
+	/* bounded: what has arrived so far, at most 256 KiB */
+	for (i = 0; i < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+	    i++)
+		;
+	if (evbuffer_get_length(out) == 0)
+		shutdown(fd, SHUT_WR);
+}
+
 /* The single teardown. */
 void
 conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 {
 	enum log_level lvl;
+	char early[560];
 
 	if (c == NULL || c->dropped)
 		return;
 	c->dropped = true;
+	if (c->remote_early && (r == CONN_R_DONE || r == CONN_R_IO_ERROR ||
+	    r == CONN_R_PROTOCOL)) {
+		snprintf(early, sizeof(early), "remote peer ended the tunnel "
+		    "before sending any data (refused by its expose, or its "
+		    "target is unreachable: see the remote's log)%s%s%s",
+		    detail != NULL ? " (" : "", detail != NULL ? detail : "",
+		    detail != NULL ? ")" : "");
+		r = CONN_R_REMOTE_CLOSED;
+		detail = early;
+	}
+	conn_refuse_close(c);
 	c->cls = conn_class(c, r);
 	c->hs_failed = r != CONN_R_SHUTDOWN && (c->phase == CONN_HANDSHAKING ||
 	    r == CONN_R_NOT_ALLOWED);
@@ -558,8 +719,10 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->env->count--;
+	c->detail = detail;
 	if (c->env->on_close != NULL)
 		c->env->on_close(c->env->node, c, r);
+	resolver_cancel(c->dns);
 	conn_pending_fail(c, r, detail);
 	if (c->sess != NULL) {
 		char why[600];
@@ -776,14 +939,18 @@ conn_on_readable(struct conn *c, bool sec)
 	if (n == -2 && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
 		return;
 	if (n < 0 && n != -2) {
+		if (sec)
+			conn_remote_ended(c);
 		conn_drop(c, CONN_R_IO_ERROR,
 		    evutil_socket_error_to_string(errno));
 		return;
 	}
 	if (n == 0) {
 		conn_reading(c, sec, false);
-		if (sec)
+		if (sec) {
+			conn_remote_ended(c);
 			c->down.fin = true;
+		}
 		else
 			c->up.eof = true;
 	}
@@ -1005,6 +1172,8 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 		have = evbuffer_get_length(in);
 		if (secchan_peer_closed(c->sc)) {
 			/* close_notify: the end of this direction */
+			if (!c->down.eof)
+				conn_remote_ended(c);
 			evbuffer_drain(in, have);
 			c->down.eof = true;
 			break;
@@ -1211,7 +1380,7 @@ conn_on_secure(struct conn *c)
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return;
 	}
-	if (conn_connect(c, c->plain, &c->dial) != 0)
+	if (conn_connect(c, c->plain, &c->dial) < 0)
 		conn_drop(c, CONN_R_TARGET_FAILED, "cannot start connect");
 }
 
@@ -1276,17 +1445,14 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 		conn_pump_up(c);
 }
 
-/* Text of a bufferevent error, including DNS failures. */
+/* Text of a bufferevent error (names are resolved before: resolve.c). */
 void
 conn_bev_error(struct bufferevent *bev, char *buf, size_t cap)
 {
-	int dnserr = bufferevent_socket_get_dns_error(bev);
 	int err = EVUTIL_SOCKET_ERROR();
 
-	if (dnserr != 0)
-		snprintf(buf, cap, "dns: %s", evutil_gai_strerror(dnserr));
-	else
-		snprintf(buf, cap, "%s", evutil_socket_error_to_string(err));
+	(void)bev;
+	snprintf(buf, cap, "%s", evutil_socket_error_to_string(err));
 }
 
 /* Encrypted side: connected, EOF, error. */
@@ -1321,12 +1487,15 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			    strlen(detail) - 1);
 			strncat(detail, addr, sizeof(detail) - strlen(detail) - 1);
 			conn_drop(c, CONN_R_CONNECT_FAILED, detail);
-		} else
+		} else {
+			conn_remote_ended(c);
 			conn_drop(c, CONN_R_IO_ERROR, detail);
+		}
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
 		if (c->phase == CONN_RELAYING) {
+			conn_remote_ended(c);
 			c->down.fin = true;
 			conn_pump_down(c);
 			return;
@@ -1485,7 +1654,7 @@ static void
 conn_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	char detail[400], addr[300];
+	char detail[1024], addr[300];
 
 	(void)fd;
 	(void)what;
@@ -1493,6 +1662,14 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_DIALING:
 	case CONN_TARGETING:
 		multiaddr_to_string(&c->dial, addr, sizeof(addr));
+		if (c->dns != NULL) {
+			/* the resolver, not the peer, did not answer */
+			snprintf(detail, sizeof(detail), "dns: %s: no answer "
+			    "after %u ms (resolving %s; is a name server "
+			    "reachable?)", c->dial.host, c->connect_ms, addr);
+			conn_drop(c, CONN_R_DNS_FAILED, detail);
+			break;
+		}
 		snprintf(detail, sizeof(detail), "no connection to %s after "
 		    "%u ms", addr, c->connect_ms);
 		conn_drop(c, CONN_R_CONNECT_TIMEOUT, detail);
@@ -1509,6 +1686,26 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_CLOSED:
 		break;
 	}
+}
+
+/* Set SO_LINGER 0 on bev's socket: closing it sends a reset. */
+static void
+conn_abort_on_close(struct bufferevent *bev)
+{
+	struct linger lg = { 1, 0 };
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/* A reload revoked the peer: abort both sides. */
+void
+conn_revoke(struct conn *c, const char *detail)
+{
+	conn_abort_on_close(c->plain);
+	conn_abort_on_close(c->sec);
+	conn_drop(c, CONN_R_REVOKED, detail);
 }
 
 /* Shutdown: tunnels not yet relaying are dropped; others drain. */

@@ -63,6 +63,14 @@ enum conn_reason {
 	CONN_R_PROTOCOL_REFUSED,	/* the peer answered na */
 	CONN_R_NO_SESSION,		/* no session and no address to dial */
 	CONN_R_SESSION_CLOSED,		/* its session ended */
+	/*
+	 * Forward: the remote ended the tunnel after the handshake before
+	 * sending a byte while the app was still open (it refused us or
+	 * could not reach its target).
+	 */
+	CONN_R_REMOTE_CLOSED,
+	CONN_R_REVOKED,			/* a reload removed the peer */
+	CONN_R_DNS_FAILED,		/* resolving the dial address */
 	CONN_R_COUNT
 };
 
@@ -98,9 +106,10 @@ void conn_gen_drop(struct conn_gen *g);
  * What every conn of a node shares (borrowed; outlives the conns).  The
  * list of live conns is kept here by conn.c.
  */
+struct resolver;
 struct conn_env {
 	struct event_base *base;
-	struct evdns_base *dns;
+	struct resolver *resolver;	/* names in dial addresses */
 	/*
 	 * The current generation: new conns take it; inbound conns route
 	 * by its config when their handshake completes, and close lines
@@ -210,6 +219,13 @@ ev_ssize_t conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
     size_t atleast);
 
 /*
+ * Cut a tunnel whose peer a reload no longer admits: both sockets are
+ * reset (the app or target and the remote see an abort, not a clean
+ * end) and the conn is dropped with CONN_R_REVOKED and detail.
+ */
+void conn_revoke(struct conn *c, const char *detail);
+
+/*
  * PROXY protocol v2 TLV type carrying the authenticated peer ID (base58
  * text) to an expose target with proxy_protocol = v2 (custom range).
  */
@@ -221,6 +237,7 @@ struct conn_totals {
 	const char *proto;		/* negotiated protocol id or NULL */
 	const char *route;
 	const char *peer;		/* base58 peer ID or "-" */
+	const struct peer_id *peer_id;	/* once authenticated, else NULL */
 	double age;			/* seconds */
 	const struct sockaddr *from;	/* the accepted socket's peer */
 	bool inbound;			/* accepted on the encrypted side */
@@ -235,6 +252,7 @@ struct conn_totals {
 	 */
 	const char *cls;
 	bool handshake_failed;
+	const char *detail;		/* on_close only: detail or NULL */
 };
 void conn_totals(const struct conn *c, struct conn_totals *t);
 uint64_t conn_id(const struct conn *c);

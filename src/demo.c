@@ -9,7 +9,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -134,7 +133,7 @@ client_on_event(struct bufferevent *bev, short what, void *arg)
 
 /* Build a node from config text; NULL after logging on failure. */
 static struct node *
-demo_node(struct demo *d, struct evdns_base *dns, const char *text,
+demo_node(struct demo *d, struct resolver *dns, const char *text,
     struct identity *id, const char *name)
 {
 	char err[512];
@@ -210,7 +209,7 @@ int
 demo_run(void)
 {
 	struct demo d;
-	struct evdns_base *dns = NULL;
+	struct resolver *dns = NULL;
 	struct evconnlistener *echo = NULL;
 	struct node *a = NULL, *b = NULL;
 	struct identity *ida, *idb;
@@ -223,7 +222,7 @@ demo_run(void)
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
-	dns = node_dns_new(d.base);
+	dns = resolver_new(d.base, 1, RESOLVE_QUEUE_MAX);
 	ida = identity_generate(KEY_ED25519);
 	idb = identity_generate(KEY_ED25519);
 	echo = demo_echo(d.base, &echo_port);
@@ -279,8 +278,7 @@ out:
 	node_free(b);
 	if (echo != NULL)
 		evconnlistener_free(echo);
-	if (dns != NULL)
-		evdns_base_free(dns, 0);
+	resolver_free(dns);
 	event_base_free(d.base);
 	free(d.sent);
 	return rc;

@@ -11,7 +11,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <grp.h>
@@ -473,7 +472,7 @@ cmd_run(int argc, char **argv)
 	const char *path = opt_config(argc, argv);
 	struct config *cfg;
 	struct identity *id;
-	struct evdns_base *dns;
+	struct resolver *dns;
 	struct event *sigterm, *sigint, *sighup;
 	int fds[MAX_INHERITED];
 	size_t nfds;
@@ -511,7 +510,14 @@ cmd_run(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	dns = node_dns_new(run_base);
+	dns = resolver_new(run_base, RESOLVE_THREADS, RESOLVE_QUEUE_MAX);
+	if (dns == NULL) {
+		log_err("resolver: cannot start its threads");
+		identity_free(id);
+		config_free(cfg);
+		event_base_free(run_base);
+		return 1;
+	}
 	run_node = node_new(run_base, dns, cfg, id, "");
 	if (run_node == NULL)
 		goto out;
@@ -540,7 +546,7 @@ cmd_run(int argc, char **argv)
 out:
 	admin_free(run_admin);
 	node_free(run_node);
-	evdns_base_free(dns, 0);
+	resolver_free(dns);
 	event_base_free(run_base);
 	return rc;
 }

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <event2/dns.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -57,6 +56,15 @@ struct node_listener {
 	bool keep;			/* reload: still configured */
 };
 
+/* What the tunnels of one forward taught us about its remote peer. */
+struct node_peer {
+	char route[CONFIG_NAME_MAX + 8];	/* "forward.NAME" */
+	enum node_peer_state state;
+	char peer[PEER_ID_STR_MAX];	/* last authenticated */
+	double last_ok, last_err_at;	/* Unix time, 0 = never */
+	char last_err[320];
+};
+
 /* One generation: config, identity and their credentials. */
 struct node_gen {
 	struct conn_gen g;		/* first: conns hold it by this */
@@ -87,7 +95,63 @@ struct node {
 	struct event *connect_timer;	/* [connect] keeper */
 	struct node_connect *connects;	/* one per current [connect] */
 	size_t nconnects;
+	struct node_peer *peers;	/* one per forward of the config */
+	size_t npeers;
 };
+
+/* Unix time now, in seconds. */
+static double
+node_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The reachability record of route, or NULL (not a current forward). */
+static struct node_peer *
+node_peer_find(struct node *n, const char *route)
+{
+	size_t i;
+
+	for (i = 0; i < n->npeers; i++)
+		if (strcmp(n->peers[i].route, route) == 0)
+			return &n->peers[i];
+	return NULL;
+}
+
+/*
+ * One record per forward of cfg, with what the current records know for
+ * forwards that stay; install it with node_peers_commit.  NULL when out
+ * of memory.
+ */
+static struct node_peer *
+node_peers_for(struct node *n, const struct config *cfg)
+{
+	struct node_peer *np, *old;
+	size_t i;
+
+	if ((np = calloc(cfg->nforwards + 1, sizeof(*np))) == NULL)
+		return NULL;
+	for (i = 0; i < cfg->nforwards; i++) {
+		snprintf(np[i].route, sizeof(np[i].route), "forward.%s",
+		    cfg->forwards[i].name);
+		if ((old = node_peer_find(n, np[i].route)) != NULL)
+			np[i] = *old;
+	}
+	return np;
+}
+
+/* Make np (from node_peers_for(cfg)) the current records. */
+static void
+node_peers_commit(struct node *n, struct node_peer *np,
+    const struct config *cfg)
+{
+	free(n->peers);
+	n->peers = np;
+	n->npeers = cfg->nforwards;
+}
 
 /* A conn was created: count inbound ones per source address. */
 static void
@@ -109,8 +173,14 @@ node_on_conn_ready(struct node *n, struct conn *c)
 {
 	struct conn_totals t;
 	struct ipcount ic;
+	struct node_peer *p;
 
 	conn_totals(c, &t);
+	if (!t.inbound && (p = node_peer_find(n, t.route)) != NULL) {
+		p->state = NODE_PEER_UP;
+		p->last_ok = node_now();
+		snprintf(p->peer, sizeof(p->peer), "%s", t.peer);
+	}
 	if (t.handshake >= 0 && t.proto != NULL)
 		metrics_hist_observe(&n->m.handshake[strcmp(t.proto,
 		    sec_proto_id(SEC_TLS)) == 0 ? SEC_TLS : SEC_NOISE],
@@ -155,6 +225,26 @@ node_on_stream_close(struct node *n, const char *route, enum conn_reason r,
 		metrics_add(n->m.bytes, route, "down", down);
 }
 
+/* A forward's tunnel ended: did it fail to reach the remote peer? */
+static void
+node_peer_closed(struct node *n, const struct conn_totals *t,
+    enum conn_reason r)
+{
+	struct node_peer *p;
+
+	if (t->inbound || (p = node_peer_find(n, t->route)) == NULL)
+		return;
+	if (!t->handshake_failed && r != CONN_R_CONNECT_FAILED &&
+	    r != CONN_R_CONNECT_TIMEOUT && r != CONN_R_DNS_FAILED &&
+	    r != CONN_R_REMOTE_CLOSED)
+		return;
+	p->state = NODE_PEER_DOWN;
+	p->last_err_at = node_now();
+	snprintf(p->last_err, sizeof(p->last_err), "%s%s%s",
+	    conn_reason_name(r), t->detail != NULL ? ": " : "",
+	    t->detail != NULL ? t->detail : "");
+}
+
 /* A conn ended; finish a pending stop when it was the last. */
 static void
 node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
@@ -163,6 +253,7 @@ node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 	struct ipcount ic;
 
 	conn_totals(c, &t);
+	node_peer_closed(n, &t, r);
 	if (t.inbound) {
 		if (!t.authenticated)
 			n->handshaking--;
@@ -269,7 +360,7 @@ node_metrics_free(struct node_metrics *m)
 
 /* Create a node; see node.h. */
 struct node *
-node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
+node_new(struct event_base *base, struct resolver *dns, struct config *cfg,
     struct identity *id, const char *prefix)
 {
 	struct node *n = calloc(1, sizeof(*n));
@@ -284,7 +375,7 @@ node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
 	if ((n->gen = node_gen_new(cfg, id, prefix)) == NULL)
 		goto fail;
 	n->env.base = base;
-	n->env.dns = dns;
+	n->env.resolver = dns;
 	n->env.gen = &n->gen->g;
 	n->env.node = n;
 	n->env.on_open = node_on_conn_open;
@@ -296,14 +387,17 @@ node_new(struct event_base *base, struct evdns_base *dns, struct config *cfg,
 	n->env.window_stalls = &n->m.window_stalls;
 	n->env.log_prefix = n->prefix;
 	n->per_ip = iptable_new(cfg->max_connections);
-	if (n->per_ip == NULL || node_metrics_init(&n->m) != 0)
+	if (n->per_ip == NULL || node_metrics_init(&n->m) != 0 ||
+	    (n->peers = node_peers_for(n, cfg)) == NULL)
 		goto fail;
+	n->npeers = cfg->nforwards;
 	return n;
 fail:
 	if (n->gen != NULL)
 		conn_gen_drop(&n->gen->g);
 	node_metrics_free(&n->m);
 	iptable_free(n->per_ip);
+	free(n->peers);
 	free(n);
 	return NULL;
 }
@@ -795,12 +889,45 @@ node_start(struct node *n)
 	return 0;
 }
 
+/*
+ * After a reload: close the inbound tunnels whose peer no expose of the
+ * new config admits (revoked).  Returns how many were closed.
+ */
+static unsigned
+node_revoke(struct node *n)
+{
+	struct conn *c, *next;
+	struct conn_totals t;
+	char detail[PEER_ID_STR_MAX + 96];
+	unsigned k = 0;
+
+	for (c = conn_first(&n->env); c != NULL; c = next) {
+		next = conn_next(c);
+		conn_totals(c, &t);
+		if (!t.inbound || t.peer_id == NULL)
+			continue;
+		/* a node-mode session: any node-mode route keeps it */
+		if (conn_session(c) != NULL ?
+		    config_peer_node(n->gen->cfg, t.peer_id) :
+		    config_route(n->gen->cfg, t.peer_id) != NULL)
+			continue;
+		snprintf(detail, sizeof(detail), "peer-id check: %s is no "
+		    "longer allowed by any %sexpose (reload)", t.peer,
+		    conn_session(c) != NULL ? "node-mode " : "");
+		conn_revoke(c, detail);
+		k++;
+	}
+	return k;
+}
+
 /* Switch to a new generation; see node.h. */
 int
 node_reload(struct node *n, struct config *cfg, struct identity *id)
 {
 	struct node_listener **ls;
 	struct node_gen *ng, *old;
+	struct node_peer *np;
+	unsigned revoked;
 	char pid[PEER_ID_STR_MAX], oid[PEER_ID_STR_MAX];
 
 	if (n->stopping) {
@@ -812,10 +939,16 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	}
 	if ((ng = node_gen_new(cfg, id, n->prefix)) == NULL)
 		goto fail;
-	if ((ls = node_listeners_for(n, cfg)) == NULL) {
+	if ((np = node_peers_for(n, cfg)) == NULL) {
 		conn_gen_drop(&ng->g);
 		goto fail;
 	}
+	if ((ls = node_listeners_for(n, cfg)) == NULL) {
+		free(np);
+		conn_gen_drop(&ng->g);
+		goto fail;
+	}
+	node_peers_commit(n, np, cfg);
 	node_listeners_commit(n, ls, cfg);
 	old = n->gen;
 	n->gen = ng;
@@ -828,9 +961,11 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	if (strcmp(pid, oid) != 0)
 		log_info("%sreload: peer id changed from %s to %s", n->prefix,
 		    oid, pid);
+	revoked = node_revoke(n);
 	log_info("%sreload: %s loaded (%zu forward(s), %zu expose(s), peer "
-	    "id %s); %u live tunnel(s) keep their settings", n->prefix,
-	    cfg->path, cfg->nforwards, cfg->nexposes, pid, n->env.count);
+	    "id %s); %u live tunnel(s) keep their settings, %u revoked "
+	    "(peer no longer in any expose)", n->prefix, cfg->path,
+	    cfg->nforwards, cfg->nexposes, pid, n->env.count, revoked);
 	conn_gen_drop(&old->g);
 	n->m.reloads_ok++;
 	return 0;
@@ -939,21 +1074,9 @@ node_free(struct node *n)
 	free(n->inherited);
 	iptable_free(n->per_ip);
 	node_metrics_free(&n->m);
+	free(n->peers);
 	conn_gen_drop(&n->gen->g);
 	free(n);
-}
-
-/* A DNS resolver that works even without /etc/resolv.conf. */
-struct evdns_base *
-node_dns_new(struct event_base *base)
-{
-	struct evdns_base *dns = evdns_base_new(base, 0);
-
-	if (dns != NULL && evdns_base_resolv_conf_parse(dns, DNS_OPTIONS_ALL,
-	    "/etc/resolv.conf") != 0)
-		log_debug("dns: no usable /etc/resolv.conf; /dns addresses "
-		    "will fail to resolve");
-	return dns;
 }
 
 /* Totals since start. */
@@ -1003,6 +1126,25 @@ struct conn *
 node_conn_first(const struct node *n)
 {
 	return conn_first(&n->env);
+}
+
+/* Reachability of forward i's remote peer. */
+bool
+node_peer_status(const struct node *n, size_t i, struct node_peer_status *st)
+{
+	const struct node_peer *p;
+
+	if (i >= n->npeers || i >= n->gen->cfg->nforwards)
+		return false;
+	p = &n->peers[i];
+	st->route = p->route;
+	st->fw = &n->gen->cfg->forwards[i];
+	st->state = p->state;
+	st->peer = p->peer;
+	st->last_handshake = p->last_ok;
+	st->last_error_at = p->last_err_at;
+	st->last_error = p->last_err;
+	return true;
 }
 
 /* Bound port of the encrypted listener. */

@@ -7,19 +7,23 @@
 #define PEERLOCK_NODE_H
 
 #include <event2/event.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "conn.h"
 #include "keys.h"
 #include "metrics.h"
+#include "resolve.h"
 
 struct node;
 
 /*
- * Create a node on base/dns.  Takes ownership of cfg and id.  Logs lines
- * with prefix (may be "").  Returns NULL on failure (cfg and id freed).
+ * Create a node on base; names in dial addresses are looked up with dns
+ * (borrowed, outlives the node).  Takes ownership of cfg and id.  Logs
+ * lines with prefix (may be "").  Returns NULL on failure (cfg and id
+ * freed).
  */
-struct node *node_new(struct event_base *base, struct evdns_base *dns,
+struct node *node_new(struct event_base *base, struct resolver *dns,
     struct config *cfg, struct identity *id, const char *prefix);
 
 /*
@@ -72,8 +76,6 @@ void node_stop(struct node *n, unsigned timeout_ms,
 /* Close everything and free; NULL is a no-op. */
 void node_free(struct node *n);
 
-/* A DNS resolver that works even without /etc/resolv.conf. */
-struct evdns_base *node_dns_new(struct event_base *base);
 
 /* Limits that refuse connections (counted in node_stats.refused). */
 enum node_limit {
@@ -115,6 +117,27 @@ const struct node_metrics *node_metrics(const struct node *n);
 
 /* Live connections. */
 unsigned node_conn_count(const struct node *n);
+
+/*
+ * Reachability of a forward's remote peer, learnt from the tunnels
+ * (passive: nothing is dialed for it).  Up after a handshake that
+ * authenticated the peer, down after a tunnel failed to reach it
+ * (connect, DNS, handshake) or was ended by it before any data
+ * (remote_closed_early); unknown before the first tunnel.
+ */
+enum node_peer_state { NODE_PEER_UNKNOWN, NODE_PEER_UP, NODE_PEER_DOWN };
+struct node_peer_status {
+	const char *route;		/* "forward.NAME" */
+	const struct config_forward *fw;	/* current config */
+	enum node_peer_state state;
+	const char *peer;		/* last authenticated peer ID or "" */
+	double last_handshake;		/* Unix time, 0 = never */
+	double last_error_at;		/* Unix time, 0 = never */
+	const char *last_error;		/* "reason: detail" or "" */
+};
+/* Status of forward i of the current config; false past the end. */
+bool node_peer_status(const struct node *n, size_t i,
+    struct node_peer_status *st);
 
 /* The node's identity. */
 const struct identity *node_identity(const struct node *n);

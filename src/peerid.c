@@ -6,6 +6,7 @@
  * forms: bare base58btc of the multihash ("12D3KooW...", "Qm..."), or a
  * multibase base32 CIDv1 "b" || base32(01 72 multihash).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -319,4 +320,35 @@ peer_id_equal(const struct peer_id *a, const struct peer_id *b)
 		return (false);
 	return (a->len == b->len && a->len <= PEER_ID_MAX &&
 	    memcmp(a->mh, b->mh, a->len) == 0);
+}
+
+/* Whether id is one of set[0..n). */
+bool
+peer_id_in(const struct peer_id *set, size_t n, const struct peer_id *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (peer_id_equal(&set[i], id))
+			return (true);
+	return (false);
+}
+
+/* set[0..n) as text joined by " or ". */
+char *
+peer_id_list(const struct peer_id *set, size_t n, char *buf, size_t cap)
+{
+	char one[PEER_ID_STR_MAX];
+	size_t i, len = 0;
+
+	if (cap == 0)
+		return (buf);
+	buf[0] = '\0';
+	for (i = 0; i < n && len < cap; i++) {
+		if (peer_id_to_string(&set[i], one, sizeof(one)) == NULL)
+			snprintf(one, sizeof(one), "?");
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+		    i > 0 ? " or " : "", one);
+	}
+	return (buf);
 }

@@ -51,6 +51,18 @@ char *peer_id_to_cid(const struct peer_id *id, char *buf, size_t cap);
 /* Exact multihash byte equality. */
 bool peer_id_equal(const struct peer_id *a, const struct peer_id *b);
 
+/* Whether id equals one of set[0..n). */
+bool peer_id_in(const struct peer_id *set, size_t n,
+    const struct peer_id *id);
+
+/*
+ * set[0..n) as base58btc text joined by " or " ("12D3KooWA... or
+ * 12D3KooWB...") into buf (cap bytes, always terminated, cut if short).
+ * Returns buf.
+ */
+char *peer_id_list(const struct peer_id *set, size_t n, char *buf,
+    size_t cap);
+
 /*
  * Low-level codecs, exported for tests and multiaddr.  Encoders write a
  * NUL-terminated string into out (cap bytes incl. the NUL); decoders read

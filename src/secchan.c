@@ -70,8 +70,8 @@ struct secchan {
 	enum sec_proto protos[SEC_MAX];
 	const char *ids[SEC_MAX];
 	size_t nprotos;
-	bool has_expected;
-	struct peer_id expected;
+	struct peer_id expected[SECCHAN_EXPECT_MAX];	/* dialer: any of */
+	size_t nexpected;
 
 	enum sc_phase phase;
 	struct mss *mss;
@@ -208,6 +208,18 @@ sc_failf(struct secchan *sc, enum secchan_fail f, const char *fmt, ...)
 	return SECCHAN_FAILED;
 }
 
+/* Accept one more peer ID (dialer); see secchan.h. */
+int
+secchan_expect(struct secchan *sc, const struct peer_id *id)
+{
+	if (sc->role != SECCHAN_DIALER || sc->phase != PH_MSS ||
+	    sc->nexpected == SECCHAN_EXPECT_MAX)
+		return -1;
+	if (!peer_id_in(sc->expected, sc->nexpected, id))
+		sc->expected[sc->nexpected++] = *id;
+	return 0;
+}
+
 /* Create an upgrade; see secchan.h. */
 struct secchan *
 secchan_new(enum secchan_role role, const struct secchan_cred *cr,
@@ -228,10 +240,8 @@ secchan_new(enum secchan_role role, const struct secchan_cred *cr,
 		sc->protos[sc->nprotos] = protos[i];
 		sc->ids[sc->nprotos++] = sec_proto_id(protos[i]);
 	}
-	if (expected != NULL) {
-		sc->expected = *expected;
-		sc->has_expected = true;
-	}
+	if (expected != NULL)
+		sc->expected[sc->nexpected++] = *expected;
 	if (sc->nprotos == 0)
 		goto fail;
 	sc->mss = role == SECCHAN_DIALER ?
@@ -391,6 +401,7 @@ noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
 	struct pb_noise_payload *pl;
 	uint8_t msg[SIG_PREFIX_LEN + NOISE_KEY_LEN], seen[SIGCACHE_DIGEST];
 	char why[256], a[PEER_ID_STR_MAX], b[PEER_ID_STR_MAX];
+	char want[SECCHAN_EXPECT_MAX * (PEER_ID_STR_MAX + 4)];
 	int rc = -1;
 
 	if ((pl = malloc(sizeof(*pl))) == NULL) {
@@ -433,11 +444,12 @@ noise_verify(struct secchan *sc, const uint8_t *p, size_t plen,
 		}
 		sigcache_add(sc->cr->verified, seen);
 	}
-	if (sc->has_expected &&
-	    !peer_id_equal(&sc->expected, pubkey_peer_id(sc->peer_key))) {
+	if (sc->nexpected > 0 && !peer_id_in(sc->expected, sc->nexpected,
+	    pubkey_peer_id(sc->peer_key))) {
 		sc_failf(sc, SECCHAN_FAIL_PEER_MISMATCH,
 		    "peer id mismatch: expected %s, remote is %s",
-		    peer_id_to_string(&sc->expected, a, sizeof(a)),
+		    peer_id_list(sc->expected, sc->nexpected, want,
+		    sizeof(want)),
 		    peer_id_to_string(pubkey_peer_id(sc->peer_key), b,
 		    sizeof(b)));
 		goto out;
@@ -615,14 +627,15 @@ static enum secchan_status
 tls_begin(struct secchan *sc)
 {
 	char err[256];
+	size_t i;
 
 	sc->tls = tls_session_new_cert(sc->role == SECCHAN_DIALER ?
 	    TLS_CLIENT : TLS_SERVER, sc->cr->tls_cert, sc->cr->tls_cert_len,
 	    sc->cr->tls_key, sc->cr->tls_key_len, err, sizeof(err));
 	if (sc->tls == NULL)
 		return sc_failf(sc, SECCHAN_FAIL_INTERNAL, "%s", err);
-	if (sc->has_expected)
-		tls_expect_peer(sc->tls, &sc->expected);
+	for (i = 0; i < sc->nexpected; i++)
+		tls_expect_peer(sc->tls, &sc->expected[i]);
 	if (tls_set_muxers(sc->tls, sc->muxers, sc->nmuxers) != 0)
 		return sc_failf(sc, SECCHAN_FAIL_INTERNAL,
 		    "tls: cannot configure %zu muxer ALPN ids", sc->nmuxers);

@@ -90,6 +90,15 @@ struct secchan *secchan_new(enum secchan_role role,
     const struct secchan_cred *cr, const enum sec_proto *protos, size_t n,
     const struct peer_id *expected);
 
+/*
+ * Dialer, before secchan_start(): also accept peer id (copied), e.g. the
+ * next key of a peer during a key rotation; the remote must prove one
+ * of the accepted IDs.  0, or -1 (listener, too late, or more than
+ * SECCHAN_EXPECT_MAX IDs).
+ */
+enum { SECCHAN_EXPECT_MAX = 8 };
+int secchan_expect(struct secchan *sc, const struct peer_id *id);
+
 /* Wipe and free; NULL is a no-op. */
 void secchan_free(struct secchan *sc);
 

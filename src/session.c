@@ -32,6 +32,7 @@
 #include "conn.h"
 #include "log.h"
 #include "mss.h"
+#include "resolve.h"
 #include "secchan.h"
 #include "wire.h"
 #include "yamux.h"
@@ -98,6 +99,7 @@ struct stream {
 	enum stream_phase phase;
 	struct mss *mss;
 	struct conn_gen *gen;		/* config the protocols come from */
+	struct resolve_req *dns;	/* target lookup in flight */
 	char route[CONFIG_NAME_MAX + 8];
 	char proto[CONFIG_PROTO_MAX];
 	char from[INET6_ADDRSTRLEN + 8];
@@ -460,6 +462,7 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 		}
 		bufferevent_free(st->plain);
 	}
+	resolver_cancel(st->dns);
 	event_free(st->timer);
 	mss_free(st->mss);
 	conn_gen_drop(st->gen);
@@ -656,6 +659,25 @@ stream_deliver(struct stream *st, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* The target's address resolved (resolve.c, on the loop): connect. */
+static void
+stream_on_resolved(int err, const struct sockaddr *sa, socklen_t salen,
+    void *arg)
+{
+	struct stream *st = arg;
+	char detail[400];
+
+	st->dns = NULL;
+	if (err != 0) {
+		snprintf(detail, sizeof(detail), "dns: %s: %s",
+		    st->target.host, resolve_strerror(err));
+		stream_drop(st, CONN_R_DNS_FAILED, detail);
+		return;
+	}
+	if (bufferevent_socket_connect(st->plain, sa, (int)salen) != 0)
+		stream_drop(st, CONN_R_TARGET_FAILED, "cannot start connect");
+}
+
 /* The expose of a chosen protocol: connect to its target. */
 static int
 stream_start_target(struct stream *st, const struct config_expose *ex)
@@ -688,9 +710,11 @@ stream_start_target(struct stream *st, const struct config_expose *ex)
 	if (s->env->on_stream_open != NULL)
 		s->env->on_stream_open(s->env->node, st->route, st->proto,
 		    stream_age(st));
-	if (bufferevent_socket_connect_hostname(st->plain, s->env->dns, family,
-	    st->target.host, st->target.port) != 0) {
-		stream_drop(st, CONN_R_TARGET_FAILED, "cannot start connect");
+	/* as the system resolves, off the loop (literals come back too) */
+	st->dns = resolver_lookup(s->env->resolver, st->target.host,
+	    st->target.port, family, stream_on_resolved, st);
+	if (st->dns == NULL) {
+		stream_drop(st, CONN_R_DNS_FAILED, "dns: resolver queue full");
 		return -1;
 	}
 	return 0;

@@ -105,8 +105,8 @@ struct tls_session {
 	bool verified;			/* our verify callback accepted */
 	bool verify_failed;		/* ... or rejected (reason in err) */
 	struct pubkey *remote;
-	struct peer_id expect;		/* required peer, if has_expect */
-	bool has_expect;
+	struct peer_id expect[TLS_EXPECT_MAX];	/* accepted peers, if any */
+	size_t nexpect;
 	uint8_t *out;			/* output queue: out[off..off+len) */
 	size_t out_off, out_len, out_cap;
 	/*
@@ -358,11 +358,12 @@ tls_on_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		tls_set_error(s, "%s", why);
 		return 0;
 	}
-	if (s->has_expect &&
-	    !peer_id_equal(&s->expect, pubkey_peer_id(s->remote))) {
-		char want[PEER_ID_STR_MAX], got[PEER_ID_STR_MAX];
+	if (s->nexpect > 0 &&
+	    !peer_id_in(s->expect, s->nexpect, pubkey_peer_id(s->remote))) {
+		char want[TLS_EXPECT_MAX * (PEER_ID_STR_MAX + 4)];
+		char got[PEER_ID_STR_MAX];
 
-		peer_id_to_string(&s->expect, want, sizeof(want));
+		peer_id_list(s->expect, s->nexpect, want, sizeof(want));
 		peer_id_to_string(pubkey_peer_id(s->remote), got, sizeof(got));
 		s->verify_failed = true;
 		tls_set_error(s, "tls: peer ID mismatch: expected %s, got %s",
@@ -729,8 +730,8 @@ tls_session_new(enum tls_role role, const struct identity *id, char *err,
 void
 tls_expect_peer(struct tls_session *s, const struct peer_id *expect)
 {
-	s->expect = *expect;
-	s->has_expect = true;
+	if (s->nexpect < TLS_EXPECT_MAX)
+		s->expect[s->nexpect++] = *expect;
 }
 
 void

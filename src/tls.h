@@ -70,11 +70,14 @@ struct tls_session *tls_session_new_cert(enum tls_role role,
     char *err, size_t errlen);
 
 /*
- * Require the peer's ID to equal *expect (copied); a mismatch fails the
- * handshake during certificate verification ("tls: peer ID mismatch").
- * The dialer must set this when it knows whom it dials (tls.md 5.6).
- * Call before the first tls_handshake().
+ * Accept the peer ID *expect (copied): once one is set, the peer's ID
+ * must equal one of them (up to TLS_EXPECT_MAX calls, more are ignored);
+ * a mismatch fails the handshake during certificate verification ("tls:
+ * peer ID mismatch: expected A or B, got C").  The dialer must set this
+ * when it knows whom it dials (tls.md 5.6).  Call before the first
+ * tls_handshake().
  */
+enum { TLS_EXPECT_MAX = 8 };
 void tls_expect_peer(struct tls_session *s, const struct peer_id *expect);
 
 /*

@@ -107,6 +107,25 @@ static const struct {
 	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
 	    "peer = /ip4/10.0.0.2/tcp/4001\n", 6, "peer: needs /p2p/PEERID" },
 	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\npeer_ids = " ID2 "\n",
+	    6, "peer: /p2p/" ID1 " is not in peer_ids (line 7)" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001\npeer_ids = " ID1 " " ID1 "\n",
+	    7, "peer_ids: " ID1 " listed twice" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001\npeer_ids = nope\n",
+	    7, "peer_ids: bad peer ID 'nope'" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001\npeer_ids =\n",
+	    7, "peer_ids is empty" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001\npeer_ids = " ID1 "\n  " ID2
+	    "\n  " ID1_CID "\n", 9, "listed twice" },
+	{ PL EXP("a", ID1) "peer_ids = " ID2 "\n", 7, "peer_ids" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\nprotocol = /x/db\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001\npeer_ids = " ID1 "\n", 8,
+	    "peer_ids: raw mode only" },
+	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
 	    "peer = /ip4/10.0.0.2/tcp/0/p2p/" ID1 "\n", 6,
 	    "port 0 cannot be dialed" },
 	{ PL "[forward.a]\nlisten = 127.0.0.1:1\n"
@@ -385,6 +404,40 @@ START_TEST(test_security_inherit)
 END_TEST
 
 /* Parse a peer ID text for the routing tests. */
+static struct peer_id pid(const char *s);
+
+/*
+ * A forward's accepted identities: peer's /p2p/ alone, or peer_ids (a
+ * rotation's current and next key), with or without /p2p/ in peer, the
+ * list continued on an indented line.
+ */
+START_TEST(test_peer_ids)
+{
+	struct config *c;
+	struct peer_id a = pid(ID1), b = pid(ID2), q = pid(ID3);
+
+	c = parse_ok(PLN FWD("a"));
+	ck_assert_uint_eq(c->forwards[0].npeer_ids, 1);
+	ck_assert(peer_id_equal(&c->forwards[0].peer_ids[0], &a));
+	config_free(c);
+
+	c = parse_ok(PLN "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer_ids = " ID2 "\n  " ID1 "\n"
+	    "peer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n");
+	ck_assert_uint_eq(c->forwards[0].npeer_ids, 2);
+	ck_assert(peer_id_equal(&c->forwards[0].peer_ids[0], &b));
+	ck_assert(peer_id_equal(&c->forwards[0].peer_ids[1], &a));
+	config_free(c);
+
+	c = parse_ok(PLN "[forward.a]\nlisten = 127.0.0.1:1\n"
+	    "peer = /dns4/db.example/tcp/4001\npeer_ids = " ID1 " " ID3 "\n");
+	ck_assert(!c->forwards[0].peer.has_peer);
+	ck_assert_uint_eq(c->forwards[0].npeer_ids, 2);
+	ck_assert(peer_id_in(c->forwards[0].peer_ids, 2, &q));
+	ck_assert(!peer_id_in(c->forwards[0].peer_ids, 2, &b));
+	config_free(c);
+}
+END_TEST
 static struct peer_id
 pid(const char *s)
 {
@@ -687,6 +740,7 @@ main(void)
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
 	tcase_add_test(tc, test_user);
+	tcase_add_test(tc, test_peer_ids);
 	tcase_add_loop_test(tc, test_durations, 0,
 	    sizeof(durations) / sizeof(durations[0]));
 	suite_add_tcase(s, tc);

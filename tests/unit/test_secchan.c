@@ -572,6 +572,88 @@ START_TEST(test_tls_peer_mismatch)
 }
 END_TEST
 
+/*
+ * A dialer that accepts a set of peer IDs (a key rotation: current and
+ * next): p's dialer is replaced by one expecting first, then also the
+ * ids in more[0..nmore), started afresh.
+ */
+static void
+pair_expect(struct pair *p, const enum sec_proto *protos,
+    const struct peer_id *first, const struct peer_id *const *more,
+    size_t nmore)
+{
+	size_t i;
+
+	secchan_free(p->d);
+	p->d = secchan_new(SECCHAN_DIALER, p->dc, protos, 1, first);
+	ck_assert_ptr_nonnull(p->d);
+	for (i = 0; i < nmore; i++)
+		ck_assert_int_eq(secchan_expect(p->d, more[i]), 0);
+	ck_assert_int_eq(secchan_start(p->d, p->d2l, &p->nd2l), 0);
+	p->nl2d = 0;
+}
+
+/*
+ * Over Noise and TLS: the remote may prove any ID of the set; one outside
+ * it fails naming every accepted ID; a listener takes no set, and the
+ * set is bounded.
+ */
+START_TEST(test_expect_set)
+{
+	const enum sec_proto *protos = _i == 0 ? NOISE_ONLY : TLS_ONLY;
+	struct identity *o1 = identity_generate(KEY_ED25519);
+	struct identity *o2 = identity_generate(KEY_ED25519);
+	const struct peer_id *more[1];
+	char want[400], a[PEER_ID_STR_MAX], b[PEER_ID_STR_MAX];
+	char c[PEER_ID_STR_MAX];
+	struct pair p;
+	int i;
+
+	pair_init_protos(&p, KEY_ED25519, KEY_ED25519, NULL, protos, 1,
+	    protos, 1);
+	/* the current key is o1, the next is the listener's: accepted */
+	more[0] = identity_peer_id(p.li);
+	pair_expect(&p, protos, identity_peer_id(o1), more, 1);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	ck_assert(peer_id_equal(secchan_peer(p.d), identity_peer_id(p.li)));
+
+	/* neither o1 nor o2: refused, both named */
+	secchan_free(p.l);
+	p.l = secchan_new(SECCHAN_LISTENER, p.lc, protos, 1, NULL);
+	more[0] = identity_peer_id(o2);
+	pair_expect(&p, protos, identity_peer_id(o1), more, 1);
+	pair_run(&p, sizeof(p.d2l));
+	ck_assert_int_eq(secchan_status(p.d), SECCHAN_FAILED);
+	ck_assert_int_eq(secchan_fail(p.d), SECCHAN_FAIL_PEER_MISMATCH);
+	snprintf(want, sizeof(want),
+	    "peer id mismatch: expected %s or %s, remote is %s",
+	    peer_id_to_string(identity_peer_id(o1), a, sizeof(a)),
+	    peer_id_to_string(identity_peer_id(o2), b, sizeof(b)),
+	    peer_id_to_string(identity_peer_id(p.li), c, sizeof(c)));
+	ck_assert_str_eq(secchan_error(p.d), want);
+	ck_assert_int_ne(secchan_status(p.l), SECCHAN_READY);
+
+	ck_assert_int_eq(secchan_expect(p.l, identity_peer_id(o1)), -1);
+	secchan_free(p.d);
+	p.d = secchan_new(SECCHAN_DIALER, p.dc, protos, 1,
+	    identity_peer_id(o1));
+	/* a repeated ID takes no room; distinct ones up to the bound */
+	ck_assert_int_eq(secchan_expect(p.d, identity_peer_id(o1)), 0);
+	for (i = 1; i < SECCHAN_EXPECT_MAX; i++) {
+		struct identity *x = identity_generate(KEY_ED25519);
+
+		ck_assert_int_eq(secchan_expect(p.d, identity_peer_id(x)), 0);
+		identity_free(x);
+	}
+	ck_assert_int_eq(secchan_expect(p.d, identity_peer_id(o2)), -1);
+	identity_free(o1);
+	identity_free(o2);
+	pair_free(&p);
+}
+END_TEST
+
 /* Flip one byte of a sealed TLS record: the receiver rejects it. */
 START_TEST(test_tls_tampered_record)
 {
@@ -1260,6 +1342,7 @@ main(void)
 	tcase_add_loop_test(tc, test_preference_and_fallback, 0,
 	    sizeof(pref_cases) / sizeof(pref_cases[0]));
 	tcase_add_test(tc, test_tls_peer_mismatch);
+	tcase_add_loop_test(tc, test_expect_set, 0, 2);
 	tcase_add_loop_test(tc, test_tls_tampered_record, 0, 27);
 	tcase_add_test(tc, test_tls_pipelined_after_handshake);
 	tcase_add_test(tc, test_tls_half_close);
