@@ -61,7 +61,7 @@ show() {
 # wait_file FILE: up to 10 s for FILE to be non-empty.
 wait_file() {
 	i=0
-	while [ $i -lt 100 ] && [ ! -s "$1" ]; do
+	while [ $i -lt 600 ] && [ ! -s "$1" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

@@ -62,7 +62,7 @@ EOC
 	# b. peerlock forward -> js node
 	bg "jsserve$sec" node "$JSNODE" serve --key "$T/js$sec.key" \
 	    --port-file "$T/js$sec.port" --security "$sec"
-	for _ in $(seq 100); do [ -s "$T/js$sec.port" ] && break; sleep 0.1; done
+	for _ in $(seq 600); do [ -s "$T/js$sec.port" ] && break; sleep 0.1; done
 	jsport=$(cat "$T/js$sec.port")
 	conf_node "F$sec" "security=$sec"
 	cp "$T/P$sec.key" "$T/F$sec.key"
