@@ -41,7 +41,7 @@ peer_listen() {
 peer_dial() {
 	timeout $T "$PYPEER_PYTHON" "$PYPEER" dial --key "$1" --host 127.0.0.1 \
 	    --port "$2" --peer "$3" --bytes "$4" --seed "$4$3" --security "$5" \
-	    --timeout 50
+	    --timeout 80
 }
 
 cells_main

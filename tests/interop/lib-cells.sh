@@ -39,7 +39,7 @@ set -u
 ECHOD="$top_builddir/tests/tools/echod"
 PLCLIENT="$top_builddir/tests/tools/plclient"
 SIZES="1 1048576"
-T=60	# seconds allowed for one client run
+T=90	# seconds allowed for one client run (python starts slowly on a busy machine)
 keep=""
 
 log() { echo "cells-$IMPL: $*" >&2; }
@@ -97,13 +97,13 @@ sys.exit(1)' "$1" && return 0
 	return 1
 }
 
-# wait_file FILE PID [TENTHS]: wait for FILE to be non-empty (default 30 s:
+# wait_file FILE PID [TENTHS]: wait for FILE to be non-empty (default 60 s:
 # a python peer takes a while to import py-libp2p).
 wait_file() {
 	_i=0
 	while [ ! -s "$1" ]; do
 		kill -0 "$2" 2>/dev/null || return 1
-		[ $_i -ge "${3:-300}" ] && return 1
+		[ $_i -ge "${3:-600}" ] && return 1
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -220,8 +220,8 @@ run_pair() {
 	# plclient -> peerlock forward -> <impl> listener
 	_v=PASS _m=""
 	for n in $SIZES; do
-		if out=$(timeout $T "$PLCLIENT" 127.0.0.1 "$FWDPORT" --bytes "$n" \
-		    2>&1); then
+		if out=$(timeout $T "$PLCLIENT" 127.0.0.1 "$FWDPORT" \
+		    --bytes "$n" --timeout 80 2>&1); then
 			_m="$_m${_m:+,}$n"
 		else
 			_v=FAIL _m="plclient_${n}B:exit$?:$(last_line "$out")"

@@ -51,6 +51,9 @@ from libp2p.security.tls.transport import TLSTransport
 
 HANDSHAKE_S = 10
 CHUNK = 64 * 1024
+# SecureSession.read(n) with n given waits for exactly n bytes (it loops
+# until it has them); read() with no n returns one decrypted message, or
+# what TLS has, which is what an echo needs.
 EXIT_FAIL = 1
 EXIT_CONNECT = 2
 EXIT_PEER_MISMATCH = 3
@@ -232,7 +235,7 @@ async def dial(args, kp, expect):
         nonlocal got
         while got < n:
             try:
-                b = await conn.read(CHUNK)
+                b = await conn.read()
             except Exception as e:
                 raise Fail(EXIT_FAIL, f"closed early: after {got} of {n} "
                            f"bytes: {err_text(e)}")
@@ -247,12 +250,15 @@ async def dial(args, kp, expect):
             nursery.start_soon(send)
             nursery.start_soon(recv)
     except BaseExceptionGroup as eg:
-        first = eg.exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        if isinstance(first, Fail):
+        fails = eg.subgroup(lambda e: isinstance(e, Fail))
+        if fails is not None:
+            first = fails
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
             raise first
-        raise Fail(EXIT_FAIL, f"transfer: {err_text(first)}")
+        if eg.split(trio.Cancelled)[1] is None:
+            raise  # only cancellations: the --timeout deadline's scope
+        raise Fail(EXIT_FAIL, f"transfer: {err_text(eg)}")
     try:
         await conn.close()
     except Exception:
@@ -318,7 +324,7 @@ async def serve(stream, kp, security, expect):
     total = 0
     while True:
         try:
-            b = await conn.read(CHUNK)
+            b = await conn.read()
         except Exception as e:
             # py-libp2p reports the remote's close as an error on read
             say(f"{who}: read ended after {total} bytes: {err_text(e)}")
@@ -371,7 +377,10 @@ def cmd_listen(argv):
 
 def main():
     # py-libp2p logs handshake failures itself at ERROR; keep stderr ours.
-    logging.basicConfig(level=logging.CRITICAL)
+    # PYPEER_DEBUG=1 shows py-libp2p's own debug log.
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("PYPEER_DEBUG") else
+        logging.CRITICAL)
     if len(sys.argv) < 2:
         die("usage: pypeer.py keygen|id|listen|dial ...", 64)
     cmd, rest = sys.argv[1], sys.argv[2:]
