@@ -257,7 +257,9 @@ cells_main() {
 	done
 	work=$(mktemp -d "${TMPDIR:-/tmp}/peerlock-cells-$IMPL.XXXXXX")
 	echopid=""
-	trap 'kill $echopid 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || [ -n "$keep" ] || rm -rf "$work"' EXIT
+	lpid="" plpid=""
+	trap 'kill $echopid $lpid $plpid 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || [ -n "$keep" ] || rm -rf "$work"' EXIT
+	trap 'exit 1' INT TERM HUP
 	if ! PLID=$("$PEERLOCK" keygen -o "$work/pl.key" 2>"$work/keygen.err") ||
 	    ! BADPLID=$("$PEERLOCK" keygen -o "$work/badpl.key" 2>>"$work/keygen.err"); then
 		keep=1

@@ -293,6 +293,7 @@ async fn transfer(io: BoxIo, data: &[u8], half_close: bool) -> Result<(), Fail> 
     let writer = async {
         for c in data.chunks(CHUNK) {
             wr.write_all(c).await?;
+            wr.flush().await?;
         }
         if half_close {
             wr.close().await?;
@@ -442,7 +443,13 @@ async fn serve(tcp: TcpStream, key: Keypair, security: String, expect: Option<Pe
             Ok(0) => break,
             Ok(r) => {
                 total += r as u64;
-                if let Err(e) = wr.write_all(&buf[..r]).await {
+                // libp2p-noise's Output buffers writes into a frame until
+                // flushed: flush each chunk or a small echo never leaves.
+                let w = async {
+                    wr.write_all(&buf[..r]).await?;
+                    wr.flush().await
+                };
+                if let Err(e) = w.await {
                     return say(&format!("{who}: error: write: {e}"));
                 }
             }
