@@ -25,8 +25,9 @@ if [ -z "${PYPEER_PYTHON:-}" ]; then
 	PYPEER_PYTHON=$("$top_srcdir/contrib/build-interop-py.sh" --no-install |
 	    tail -n 1) || PYPEER_PYTHON=""
 fi
-[ -n "$PYPEER_PYTHON" ] && [ -x "$PYPEER_PYTHON" ] ||
-    skip_all "py-libp2p venv missing (contrib/build-interop-py.sh: needs CPython 3.11)"
+if [ -z "$PYPEER_PYTHON" ] || [ ! -x "$PYPEER_PYTHON" ]; then
+	skip_all "py-libp2p venv missing (contrib/build-interop-py.sh: needs CPython 3.11)"
+fi
 PYPEER="$here/py/pypeer.py"
 
 peer_keygen() {
@@ -39,7 +40,7 @@ peer_listen() {
 }
 
 peer_dial() {
-	timeout $T "$PYPEER_PYTHON" "$PYPEER" dial --key "$1" --host 127.0.0.1 \
+	timeout "$T" "$PYPEER_PYTHON" "$PYPEER" dial --key "$1" --host 127.0.0.1 \
 	    --port "$2" --peer "$3" --bytes "$4" --seed "$4$3" --security "$5" \
 	    --timeout 80
 }

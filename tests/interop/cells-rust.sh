@@ -19,8 +19,9 @@ if [ -z "${RSPEER:-}" ]; then
 	RSPEER=$("$top_srcdir/contrib/build-interop-rust.sh" --no-install |
 	    tail -n 1) || RSPEER=""
 fi
-[ -n "$RSPEER" ] && [ -x "$RSPEER" ] ||
-    skip_all "rspeer not built (contrib/build-interop-rust.sh: needs cargo >= 1.88)"
+if [ -z "$RSPEER" ] || [ ! -x "$RSPEER" ]; then
+	skip_all "rspeer not built (contrib/build-interop-rust.sh: needs cargo >= 1.88)"
+fi
 command -v openssl >/dev/null 2>&1 ||
     skip_all "openssl not found (makes the RSA keys; contrib/build-interop-rust.sh)"
 
@@ -43,7 +44,7 @@ peer_listen() {
 }
 
 peer_dial() {
-	timeout $T "$RSPEER" dial --key "$1" --host 127.0.0.1 --port "$2" \
+	timeout "$T" "$RSPEER" dial --key "$1" --host 127.0.0.1 --port "$2" \
 	    --peer "$3" --bytes "$4" --seed "$4$3" --security "$5" --timeout 80
 }
 
