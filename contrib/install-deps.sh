@@ -3,6 +3,7 @@
 # Debian 12, as root.  Safe to re-run: only missing packages are fetched.
 #   contrib/install-deps.sh          build + unit/e2e test dependencies
 #   contrib/install-deps.sh --interop  also the npm packages for js interop
+#                                      and the rust/py interop peers
 #   contrib/install-deps.sh --lint     also the tools of contrib/lint-docker.sh
 set -eu
 
@@ -55,6 +56,14 @@ if [ "${1:-}" = "--interop" ]; then
 		(cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
 		touch "$here/tests/interop/node_modules"
 	fi
+	# rust-libp2p and py-libp2p peers for cells-rust.sh / cells-py.sh,
+	# built under /var/cache/peerlock-interop (no-ops when unchanged).  A
+	# missing toolchain (rustc >= 1.88, CPython 3.11) only makes those
+	# cells SKIP, so it does not stop the rest of the install.
+	"$here/contrib/build-interop-rust.sh" >/dev/null ||
+	    echo "install-deps: rust interop peer not built (see above)"
+	"$here/contrib/build-interop-py.sh" >/dev/null ||
+	    echo "install-deps: py interop peer not built (see above)"
 fi
 
 if [ "${1:-}" = "--lint" ]; then

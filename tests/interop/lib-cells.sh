@@ -1,0 +1,286 @@
+# lib-cells.sh - the raw-mode interop cells shared by cells-rust.sh and
+# cells-py.sh (sourced, not run; not named cells-*.sh so that matrix.sh does
+# not take it for an implementation).
+#
+# The sourcing script sets IMPL (rust|py), IMPL_TYPES (the key types the
+# implementation supports) and defines:
+#   peer_keygen TYPE FILE          write a key file, print its peer ID
+#   peer_listen KEY PORTFILE LOG SEC EXPECT_ID   start an echo listener in
+#                                  the background (its pid in $!)
+#   peer_dial KEY PORT PEER_ID BYTES SEC   dial, echo BYTES; exit 0 ok,
+#                                  3 peer mismatch, other: failure
+# and optionally IMPL_SKIP_TYPES ("type:reason ..." printed as SKIP cells).
+# Then it calls cells_main.
+#
+# For each security protocol (noise, tls) and key type, one `peerlock run`
+# (Ed25519 identity) with an expose (peers = the impl's ID, target echod) and
+# two forwards (to the impl listener's real /p2p/ ID, and to a wrong one).
+# Two cells:
+#   impl->peerlock    the impl dials the expose expecting peerlock's ID and
+#                     gets 1 B and 1 MiB echoed (sha256 compared by the
+#                     peer); it must also fail with exit 3 when it expects
+#                     another ID.
+#   peerlock->impl    plclient -> forward -> impl listener (which only
+#                     admits peerlock's ID): 1 B and 1 MiB echoed; the
+#                     listener must log peerlock's ID as its remote; the
+#                     forward to a wrong /p2p/ ID must close the client.
+# stdout gets only `CELL <impl> <sec> <dir> raw <type> PASS|FAIL|SKIP
+# <detail>` lines; everything else goes to stderr.  Exit 0.
+#
+# CELLS_WRONG_PEER=1 (self-check): the peers are told wrong IDs for the
+# positive cases (the impl dials expecting an impostor's ID, the forward
+# points at the impostor's /p2p/ ID): every cell must then FAIL.
+# CELLS_SECURITY / CELLS_TYPES restrict the matrix; KEEP_TMP=1 keeps logs.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+: "${PEERLOCK:=$top_builddir/peerlock}"
+ECHOD="$top_builddir/tests/tools/echod"
+PLCLIENT="$top_builddir/tests/tools/plclient"
+SIZES="1 1048576"
+T=90	# seconds allowed for one client run (python starts slowly on a busy machine)
+keep=""
+
+log() { echo "cells-$IMPL: $*" >&2; }
+
+# cell SEC DIR TYPE VERDICT DETAIL...: print one result line.  The detail
+# is squeezed to one line of at most 160 characters without spaces.
+cell() {
+	_d=$(printf '%s' "${5:--}" | tr '\n\t ' '   ' | sed 's/  */_/g' |
+	    cut -c1-160)
+	echo "CELL $IMPL $1 $2 raw $3 $4 ${_d:--}"
+	[ "$4" = FAIL ] && keep=1
+	return 0
+}
+
+# The direction column is literal: the implementation is the impl column.
+dir_in() { echo "impl->peerlock"; }
+dir_out() { echo "peerlock->impl"; }
+
+# skip_all REASON: every cell SKIP (tool or toolchain missing).
+skip_all() {
+	for _s in ${CELLS_SECURITY:-noise tls}; do
+		for _t in $IMPL_TYPES $(skip_types); do
+			cell "$_s" "$(dir_in)" "$_t" SKIP "$1"
+			cell "$_s" "$(dir_out)" "$_t" SKIP "$1"
+		done
+	done
+	exit 0
+}
+
+skip_types() {
+	for _e in ${IMPL_SKIP_TYPES:-}; do echo "${_e%%:*}"; done
+}
+
+free_port() {
+	python3 "$top_srcdir/tests/tools/free_port.py"
+}
+
+# wait_listen PORT PID: wait up to 10 s for a listener on 127.0.0.1:PORT
+# (read from /proc/net/tcp, so nothing connects to it); 1 if PID died.
+wait_listen() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		python3 -c 'import sys
+want = "0100007F:%04X" % int(sys.argv[1])
+with open("/proc/net/tcp") as f:
+    for line in f.readlines()[1:]:
+        col = line.split()
+        if col[1] == want and col[3] == "0A":
+            sys.exit(0)
+sys.exit(1)' "$1" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# wait_file FILE PID [TENTHS]: wait for FILE to be non-empty (default 60 s:
+# a python peer takes a while to import py-libp2p).
+wait_file() {
+	_i=0
+	while [ ! -s "$1" ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ $_i -ge "${3:-600}" ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# start_peerlock DIR SEC IMPLID IMPLPORT BADID EXPOSE_PEER: write
+# DIR/peerlock.conf with fresh ports and start `peerlock run`; sets plpid,
+# PLPORT, FWDPORT, BADFWDPORT.  Retries with other ports (3 attempts) if a
+# port was taken between free_port and peerlock's bind.
+start_peerlock() {
+	for _attempt in 1 2 3; do
+		PLPORT=$(free_port) && FWDPORT=$(free_port) &&
+		    BADFWDPORT=$(free_port) || return 1
+		cat >"$1/peerlock.conf" <<EOF
+[peerlock]
+identity = $work/pl.key
+listen   = /ip4/127.0.0.1/tcp/$PLPORT
+security = $2
+handshake_timeout = 10s
+
+[forward.impl]
+listen = 127.0.0.1:$FWDPORT
+peer   = /ip4/127.0.0.1/tcp/$4/p2p/$3
+
+[forward.impostor]
+listen = 127.0.0.1:$BADFWDPORT
+peer   = /ip4/127.0.0.1/tcp/$4/p2p/$5
+
+[expose.echo]
+peers  = $6
+target = 127.0.0.1:$ECHOPORT
+EOF
+		"$PEERLOCK" run -c "$1/peerlock.conf" 2>"$1/peerlock.log" &
+		plpid=$!
+		if wait_listen "$PLPORT" "$plpid" &&
+		    wait_listen "$FWDPORT" "$plpid" &&
+		    wait_listen "$BADFWDPORT" "$plpid"; then
+			return 0
+		fi
+		kill -0 "$plpid" 2>/dev/null && return 1
+		wait "$plpid" 2>/dev/null
+	done
+	return 1
+}
+
+# last_line TEXT: the last non-empty line (for details).
+last_line() {
+	printf '%s\n' "$1" | sed '/^$/d' | tail -n 1
+}
+
+# run_pair SEC TYPE: both cells for one security protocol and key type.
+run_pair() {
+	_sec=$1 _t=$2
+	_din=$(dir_in) _dout=$(dir_out)
+	d="$work/$_sec-$_t"
+	mkdir -p "$d"
+	if ! IMPLID=$(peer_keygen "$_t" "$d/impl.key" 2>"$d/keygen.log") ||
+	    [ -z "$IMPLID" ] ||
+	    ! BADID=$(peer_keygen "$_t" "$d/bad.key" 2>>"$d/keygen.log"); then
+		_m="$IMPL keygen --type $_t failed: $(last_line "$(cat "$d/keygen.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		return
+	fi
+	# The IDs the peers are told for the positive cases.
+	want_pl=$PLID want_impl=$IMPLID
+	if [ -n "${CELLS_WRONG_PEER:-}" ]; then
+		want_pl=$BADPLID want_impl=$BADID
+	fi
+
+	peer_listen "$d/impl.key" "$d/impl.port" "$d/impl.log" "$_sec" "$PLID"
+	lpid=$!
+	if ! wait_file "$d/impl.port" "$lpid"; then
+		_m="$IMPL listener did not start: $(last_line "$(cat "$d/impl.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		kill "$lpid" 2>/dev/null
+		return
+	fi
+	IMPLPORT=$(cat "$d/impl.port")
+	if ! start_peerlock "$d" "$_sec" "$want_impl" "$IMPLPORT" "$BADID" \
+	    "$IMPLID"; then
+		_m="peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		kill "$lpid" "$plpid" 2>/dev/null
+		return
+	fi
+
+	# <impl> -> peerlock expose -> echod
+	_v=PASS _m=""
+	for n in $SIZES; do
+		out=$(peer_dial "$d/impl.key" "$PLPORT" "$want_pl" "$n" "$_sec" 2>&1)
+		rc=$?
+		echo "$out" >>"$d/dial.log"
+		case "$rc:$out" in
+		0:*"ok bytes=$n "*) _m="$_m${_m:+,}$n" ;;
+		*) _v=FAIL _m="dial_${n}B:exit$rc:$(last_line "$out")"; break ;;
+		esac
+	done
+	if [ $_v = PASS ]; then
+		out=$(peer_dial "$d/impl.key" "$PLPORT" "$BADPLID" 100 "$_sec" 2>&1)
+		rc=$?
+		echo "$out" >>"$d/dial.log"
+		if [ $rc -eq 3 ]; then
+			_m="echo_${_m}B,wrong-ID-refused"
+		else
+			_v=FAIL _m="dial_expecting_wrong_ID:exit$rc(want3):$(last_line "$out")"
+		fi
+	fi
+	cell "$_sec" "$_din" "$_t" $_v "$_m"
+	[ $_v = PASS ] || log "$_sec $_t $_din: see $d"
+
+	# plclient -> peerlock forward -> <impl> listener
+	_v=PASS _m=""
+	for n in $SIZES; do
+		if out=$(timeout $T "$PLCLIENT" 127.0.0.1 "$FWDPORT" \
+		    --bytes "$n" --timeout 80 2>&1); then
+			_m="$_m${_m:+,}$n"
+		else
+			_v=FAIL _m="plclient_${n}B:exit$?:$(last_line "$out")"
+			break
+		fi
+	done
+	if [ $_v = PASS ] && ! grep -q "remote peer $PLID\$" "$d/impl.log"; then
+		_v=FAIL _m="$IMPL listener never logged remote peer $PLID"
+	fi
+	if [ $_v = PASS ]; then
+		out=$(timeout $T "$PLCLIENT" 127.0.0.1 "$BADFWDPORT" --bytes 100 \
+		    --timeout 30 2>&1)
+		rc=$?
+		if [ $rc -eq 3 ]; then
+			_m="echo_${_m}B,wrong-ID-refused"
+		else
+			_v=FAIL _m="forward_to_wrong_ID:plclient_exit$rc(want3):$(last_line "$out")"
+		fi
+	fi
+	if [ $_v = PASS ] && ! kill -0 "$plpid" 2>/dev/null; then
+		_v=FAIL _m="peerlock exited during the cell"
+	fi
+	cell "$_sec" "$_dout" "$_t" $_v "$_m"
+	[ $_v = PASS ] || log "$_sec $_t $_dout: see $d"
+
+	kill "$plpid" "$lpid" 2>/dev/null
+	wait "$plpid" "$lpid" 2>/dev/null
+}
+
+cells_main() {
+	for tool in "$PEERLOCK" "$ECHOD" "$PLCLIENT"; do
+		[ -x "$tool" ] || skip_all "missing $tool (build peerlock first)"
+	done
+	work=$(mktemp -d "${TMPDIR:-/tmp}/peerlock-cells-$IMPL.XXXXXX")
+	echopid=""
+	lpid="" plpid=""
+	trap 'kill $echopid $lpid $plpid 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || [ -n "$keep" ] || rm -rf "$work"' EXIT
+	trap 'exit 1' INT TERM HUP
+	if ! PLID=$("$PEERLOCK" keygen -o "$work/pl.key" 2>"$work/keygen.err") ||
+	    ! BADPLID=$("$PEERLOCK" keygen -o "$work/badpl.key" 2>>"$work/keygen.err"); then
+		keep=1
+		skip_all "peerlock keygen failed: $(last_line "$(cat "$work/keygen.err")")"
+	fi
+	"$ECHOD" --port 0 --port-file "$work/echo.port" 2>"$work/echod.log" &
+	echopid=$!
+	if ! wait_file "$work/echo.port" "$echopid" 100; then
+		keep=1
+		skip_all "echod did not start"
+	fi
+	ECHOPORT=$(cat "$work/echo.port")
+	for sec in ${CELLS_SECURITY:-noise tls}; do
+		for t in ${CELLS_TYPES:-$IMPL_TYPES}; do
+			run_pair "$sec" "$t"
+		done
+		for e in ${IMPL_SKIP_TYPES:-}; do
+			cell "$sec" "$(dir_in)" "${e%%:*}" SKIP "${e#*:}"
+			cell "$sec" "$(dir_out)" "${e%%:*}" SKIP "${e#*:}"
+		done
+	done
+	[ -n "$keep" ] && log "work directory kept: $work"
+	exit 0
+}
