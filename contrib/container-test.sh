@@ -83,13 +83,19 @@ case $hc in
 *) bad "image HEALTHCHECK: expected peerlock-health, got '$hc'" ;;
 esac
 user=$(podman image inspect --format '{{.Config.User}}' "$IMG")
-[ "$user" = 10001:10001 ] && ok "image USER $user" ||
-    bad "image USER: expected 10001:10001, got '$user'"
+if [ "$user" = 10001:10001 ]; then
+	ok "image USER $user"
+else
+	bad "image USER: expected 10001:10001, got '$user'"
+fi
 tools=$(podman run --rm --entrypoint sh "$IMG" -c \
     'for t in cc gcc make autoreconf pkg-config apt-get; do command -v $t; done' |
     grep -v apt-get)
-[ -z "$tools" ] && ok "final stage has no build tools" ||
-    bad "build tools in the final stage: $tools"
+if [ -z "$tools" ]; then
+	ok "final stage has no build tools"
+else
+	bad "build tools in the final stage: $tools"
+fi
 size=$(podman image inspect --format '{{.Size}}' "$IMG")
 echo "INFO: image size $((size / 1000000)) MB"
 
@@ -116,8 +122,11 @@ case $PEER_A.$PEER_B in
 *) cat "$tmp"/id-*.err; bad "identities: '$PEER_A' '$PEER_B'"; finish ;;
 esac
 again=$(ident a 2>/dev/null)
-[ "$again" = "$PEER_A" ] && ok "identity kept across runs" ||
-    bad "identity changed: $PEER_A then $again"
+if [ "$again" = "$PEER_A" ]; then
+	ok "identity kept across runs"
+else
+	bad "identity changed: $PEER_A then $again"
+fi
 
 # --dns: the one aardvark-dns of the network whose names the container
 # looks up (libevent's resolver rotates through every nameserver, and
@@ -170,8 +179,11 @@ healthy() {
 for s in peerlock-a peerlock-b; do
 	if healthy "$s"; then
 		st=$(podman inspect --format '{{.State.Health.Status}}' "$P-$s")
-		[ "$st" = healthy ] && ok "$s: podman healthcheck run: $st" ||
-		    bad "$s: health status '$st' after a passing check"
+		if [ "$st" = healthy ]; then
+			ok "$s: podman healthcheck run: $st"
+		else
+			bad "$s: health status '$st' after a passing check"
+		fi
 	else
 		podman logs "$P-$s" 2>&1 | tail -n 20
 		bad "$s: health check never passed"
@@ -204,14 +216,15 @@ done
 # --- a byte stream through the tunnel ---------------------------------------------
 head -c 16777216 /dev/urandom >"$tmp/in"
 want=$(sha256sum <"$tmp/in" | cut -d' ' -f1)
-# client NAME SCRIPT: run bash in a container on site-a with $tmp at /data.
+# Run bash in a container on site-a, $tmp at /data, for at most SECONDS.
+# client NAME SECONDS SCRIPT
 client() {
 	podman run --rm --name "$P-$1" --network "$P-site-a" --dns "$GW_A" \
 	    --read-only --cap-drop ALL -v "$tmp:/data:ro,Z" \
-	    --entrypoint bash "$IMG" -c "$2"
+	    --entrypoint timeout "$IMG" "$2" bash -c "$3"
 }
 # shellcheck disable=SC2016 # for the client's bash
-got=$(timeout 120 client client '
+got=$(client client 120 '
 	exec 3<>/dev/tcp/peerlock-a/6379 || exit 1
 	cat /data/in >&3 &
 	head -c 16777216 <&3 | sha256sum | cut -d" " -f1' 2>"$tmp/client.err")
@@ -231,7 +244,7 @@ else bad "peerlock-a logged no tunnel"; fi
 head -c 1310720 "$tmp/in" >"$tmp/slow"
 want=$(sha256sum <"$tmp/slow" | cut -d' ' -f1)
 # shellcheck disable=SC2016
-(timeout 60 client client2 '
+(client client2 60 '
 	exec 3<>/dev/tcp/peerlock-a/6379 || exit 1
 	( for i in $(seq 0 19); do
 		dd if=/data/slow bs=65536 skip=$i count=1 status=none
@@ -264,8 +277,11 @@ else
 fi
 podman stop -t 40 "$P-peerlock-a" >/dev/null 2>&1
 code=$(podman inspect --format '{{.State.ExitCode}}' "$P-peerlock-a")
-[ "$code" = 0 ] && ok "podman stop peerlock-a: exit 0" ||
-    bad "podman stop peerlock-a: exit $code"
+if [ "$code" = 0 ]; then
+	ok "podman stop peerlock-a: exit 0"
+else
+	bad "podman stop peerlock-a: exit $code"
+fi
 
 echo "INFO: total $(($(date +%s) - t0)) s"
 finish

@@ -30,6 +30,7 @@ finish() {
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/deb-test.XXXXXX")
 root=$tmp/root
 mounted=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	for m in $mounted; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$tmp"
@@ -82,7 +83,7 @@ tags=$(sed -n 's/^[EWI]: peerlock[^:]*: \([^ ]*\).*/\1/p' "$tmp/lintian" |
     sort -u)
 unexplained=""
 for t in $tags; do
-	grep -q "^$t[[:space:]]" debian/lintian-expected 2>/dev/null ||
+	grep -q "^${t}[[:space:]]" debian/lintian-expected 2>/dev/null ||
 	    unexplained="$unexplained $t"
 done
 if [ -z "$unexplained" ]; then
@@ -150,16 +151,20 @@ for want in "/var/lib/peerlock:700 peerlock peerlock" \
     "/usr/bin/peerlock:755 root root"; do
 	p=${want%%:*}
 	got=$(st "$p")
-	[ "$got" = "${want#*:}" ] && ok "$p $got" ||
-	    bad "$p: expected ${want#*:}, got '$got'"
+	if [ "$got" = "${want#*:}" ]; then
+		ok "$p $got"
+	else
+		bad "$p: expected ${want#*:}, got '$got'"
+	fi
 done
-grep -q '^/etc/peerlock/peerlock.conf$' \
-    "$root/var/lib/dpkg/info/peerlock.conffiles" 2>/dev/null &&
-    ok "/etc/peerlock/peerlock.conf is a conffile" ||
-    bad "/etc/peerlock/peerlock.conf is not a conffile"
-in_root sh -c 'man -w peerlock >/dev/null 2>&1 ||
-    test -e /usr/share/man/man8/peerlock.8.gz' &&
-    ok "man page installed" || bad "man page missing"
+if grep -q '^/etc/peerlock/peerlock.conf$' \
+    "$root/var/lib/dpkg/info/peerlock.conffiles" 2>/dev/null; then
+	ok "/etc/peerlock/peerlock.conf is a conffile"
+else bad "/etc/peerlock/peerlock.conf is not a conffile"; fi
+if [ -s "$root/usr/share/man/man8/peerlock.8.gz" ] &&
+    [ -s "$root/usr/share/man/man5/peerlock.conf.5.gz" ]; then
+	ok "man pages installed"
+else bad "man pages missing"; fi
 if in_root peerlock version >/dev/null; then
 	ok "peerlock version: $(in_root peerlock version | head -n 1)"
 else bad "peerlock version"; fi
@@ -171,8 +176,11 @@ if in_root setpriv --reuid=peerlock --regid=peerlock --init-groups \
 	ok "keygen as peerlock: $(cat "$tmp/keygen")"
 else cat "$tmp/keygen"; bad "keygen as peerlock"; fi
 got=$(st /var/lib/peerlock/identity.key)
-[ "$got" = "600 peerlock peerlock" ] && ok "identity.key $got" ||
-    bad "identity.key: expected 600 peerlock peerlock, got '$got'"
+if [ "$got" = "600 peerlock peerlock" ]; then
+	ok "identity.key $got"
+else
+	bad "identity.key: expected 600 peerlock peerlock, got '$got'"
+fi
 if in_root setpriv --reuid=peerlock --regid=peerlock --init-groups \
     peerlock check -c /etc/peerlock/peerlock.conf >"$tmp/check" 2>&1; then
 	ok "peerlock check (shipped config): $(cat "$tmp/check")"
@@ -181,6 +189,7 @@ else cat "$tmp/check"; bad "peerlock check on /etc/peerlock/peerlock.conf"; fi
 # Units, as installed, against the root's binary and man pages.
 units="/lib/systemd/system/peerlock.service /lib/systemd/system/peerlock.socket
 /lib/systemd/system/peerlock@.service"
+# shellcheck disable=SC2086 # $units: a list
 if SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --root="$root" \
     --man=no $units /lib/systemd/system/peerlock@site-a.service \
     >"$tmp/verify" 2>&1 && ! grep -q . "$tmp/verify"; then
@@ -189,13 +198,16 @@ else
 	cat "$tmp/verify"
 	bad "systemd-analyze verify"
 fi
-grep -q '^ExecStart=/usr/bin/peerlock run' \
-    "$root/lib/systemd/system/peerlock.service" &&
-    ok "unit runs /usr/bin/peerlock (the configured prefix)" ||
-    bad "unit ExecStart is not /usr/bin/peerlock"
+if grep -q '^ExecStart=/usr/bin/peerlock run' \
+    "$root/lib/systemd/system/peerlock.service"; then
+	ok "unit runs /usr/bin/peerlock (the configured prefix)"
+else bad "unit ExecStart is not /usr/bin/peerlock"; fi
 enabled=$(find "$root/etc/systemd/system" -name 'peerlock*' 2>/dev/null)
-[ -z "$enabled" ] && ok "nothing enabled on installation" ||
-    bad "enabled on installation: $enabled"
+if [ -z "$enabled" ]; then
+	ok "nothing enabled on installation"
+else
+	bad "enabled on installation: $enabled"
+fi
 
 # --- remove, purge -------------------------------------------------------------------
 if in_root dpkg -r peerlock >"$tmp/rm.log" 2>&1 &&
@@ -207,6 +219,7 @@ if in_root dpkg -P peerlock >"$tmp/purge.log" 2>&1; then
 	left=$(cd "$root" && ls -d etc/peerlock var/lib/peerlock \
 	    lib/systemd/system/peerlock* usr/share/doc/peerlock \
 	    var/lib/dpkg/info/peerlock.* 2>/dev/null)
+	# shellcheck disable=SC2016 # a dpkg-query format
 	st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}' peerlock 2>/dev/null)
 	if [ -z "$left" ] && [ -z "$st" ]; then
 		ok "dpkg -P: no files, no dpkg record, keys removed"
