@@ -32,7 +32,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-# shellcheck source=contrib/container-lib.sh
+# shellcheck source=contrib/container-lib.sh disable=SC1091
 . "$top/contrib/container-lib.sh"
 
 npass=0

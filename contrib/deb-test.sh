@@ -14,7 +14,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-# shellcheck source=contrib/container-lib.sh
+# shellcheck source=contrib/container-lib.sh disable=SC1091
 . "$top/contrib/container-lib.sh"
 
 npass=0
@@ -58,6 +58,7 @@ else
 	finish
 fi
 deb=$(ls "$tmp"/peerlock_"$ver"_*.deb)
+missing=""
 dpkg-deb -c "$deb" >"$tmp/contents"
 for f in ./usr/bin/peerlock ./usr/share/man/man8/peerlock.8.gz \
     ./usr/share/man/man5/peerlock.conf.5.gz ./etc/peerlock/peerlock.conf \
@@ -66,9 +67,11 @@ for f in ./usr/bin/peerlock ./usr/share/man/man8/peerlock.8.gz \
     ./lib/systemd/system/peerlock@.service \
     ./lib/systemd/system/peerlock.socket \
     ./usr/lib/sysusers.d/peerlock.conf ./var/lib/peerlock/; do
-	grep -q " $f\$" "$tmp/contents" || bad "package lacks $f"
+	grep -q " $f\$" "$tmp/contents" || missing="$missing $f"
 done
-ok "package holds binary, man pages, config, examples, units, sysusers"
+if [ -z "$missing" ]; then
+	ok "package holds binary, man pages, config, examples, units, sysusers"
+else bad "package lacks$missing"; fi
 deps=$(dpkg-deb -f "$deb" Depends)
 echo "INFO: Depends: $deps"
 case $deps in
@@ -118,9 +121,9 @@ in_root() { chroot "$root" "$@"; }
 cp "$deb" "$root/tmp/"
 b=${deb##*/}
 if in_root apt-get -qq update && DEBIAN_FRONTEND=noninteractive \
-    in_root apt-get -y -qq --no-install-recommends satisfy "$deps" \
+    in_root apt-get -y -qq --no-install-recommends satisfy "$deps" systemd \
     >"$tmp/apt.log" 2>&1; then
-	ok "runtime dependencies from apt: $deps"
+	ok "runtime dependencies from apt: $deps (and systemd, for verify)"
 else
 	tail -n 20 "$tmp/apt.log"
 	bad "apt-get satisfy $deps"
@@ -221,7 +224,9 @@ if in_root dpkg -P peerlock >"$tmp/purge.log" 2>&1; then
 	    var/lib/dpkg/info/peerlock.* 2>/dev/null)
 	# shellcheck disable=SC2016 # a dpkg-query format
 	st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}' peerlock 2>/dev/null)
-	if [ -z "$left" ] && [ -z "$st" ]; then
+	st=$(echo "$st" | tr -d ' ')
+	if [ -z "$left" ] && { [ -z "$st" ] || [ "$st" = un ] ||
+	    [ "$st" = pn ]; }; then
 		ok "dpkg -P: no files, no dpkg record, keys removed"
 	else bad "after purge: left '$left', status '$st'"; fi
 else cat "$tmp/purge.log"; bad "dpkg -P"; fi

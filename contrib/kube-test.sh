@@ -25,7 +25,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-# shellcheck source=contrib/container-lib.sh
+# shellcheck source=contrib/container-lib.sh disable=SC1091
 . "$top/contrib/container-lib.sh"
 
 K8S_CACHE=${K8S_CACHE:-/var/cache/peerlock-k8s}
