@@ -24,7 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 if have shellcheck; then
 	for f in docker/entrypoint.sh docker/examples/init.sh \
 	    contrib/lint-docker.sh contrib/container-lib.sh \
-	    contrib/container-test.sh contrib/deb-test.sh; do
+	    contrib/container-test.sh contrib/deb-test.sh contrib/kube-test.sh \
+	    contrib/handover-test.sh; do
 		if shellcheck -s sh "$f"; then ok "shellcheck $f"
 		else bad "shellcheck $f"; fi
 	done
