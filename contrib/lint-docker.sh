@@ -23,7 +23,9 @@ trap 'rm -rf "$tmp"' EXIT
 # --- shell -------------------------------------------------------------
 if have shellcheck; then
 	for f in docker/entrypoint.sh docker/examples/init.sh \
-	    contrib/lint-docker.sh; do
+	    contrib/lint-docker.sh contrib/container-lib.sh \
+	    contrib/container-test.sh contrib/deb-test.sh contrib/kube-test.sh \
+	    contrib/handover-test.sh; do
 		if shellcheck -s sh "$f"; then ok "shellcheck $f"
 		else bad "shellcheck $f"; fi
 	done
@@ -194,13 +196,27 @@ fi
 
 # --- systemd ---------------------------------------------------------------
 if have systemd-analyze; then
-	systemd-analyze verify --man=no contrib/systemd/peerlock.service \
-	    contrib/systemd/peerlock.socket >"$tmp/sd.out" 2>&1
-	# The binary is not installed where the unit expects it here.
-	if grep -v '/usr/local/bin/peerlock is not executable' "$tmp/sd.out" |
+	# The units as make generates them, @bindir@ = the binary checked here
+	# (or /usr/bin if there is none); the template as instance "test".
+	bindir=/usr/bin
+	[ -x "$bin" ] && bindir=$(cd "$(dirname "$bin")" && pwd)
+	mkdir -p "$tmp/units"
+	for u in peerlock.service peerlock@.service; do
+		sed "s|@bindir@|$bindir|g" "contrib/systemd/$u.in" >"$tmp/units/$u"
+	done
+	cp contrib/systemd/peerlock.socket "$tmp/units/"
+	cp "$tmp/units/peerlock@.service" "$tmp/units/peerlock@test.service"
+	systemd-analyze verify --man=no "$tmp/units/peerlock.service" \
+	    "$tmp/units/peerlock.socket" "$tmp/units/peerlock@test.service" \
+	    >"$tmp/sd.out" 2>&1
+	# Without a binary, /usr/bin/peerlock is missing on a dev machine.
+	if grep -v "$bindir/peerlock is not executable" "$tmp/sd.out" |
 	    grep -q .; then
 		bad "systemd-analyze verify"; cat "$tmp/sd.out"
-	else ok "systemd-analyze verify (units)"; fi
+	else ok "systemd-analyze verify (peerlock.service, .socket, peerlock@test)"; fi
+	if grep -q /usr/local/bin contrib/systemd/*.in; then
+		bad "a unit hard-codes /usr/local/bin"
+	else ok "units take the binary's path from @bindir@"; fi
 else
 	skip "systemd-analyze not installed"
 fi
