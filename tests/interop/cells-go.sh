@@ -277,7 +277,7 @@ cell_go_to_pl() {
 	esac
 	if [ -z "$_why" ]; then
 		cell "$sec" "go->peerlock" "$_label" PASS \
-		    "1B+1MiB echoed, go refuses a wrong peer ID, expose refuses an unlisted go peer"
+		    "echo 1B,1MiB; go refuses a wrong ID; expose refuses an unlisted go peer"
 	else
 		cell "$sec" "go->peerlock" "$_label" FAIL "${_why#; }"
 	fi
@@ -305,7 +305,7 @@ cell_pl_to_go() {
 	    _why="$_why; forward to a wrong /p2p/ ID: plclient exit $_rc (want 3): $out"
 	if [ -z "$_why" ]; then
 		cell "$sec" "peerlock->go" "$_label" PASS \
-		    "1B+1MiB+half-close echoed, go saw peerlock's ID, wrong /p2p/ refused"
+		    "echo 1B,1MiB,half-close; go saw peerlock's ID; wrong /p2p/ refused"
 	else
 		cell "$sec" "peerlock->go" "$_label" FAIL "${_why#; }"
 	fi
