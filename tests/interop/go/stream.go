@@ -61,6 +61,11 @@ func closeWrite(sconn net.Conn, raw *net.TCPConn) error {
 // and checks that the same n bytes come back followed by the end of the
 // stream.  It returns the sha256 of what was sent (and received).
 func sendAndVerify(sconn net.Conn, raw *net.TCPConn, n int64, seed string) (string, *failure) {
+	return sendVerify(sconn, func() error { return closeWrite(sconn, raw) }, n, seed)
+}
+
+// sendVerify is sendAndVerify on any stream, half-closed by closeW.
+func sendVerify(sconn io.ReadWriter, closeW func() error, n int64, seed string) (string, *failure) {
 	werr := make(chan error, 1)
 	go func() {
 		src := newSource(seed)
@@ -74,7 +79,7 @@ func sendAndVerify(sconn net.Conn, raw *net.TCPConn, n int64, seed string) (stri
 			}
 			left -= m
 		}
-		werr <- closeWrite(sconn, raw)
+		werr <- closeW()
 	}()
 
 	want := newSource(seed)
