@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154,SC2153,SC2086 # variables set by eval; pid lists split on purpose
 # cells-go.sh - the go-libp2p cells of the interop matrix (matrix.sh).
 # gopeer (tests/interop/go: go-libp2p v0.52.0's own /noise and /tls/1.0.0
 # transports over multistream-select on raw TCP, no muxer) against
