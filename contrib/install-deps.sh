@@ -3,7 +3,7 @@
 # Debian 12, as root.  Safe to re-run: only missing packages are fetched.
 #   contrib/install-deps.sh          build + unit/e2e test dependencies
 #   contrib/install-deps.sh --interop  also the npm packages for js interop
-#                                      and the rust/py interop peers
+#                                      and the go/rust/py interop peers
 #   contrib/install-deps.sh --lint     also the tools of contrib/lint-docker.sh
 set -eu
 
@@ -56,6 +56,11 @@ if [ "${1:-}" = "--interop" ]; then
 		(cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
 		touch "$here/tests/interop/node_modules"
 	fi
+	# Go (Debian's golang only if no go is there) and gopeer, cached under
+	# /var/cache/peerlock-interop: a no-op when nothing changed.  Without
+	# a usable Go the go cells of the matrix skip, a failed build fails them.
+	"$here/contrib/build-interop-go.sh" >/dev/null ||
+	    echo "install-deps: gopeer not built (tests/interop/cells-go.sh will say why)"
 	# rust-libp2p and py-libp2p peers for cells-rust.sh / cells-py.sh,
 	# built under /var/cache/peerlock-interop (no-ops when unchanged).  A
 	# missing toolchain (rustc >= 1.88, CPython 3.11) only makes those

@@ -1,0 +1,113 @@
+#!/bin/sh
+# build-interop-go.sh - build the Go peers of the interop matrix:
+# tests/interop/go (gopeer: go-libp2p's noise and tls upgrades on raw TCP)
+# for tests/interop/cells-go.sh.
+#   contrib/build-interop-go.sh               install Go if missing, build
+#   contrib/build-interop-go.sh --no-install  build only if Go is usable
+# Everything lands outside the clone, under $PEERLOCK_INTEROP_CACHE
+# (default /var/cache/peerlock-interop):
+#   go/mod/        GOMODCACHE (module downloads, checked against go.sum)
+#   go/build/      GOCACHE (compiled packages)
+#   go/path/       GOPATH
+#   bin/gopeer     the binary the cells run
+#   gopeer.stamp   hash of go.mod, go.sum, the .go sources and `go version`
+# A second run with an unchanged peer and toolchain is a no-op (stamp
+# match, no go command run at all).  Prints the binary's path on the last
+# line of stdout; exit 0 on success, 1 when the build fails, 77 when no
+# usable Go is there (missing, or older than go-libp2p needs).
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${PEERLOCK_INTEROP_CACHE:-/var/cache/peerlock-interop}
+GOMIN=1.26	# the go directive of go-libp2p v0.52.0's go.mod
+install=1
+[ "${1:-}" = "--no-install" ] && install=0
+
+say() { echo "build-interop-go: $*" >&2; }
+
+# apt_need PKG...: install the Debian packages that are not installed yet.
+apt_need() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	say "apt-get install$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
+	    >/dev/null
+}
+
+# ver_ge A B: version A >= version B (dotted numbers).
+ver_ge() {
+	[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]
+}
+
+# The official tarball's place counts as "on PATH" (it is where the
+# machine images put Go), then Debian's golang only if there is no go.
+[ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"
+if [ $install -eq 1 ] && ! command -v go >/dev/null 2>&1; then
+	apt_need golang ca-certificates
+fi
+if ! command -v go >/dev/null 2>&1; then
+	say "go not found (contrib/install-deps.sh --interop installs Debian's golang)"
+	exit 77
+fi
+# Never let go fetch another toolchain: a too old go fails here, clearly.
+export GOTOOLCHAIN=local
+gv=$(go env GOVERSION | sed 's/^go//')
+if ! ver_ge "$gv" "$GOMIN"; then
+	say "go $gv is older than $GOMIN, which go-libp2p v0.52.0 needs" \
+	    "(Debian 12's golang is 1.19: install Go $GOMIN or newer from" \
+	    "go.dev into /usr/local/go)"
+	exit 77
+fi
+
+mkdir -p "$cache/bin" "$cache/go"
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" \
+    GOPATH="$cache/go/path" GOFLAGS="-mod=readonly -trimpath"
+
+# build_go NAME SRCDIR [PKG]: build the main package PKG (default: the
+# module's root) of the module in SRCDIR as bin/NAME, unless
+# NAME.stamp says the same sources were built with the same go.
+build_go() {
+	name=$1 src=$2 pkg=${3:-.}
+	bin="$cache/bin/$name"
+	stamp="$cache/$name.stamp"
+	want=$( (cd "$src" && cat go.mod go.sum && find . -name '*.go' |
+	    LC_ALL=C sort | xargs cat && go env GOVERSION) | sha256sum |
+	    cut -d' ' -f1)
+	if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+		say "$name up to date ($want)"
+		return 0
+	fi
+	# One go build at a time per cache (make check may start two
+	# matrices; other Go peers share GOCACHE): lock, then look again.
+	exec 9>"$cache/go.lock"
+	flock 9
+	if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+		say "$name up to date ($want), built meanwhile"
+		exec 9>&-
+		return 0
+	fi
+	say "go build in $src (go $gv)"
+	t0=$(date +%s)
+	(cd "$src" && go build -o "$bin.tmp" "$pkg") >&2
+	mv "$bin.tmp" "$bin"
+	echo "$want" >"$stamp"
+	exec 9>&-
+	say "built $bin in $(($(date +%s) - t0)) s"
+}
+
+build_go gopeer "$here/tests/interop/go"
+# Kubo goes here, the same way: its own module directory with a pinned
+# go.mod/go.sum (tests/interop/kubo, requiring github.com/ipfs/kubo at one
+# exact version), built by
+#   build_go ipfs "$here/tests/interop/kubo" github.com/ipfs/kubo/cmd/ipfs
+# into bin/ipfs with its own stamp, sharing GOMODCACHE and GOCACHE.
+
+echo "$cache/bin/gopeer"
