@@ -54,6 +54,8 @@ enum {
 	RSA_MAX_BITS = 8192,
 #endif
 	RSA_GEN_BITS = 2048,
+	RSA_MAX_EXP_BITS = 31,		/* go crypto/rsa: e <= 2^31 - 1 */
+	RSA_FLAT_MAX = 16384 / 8,	/* n or e bytes we look at */
 	PRIV_DATA_MAX = 5120,		/* PKCS#1 DER of RSA-8192 ~ 4.7 KiB */
 	PRIV_PB_MAX = PRIV_DATA_MAX + 8,
 	SHA256_LEN = 32,
@@ -242,29 +244,88 @@ out:
 	return (rc);
 }
 
+/* Significant bits of the big-endian unsigned integer b[0..n). */
+static int
+be_bits(const uint8_t *b, size_t n)
+{
+	int bits;
+
+	while (n > 0 && *b == 0) {
+		b++;
+		n--;
+	}
+	if (n == 0)
+		return (0);
+	for (bits = 8; !(b[0] & (1u << (bits - 1))); bits--)
+		;
+	return ((int)(n - 1) * 8 + bits);
+}
+
+int
+key_rsa_check(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
+    char *err, size_t errlen)
+{
+	int bits = be_bits(n, nlen), ebits = be_bits(e, elen);
+
+	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+		keys_err(err, errlen, "RSA key of %d bits (supported: %d..%d)",
+		    bits, RSA_MIN_BITS, RSA_MAX_BITS);
+		return (-1);
+	}
+	/* e = 1 makes every padded digest its own signature */
+	if (ebits < 2 || ebits > RSA_MAX_EXP_BITS || !(e[elen - 1] & 1)) {
+		keys_err(err, errlen, "RSA public exponent %s (need odd, "
+		    "3..2^%d-1)", ebits == 0 ? "0" : ebits == 1 ? "1" :
+		    ebits > RSA_MAX_EXP_BITS ? "too large" : "even",
+		    RSA_MAX_EXP_BITS);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Modulus and exponent of k through key_rsa_check().  0 or -1. */
+static int
+rsa_key_check(RsaKey *k, char *err, size_t errlen)
+{
+	uint8_t n[RSA_FLAT_MAX], e[RSA_FLAT_MAX];
+	word32 nlen = sizeof(n), elen = sizeof(e);
+
+	if (wc_RsaFlattenPublicKey(k, e, &elen, n, &nlen) != 0) {
+		keys_err(err, errlen, "RSA key of over %d bits (supported: "
+		    "%d..%d)", RSA_FLAT_MAX * 8, RSA_MIN_BITS, RSA_MAX_BITS);
+		return (-1);
+	}
+	return (key_rsa_check(n, nlen, e, elen, err, errlen));
+}
+
 /*
- * PKIX SPKI of an RSA key of RSA_MIN_BITS..RSA_MAX_BITS -> canonical SPKI.
- * *bits is the modulus size, or 0 if the DER did not decode.
+ * PKIX SPKI of an RSA key that passes key_rsa_check() -> canonical SPKI.
+ * On failure writes the reason (without a "public key: " prefix).
  */
 static int
 canon_rsa(const uint8_t *d, size_t n, uint8_t *out, size_t cap,
-    size_t *outlen, int *bits)
+    size_t *outlen, char *err, size_t errlen)
 {
 	RsaKey k;
 	word32 idx = 0;
 	int rc = -1, len;
 
-	*bits = 0;
-	if (wc_InitRsaKey(&k, NULL) != 0)
+	if (wc_InitRsaKey(&k, NULL) != 0) {
+		keys_err(err, errlen, "out of memory");
 		return (-1);
-	if (wc_RsaPublicKeyDecode(d, &idx, &k, (word32)n) != 0 || idx != n)
+	}
+	if (wc_RsaPublicKeyDecode(d, &idx, &k, (word32)n) != 0 || idx != n) {
+		keys_err(err, errlen, "invalid RSA key (need PKIX "
+		    "SubjectPublicKeyInfo DER)");
 		goto out;
-	*bits = mp_count_bits(&k.n);
-	if (*bits < RSA_MIN_BITS || *bits > RSA_MAX_BITS)
+	}
+	if (rsa_key_check(&k, err, errlen) == -1)
 		goto out;
 	len = wc_RsaKeyToPublicDer(&k, out, (word32)cap);
-	if (len <= 0)
+	if (len <= 0) {
+		keys_err(err, errlen, "invalid RSA key (cannot re-encode)");
 		goto out;
+	}
 	*outlen = (size_t)len;
 	rc = 0;
 out:
@@ -277,7 +338,7 @@ static int
 canon_pubdata(int type, const uint8_t *d, size_t n, uint8_t *out,
     size_t cap, size_t *outlen, char *err, size_t errlen)
 {
-	int bits;
+	char why[128];
 
 	switch (type) {
 	case KEY_ED25519:
@@ -295,15 +356,9 @@ canon_pubdata(int type, const uint8_t *d, size_t n, uint8_t *out,
 			return (0);
 		break;
 	case KEY_RSA:
-		if (canon_rsa(d, n, out, cap, outlen, &bits) == 0)
+		if (canon_rsa(d, n, out, cap, outlen, why, sizeof(why)) == 0)
 			return (0);
-		if (bits != 0 && (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS))
-			keys_err(err, errlen, "public key: RSA key of %d bits "
-			    "(supported: %d..%d)", bits, RSA_MIN_BITS,
-			    RSA_MAX_BITS);
-		else
-			keys_err(err, errlen, "public key: invalid RSA key "
-			    "(need PKIX SubjectPublicKeyInfo DER)");
+		keys_err(err, errlen, "public key: %s", why);
 		return (-1);
 	default:
 		keys_err(err, errlen, "public key: unsupported key type %d",
@@ -665,21 +720,20 @@ out:
 	return (rc);
 }
 
-/* RSA: PKCS#1 RSAPrivateKey DER, 2048..8192 bits -> PKIX SPKI. */
+/* RSA: PKCS#1 RSAPrivateKey DER passing key_rsa_check() -> PKIX SPKI. */
 static int
 priv_rsa(struct identity *id, const uint8_t *d, size_t n,
-    uint8_t *pub, size_t cap, size_t *publen)
+    uint8_t *pub, size_t cap, size_t *publen, char *why, size_t whylen)
 {
 	RsaKey k;
 	word32 idx = 0;
-	int rc = -1, len, bits;
+	int rc = -1, len;
 
 	if (wc_InitRsaKey(&k, NULL) != 0)
 		return (-1);
 	if (wc_RsaPrivateKeyDecode(d, &idx, &k, (word32)n) != 0 || idx != n)
 		goto out;
-	bits = mp_count_bits(&k.n);
-	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
+	if (rsa_key_check(&k, why, whylen) == -1)
 		goto out;
 	len = wc_RsaKeyToPublicDer(&k, pub, (word32)cap);
 	if (len <= 0)
@@ -705,6 +759,7 @@ identity_from_data(int type, const uint8_t *d, size_t n, char *err,
 	struct identity *id;
 	uint8_t pubdata[KEY_PB_MAX], pubpb[KEY_PB_MAX];
 	size_t publen = 0, pblen;
+	char why[128] = "";
 	int rc;
 
 	if (n > PRIV_DATA_MAX) {
@@ -726,7 +781,8 @@ identity_from_data(int type, const uint8_t *d, size_t n, char *err,
 		rc = priv_ecdsa(id, d, n, pubdata, sizeof(pubdata), &publen);
 		break;
 	case KEY_RSA:
-		rc = priv_rsa(id, d, n, pubdata, sizeof(pubdata), &publen);
+		rc = priv_rsa(id, d, n, pubdata, sizeof(pubdata), &publen,
+		    why, sizeof(why));
 		break;
 	default:
 		keys_err(err, errlen, "private key: unsupported key type %d",
@@ -734,8 +790,9 @@ identity_from_data(int type, const uint8_t *d, size_t n, char *err,
 		goto fail;
 	}
 	if (rc == -1) {
-		keys_err(err, errlen, "private key: invalid %s key data",
-		    key_type_name((enum key_type)type));
+		keys_err(err, errlen, "private key: invalid %s key data%s%s",
+		    key_type_name((enum key_type)type), why[0] ? ": " : "",
+		    why);
 		goto fail;
 	}
 	id->type = (enum key_type)type;

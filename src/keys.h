@@ -42,13 +42,25 @@ int key_type_parse(const char *s, enum key_type *t);
  * Accepted: Ed25519 (32 bytes), secp256k1 (33-byte compressed point on
  * the curve), ECDSA (PKIX SPKI, uncompressed point, P-256/P-384/P-521),
  * RSA (PKIX SPKI, 2048 bits up to 8192 or wolfCrypt's RSA_MAX_SIZE,
- * whichever is smaller: 4096 with Debian 12's libwolfssl).  On failure
+ * whichever is smaller: 4096 with Debian 12's libwolfssl; see
+ * key_rsa_check()).  On failure
  * returns NULL and writes a reason into err (errlen bytes; err may be
  * NULL).  The result is freed with pubkey_free().
  */
 struct pubkey *pubkey_parse(const uint8_t *pb, size_t len,
     char *err, size_t errlen);
 void pubkey_free(struct pubkey *k);
+
+/*
+ * The RSA keys libp2p peers may use, as identity keys and as TLS
+ * certificate keys alike: modulus n (big-endian, nlen bytes) of 2048 bits
+ * (go-libp2p's minimum) up to the maximum above, public exponent e odd
+ * and 3 <= e <= 2^31 - 1 (go's crypto/rsa bound; e = 1 would make every
+ * padded digest its own signature).  Returns 0, or -1 with the reason in
+ * err (errlen bytes; err may be NULL).
+ */
+int key_rsa_check(const uint8_t *n, size_t nlen, const uint8_t *e,
+    size_t elen, char *err, size_t errlen);
 
 enum key_type pubkey_type(const struct pubkey *k);
 /* Canonical serialized PublicKey bytes (owned by k). */

@@ -525,13 +525,16 @@ digest_info(enum hash_alg h, const uint8_t *dig, int diglen, uint8_t *out)
 	return (int)(n + (size_t)diglen);
 }
 
-/* RSA PKCS#1 v1.5 verify with the SPKI of c.  Returns 0 if valid. */
+/*
+ * RSA PKCS#1 v1.5 verify with the SPKI of c.  Returns 0 if valid, -3 if
+ * the key fails key_rsa_check() (reason in why), -1 otherwise.
+ */
 static int
-verify_rsa(enum hash_alg h, const struct cert *c)
+verify_rsa(enum hash_alg h, const struct cert *c, char *why, size_t whylen)
 {
 	RsaKey key;
-	word32 idx = 0;
-	uint8_t dig[64], want[96], got[512];
+	word32 idx = 0, nlen, elen;
+	uint8_t dig[64], want[96], got[512], n_[512], e_[512];
 	int diglen, wantlen, n, size, ret = -1;
 
 	if ((diglen = hash_msg(h, c->tbs.p, c->tbs.len, dig)) == -1)
@@ -542,6 +545,14 @@ verify_rsa(enum hash_alg h, const struct cert *c)
 	if (wc_RsaPublicKeyDecode(c->spki.p, &idx, &key,
 	    (word32)c->spki.len) != 0 || idx != c->spki.len)
 		goto out;
+	nlen = sizeof(n_);
+	elen = sizeof(e_);
+	if (wc_RsaFlattenPublicKey(&key, e_, &elen, n_, &nlen) != 0)
+		goto out;	/* over 4096 bits */
+	if (key_rsa_check(n_, nlen, e_, elen, why, whylen) == -1) {
+		ret = -3;
+		goto out;
+	}
 	size = wc_RsaEncryptSize(&key);
 	if (size < 256 || size > 512 || c->sig.len != (size_t)size)
 		goto out;	/* 2048..4096-bit keys only */
@@ -603,10 +614,11 @@ parse_sigalg(struct der d, enum sig_family *fam, enum hash_alg *h)
 
 /*
  * Verify the self-signature of c with its own SPKI.  Returns 0 if valid,
- * -1 if invalid, -2 if the algorithm or key is unsupported.
+ * -1 if invalid, -2 if the algorithm or key is unsupported, -3 if it is
+ * an RSA key too weak to trust (reason in why).
  */
 static int
-verify_self(const struct cert *c)
+verify_self(const struct cert *c, char *why, size_t whylen)
 {
 	struct der d = c->spki, alg;
 	struct tlv spki, algid, oid, par, bits;
@@ -646,7 +658,7 @@ verify_self(const struct cert *c)
 		return verify_ed25519(bits.val.p + 1, c);
 	}
 	if (fam == SF_RSA && der_eq(&oid.val, OID_RSA, sizeof(OID_RSA)))
-		return verify_rsa(h, c);
+		return verify_rsa(h, c, why, whylen);
 	return -2;
 }
 
@@ -698,9 +710,11 @@ tlscert_verify(const uint8_t *const *certs, const size_t *lens,
 		return fail(err, errlen,
 		    "tls: certificate expired (notAfter %s)", when);
 	}
-	if ((r = verify_self(&c)) == -2)
+	if ((r = verify_self(&c, why, sizeof(why))) == -2)
 		return fail(err, errlen,
 		    "tls: unsupported certificate key or signature algorithm");
+	if (r == -3)
+		return fail(err, errlen, "tls: weak certificate key: %s", why);
 	if (r != 0)
 		return fail(err, errlen,
 		    "tls: certificate self-signature invalid");

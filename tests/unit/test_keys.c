@@ -1126,6 +1126,59 @@ START_TEST(test_mutations)
 }
 END_TEST
 
+/*
+ * Issue 13 item 2: RSA exponents.  e = 1 lets anyone sign for the peer
+ * ID (every padded digest is its own signature); even or huge exponents
+ * are refused too, the same modulus with e = 3, 65537, 2^31 - 1 is not.
+ */
+START_TEST(test_rsa_exponents)
+{
+	json_t *v = vec_load("rsa-weak-vectors.json"), *e;
+	struct pubkey *k;
+	const char *want;
+	char err[256];
+	size_t i;
+
+	json_array_foreach(json_object_get(v, "pubkeys"), i, e) {
+		err[0] = '\0';
+		k = pub_from_hex(vec_str(e, "pubkey_pb_hex"), err,
+		    sizeof(err));
+		want = vec_str(e, "error");
+		if (json_is_true(json_object_get(e, "valid"))) {
+			ck_assert_msg(k != NULL, "e=%lld refused: %s",
+			    json_integer_value(json_object_get(e, "e")), err);
+			pubkey_free(k);
+			continue;
+		}
+		ck_assert_msg(k == NULL, "e=%lld accepted",
+		    json_integer_value(json_object_get(e, "e")));
+		ck_assert_msg(strstr(err, want) != NULL, "want '%s', got '%s'",
+		    want, err);
+	}
+	ck_assert_uint_eq(i, 7);
+	json_decref(v);
+}
+END_TEST
+
+/* A consistent e = d = 1 private key is refused as an identity too. */
+START_TEST(test_rsa_private_exponent_one)
+{
+	json_t *v = vec_load("rsa-weak-vectors.json");
+	struct identity *id;
+	char err[256] = "";
+	uint8_t *pb;
+	size_t len;
+
+	pb = hex_or_die(vec_str(v, "private_e1_pb_hex"), &len);
+	id = identity_from_pb(pb, len, err, sizeof(err));
+	ck_assert_msg(id == NULL, "e=1 identity loaded");
+	ck_assert_str_eq(err, "private key: invalid rsa key data: RSA public "
+	    "exponent 1 (need odd, 3..2^31-1)");
+	free(pb);
+	json_decref(v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1145,6 +1198,8 @@ main(void)
 	tcase_add_test(tc, test_secp256k1_low_s);
 	tcase_add_test(tc, test_tls_vectors);
 	tcase_add_test(tc, test_rsa_sizes);
+	tcase_add_test(tc, test_rsa_exponents);
+	tcase_add_test(tc, test_rsa_private_exponent_one);
 	tcase_add_test(tc, test_ecdsa_variants);
 	tcase_add_test(tc, test_pub_noncanonical);
 	tcase_add_test(tc, test_pub_noncanonical_der);

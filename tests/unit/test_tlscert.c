@@ -358,6 +358,41 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/*
+ * Issue 13 item 2 in certificate keys: an RSA e = 1 key whose "signature"
+ * is just the padded digest, and a 2047-bit key, are refused; the same
+ * construction with a sound 2048-bit key verifies.
+ */
+START_TEST(test_rsa_weak_keys)
+{
+	json_t *root = vec_load("rsa-weak-vectors.json");
+	json_t *v = json_array_get(json_object_get(root, "certs"), _i);
+	struct pubkey *pk = NULL;
+	char err[256] = "";
+	uint8_t *der;
+	size_t len;
+	int r;
+
+	ck_assert_ptr_nonnull(v);
+	der = vec_hex(vec_str(v, "der_hex"), &len);
+	ck_assert_ptr_nonnull(der);
+	r = verify1(der, len, time(NULL), &pk, err, sizeof(err));
+	if (json_is_true(json_object_get(v, "valid"))) {
+		ck_assert_msg(r == 0, "%s: %s", vec_str(v, "name"), err);
+		ck_assert_int_eq(pubkey_type(pk), KEY_ED25519);
+	} else {
+		ck_assert_msg(r == -1, "%s accepted", vec_str(v, "name"));
+		ck_assert_ptr_null(pk);
+		ck_assert_msg(strstr(err, vec_str(v, "error")) == err,
+		    "%s: want '%s', got '%s'", vec_str(v, "name"),
+		    vec_str(v, "error"), err);
+	}
+	pubkey_free(pk);
+	free(der);
+	json_decref(root);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -368,6 +403,7 @@ main(void)
 
 	tcase_add_loop_test(tv, test_vectors, 0, 4);
 	tcase_add_test(tv, test_vector_validity_window);
+	tcase_add_loop_test(tv, test_rsa_weak_keys, 0, 3);
 	tcase_set_timeout(tg, 60);
 	tcase_add_loop_test(tg, test_generated_each_key_type, 0, 4);
 	tcase_add_loop_test(tg, test_tampered, 0, 10);
