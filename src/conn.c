@@ -825,6 +825,13 @@ conn_drop_down(struct conn *c, const char *detail)
 
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	/* our fatal alert (TLS) goes out before the close, as far as the
+	 * socket takes it now (RFC 8446 6.2) */
+	if (c->sc != NULL && c->sec != NULL) {
+		if (conn_flush_sc(c) != 0)
+			return;
+		conn_bev_push(c->sec);
+	}
 	if (detail != NULL)
 		conn_drop(c, CONN_R_PROTOCOL, detail);
 	else

@@ -76,6 +76,15 @@ enum {
 	 * puts AES-GCM's limit at 2^24.5 full records).
 	 */
 	TLS_REKEY_RECORDS = 1 << 24,
+	/*
+	 * Records a peer may send in a row without application data
+	 * (BoringSSL's limits): empty ones, warning alerts, post-handshake
+	 * messages (KeyUpdate, NewSessionTicket).  Each costs us a record
+	 * open and perhaps an answer, and gives the tunnel nothing.
+	 */
+	TLS_MAX_EMPTY_RECORDS = 32,
+	TLS_MAX_WARNING_ALERTS = 4,
+	TLS_MAX_POST_HS_MSGS = 32,
 	/* post-handshake handshake messages (RFC 8446 4.6) */
 	HS_NEW_SESSION_TICKET = 4,
 	HS_KEY_UPDATE = 24,
@@ -133,6 +142,8 @@ struct tls_session {
 	uint8_t hs_hdr[4];
 	size_t hs_have, hs_left;
 	uint64_t key_updates;		/* KeyUpdates received */
+	/* records without application data since the last that had some */
+	unsigned empty_run, warn_run, post_hs_run;
 	/* traffic secrets from wolfSSL's callback until the offload */
 	uint8_t sec_c[TLSREC_SECRET_MAX], sec_s[TLSREC_SECRET_MAX];
 	size_t sec_c_len, sec_s_len;
@@ -990,11 +1001,23 @@ tls_on_post_handshake(struct tls_session *s, const uint8_t *p, size_t n)
 			type = s->hs_hdr[0];
 			s->hs_left = (size_t)s->hs_hdr[1] << 16 |
 			    (size_t)s->hs_hdr[2] << 8 | s->hs_hdr[3];
-			if (type != HS_NEW_SESSION_TICKET &&
-			    type != HS_KEY_UPDATE) {
+			/* only a server issues tickets (RFC 8446 4.6.1) */
+			if ((type != HS_NEW_SESSION_TICKET &&
+			    type != HS_KEY_UPDATE) ||
+			    (type == HS_NEW_SESSION_TICKET &&
+			    s->role == TLS_SERVER)) {
 				tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
 				    "tls: unexpected post-handshake message "
-				    "type %u", type);
+				    "type %u%s", type, type ==
+				    HS_NEW_SESSION_TICKET ? " (NewSessionTicket "
+				    "from a client)" : "");
+				return -1;
+			}
+			if (++s->post_hs_run > TLS_MAX_POST_HS_MSGS) {
+				tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+				    "tls: more than %d post-handshake messages "
+				    "without application data",
+				    TLS_MAX_POST_HS_MSGS);
 				return -1;
 			}
 			if (type == HS_KEY_UPDATE && s->hs_left != 1) {
@@ -1058,8 +1081,15 @@ tls_on_alert(struct tls_session *s, const uint8_t *p, size_t n)
 		s->status = TLS_CLOSED;
 		return -1;
 	}
-	if (p[1] == ALERT_USER_CANCELED)
+	if (p[1] == ALERT_USER_CANCELED) {
+		if (++s->warn_run > TLS_MAX_WARNING_ALERTS) {
+			tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+			    "tls: more than %d warning alerts without "
+			    "application data", TLS_MAX_WARNING_ALERTS);
+			return -1;
+		}
 		return 0;	/* a close_notify follows */
+	}
 	tls_set_error(s, "tls: peer sent alert %s (%u)", tls_alert_name(p[1]),
 	    p[1]);
 	return -1;
@@ -1088,6 +1118,23 @@ tls_bad_header(struct tls_session *s, const uint8_t *hdr)
 		    "tls: record of %zu bytes is shorter than its tag", blen);
 }
 
+/* Fail for a record tlsrec_open() refused, with RFC 8446's alert. */
+static void
+tls_open_failed(struct tls_session *s, int why, size_t blen)
+{
+	if (why == TLSREC_E_OVERFLOW)
+		tls_fail_alert(s, ALERT_RECORD_OVERFLOW,
+		    "tls: record of %zu inner plaintext bytes exceeds the "
+		    "%d-byte limit", blen - TLSREC_TAG, TLSREC_MAX_INNER);
+	else if (why == TLSREC_E_NOTYPE)
+		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+		    "tls: record of only zero bytes (no content type)");
+	else
+		tls_fail_alert(s, ALERT_BAD_RECORD_MAC,
+		    "tls: record failed authentication (tampered, replayed "
+		    "or reordered)");
+}
+
 int
 tls_open_record(struct tls_session *s, const uint8_t *hdr, uint8_t *body,
     size_t blen)
@@ -1102,9 +1149,7 @@ tls_open_record(struct tls_session *s, const uint8_t *hdr, uint8_t *body,
 		return -1;
 	}
 	if ((n = tlsrec_open(&s->rx, hdr, body, blen, &type)) < 0) {
-		tls_fail_alert(s, ALERT_BAD_RECORD_MAC,
-		    "tls: record failed authentication (tampered, replayed "
-		    "or reordered)");
+		tls_open_failed(s, n, blen);
 		return -1;
 	}
 	if (s->hs_have > 0 && type != TLSREC_HANDSHAKE) {
@@ -1114,6 +1159,14 @@ tls_open_record(struct tls_session *s, const uint8_t *hdr, uint8_t *body,
 	}
 	switch (type) {
 	case TLSREC_APPDATA:
+		if (n > 0) {
+			s->empty_run = s->warn_run = s->post_hs_run = 0;
+		} else if (++s->empty_run > TLS_MAX_EMPTY_RECORDS) {
+			tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+			    "tls: more than %d empty records in a row",
+			    TLS_MAX_EMPTY_RECORDS);
+			return -1;
+		}
 		return n;
 	case TLSREC_HANDSHAKE:
 		return tls_on_post_handshake(s, body, (size_t)n) == 0 ? 0 : -1;
@@ -1367,7 +1420,7 @@ tls_send_record(struct tls_session *s, uint8_t type, const uint8_t *msg,
     size_t len)
 {
 	if (!s->offloaded || s->status != TLS_DONE || s->sent_close ||
-	    len > TLSREC_MAX_PLAINTEXT)
+	    len > TLSREC_MAX_SEAL)
 		return -1;
 	return tls_queue_record(s, type, msg, len);
 }

@@ -204,10 +204,10 @@ uint64_t tls_key_updates(const struct tls_session *s);
 int tls_key_update(struct tls_session *s, bool request);
 
 /*
- * Queue one record of any inner content type (msg, len <= 16384 bytes)
- * under the current write key, after the offload; 0 or -1.  Lets tests
- * and fuzzers play a peer that sends tickets, alerts or broken
- * post-handshake messages.
+ * Queue one record of any inner content type (msg, len <= TLSREC_MAX_SEAL
+ * bytes, so also over the 2^14 limit) under the current write key, after
+ * the offload; 0 or -1.  Lets tests and fuzzers play a peer that sends
+ * tickets, alerts, oversized records or broken post-handshake messages.
  */
 int tls_send_record(struct tls_session *s, uint8_t type, const uint8_t *msg,
     size_t len);

@@ -185,7 +185,7 @@ tlsrec_seal(struct tlsrec_dir *d, uint8_t type, uint8_t *rec, size_t len)
 	Aes *aes;
 	int r;
 
-	if (len > TLSREC_MAX_PLAINTEXT || d->seq == UINT64_MAX)
+	if (len > TLSREC_MAX_SEAL || d->seq == UINT64_MAX)
 		return -1;
 	rec[0] = TLSREC_APPDATA;
 	rec[1] = 0x03;
@@ -236,7 +236,7 @@ tlsrec_open(struct tlsrec_dir *d, const uint8_t hdr[static TLSREC_HDR],
 
 	if (blen < 1 + TLSREC_TAG || blen > TLSREC_MAX_CIPHERTEXT ||
 	    d->seq == UINT64_MAX)
-		return -1;
+		return TLSREC_E_AUTH;
 	n = blen - TLSREC_TAG;
 	tlsrec_nonce(d, nonce);
 	if (d->suite == TLSREC_CHACHA20_POLY1305_SHA256)
@@ -248,13 +248,15 @@ tlsrec_open(struct tlsrec_dir *d, const uint8_t hdr[static TLSREC_HDR],
 		r = wc_AesGcmDecrypt(aes, body, body, (word32)n, nonce,
 		    TLSREC_IV, body + n, TLSREC_TAG, hdr, TLSREC_HDR);
 	if (r != 0)
-		return -1;
+		return TLSREC_E_AUTH;
 	d->seq++;
+	if (n > TLSREC_MAX_INNER)
+		return TLSREC_E_OVERFLOW;
 	/* strip the zero padding; the last non-zero byte is the type */
 	while (n > 0 && body[n - 1] == 0)
 		n--;
-	if (n == 0 || n - 1 > TLSREC_MAX_PLAINTEXT)
-		return -1;
+	if (n == 0)
+		return TLSREC_E_NOTYPE;
 	*type = body[n - 1];
 	return (int)(n - 1);
 }

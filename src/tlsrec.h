@@ -34,8 +34,12 @@ enum {
 	TLSREC_TAG = 16,		/* AEAD tag, all three suites */
 	TLSREC_OVERHEAD = TLSREC_HDR + 1 + TLSREC_TAG,
 	TLSREC_MAX_PLAINTEXT = 16384,	/* 2^14, RFC 8446 5.1 */
+	/* content, type and padding: 2^14 + 1 at most (RFC 8446 5.4) */
+	TLSREC_MAX_INNER = 16384 + 1,
 	/* largest ciphertext a peer may send: 2^14 + 256 (RFC 8446 5.2) */
 	TLSREC_MAX_CIPHERTEXT = 16384 + 256,
+	/* the most tlsrec_seal() takes: what a legal-size record holds */
+	TLSREC_MAX_SEAL = 16384 + 256 - 16 - 1,
 	TLSREC_SECRET_MAX = 48,		/* SHA-384 */
 	TLSREC_IV = 12,
 
@@ -79,11 +83,13 @@ int tlsrec_init(struct tlsrec_dir *d, enum tlsrec_suite suite,
 int tlsrec_update(struct tlsrec_dir *d);
 
 /*
- * Seal one record in place.  rec holds len (<= TLSREC_MAX_PLAINTEXT)
- * content bytes at rec + TLSREC_HDR and has room for TLSREC_OVERHEAD
- * more; the header, inner type and tag are written around them.
- * Returns the record length (len + TLSREC_OVERHEAD), or -1 when the
- * sequence number is exhausted.
+ * Seal one record in place.  rec holds len content bytes at rec +
+ * TLSREC_HDR and has room for TLSREC_OVERHEAD more; the header, inner
+ * type and tag are written around them.  Senders keep len <=
+ * TLSREC_MAX_PLAINTEXT; up to TLSREC_MAX_SEAL is sealed so that tests
+ * can play a peer that breaks the inner plaintext limit.  Returns the
+ * record length (len + TLSREC_OVERHEAD), or -1 when len is over
+ * TLSREC_MAX_SEAL or the sequence number is exhausted.
  */
 int tlsrec_seal(struct tlsrec_dir *d, uint8_t type, uint8_t *rec,
     size_t len);
@@ -98,11 +104,20 @@ size_t tlsrec_hdr_len(const uint8_t hdr[static TLSREC_HDR]);
  */
 int tlsrec_body_len(const uint8_t hdr[static TLSREC_HDR]);
 
+/* Why tlsrec_open() refused a record, with the alert RFC 8446 wants. */
+enum tlsrec_open_err {
+	TLSREC_E_AUTH = -1,		/* forged, replayed: bad_record_mac */
+	TLSREC_E_NOTYPE = -2,		/* all zeros: unexpected_message */
+	TLSREC_E_OVERFLOW = -3		/* over 2^14 + 1: record_overflow */
+};
+
 /*
  * Open one record body (blen bytes after header hdr) in place.  On
  * success sets *type to the inner content type and returns the content
- * length (at the start of body, padding removed); -1 if the record fails
- * authentication, has no inner type or carries more than 2^14 bytes.
+ * length (at the start of body, padding removed).  Otherwise returns an
+ * enum tlsrec_open_err: the record fails authentication (or the sequence
+ * is exhausted), its inner plaintext has no non-zero byte, or it is over
+ * TLSREC_MAX_INNER bytes (RFC 8446 5.4).
  */
 int tlsrec_open(struct tlsrec_dir *d, const uint8_t hdr[static TLSREC_HDR],
     uint8_t *body, size_t blen, uint8_t *type);

@@ -352,42 +352,50 @@ struct ph_case {
 	const char *name;
 	struct { uint8_t type; const char *hex; } recs[4];
 	const char *err;
+	bool from_server;	/* the server sends, the client reads */
 };
 
 #define NST "040000080000000100000000"	/* ticket, 8-byte body */
 
 static const struct ph_case ph_cases[] = {
-	{ "ticket", { { 22, NST } }, NULL },
-	{ "two tickets in one record", { { 22, NST NST } }, NULL },
+	{ "ticket", { { 22, NST } }, NULL, true },
+	{ "two tickets in one record", { { 22, NST NST } }, NULL, true },
 	{ "ticket split over three records, header too",
 	    { { 22, "0400" }, { 22, "0008000000" }, { 22, "0100000000" } },
-	    NULL },
-	{ "empty application data record", { { 23, "" } }, NULL },
-	{ "user_canceled is ignored", { { 21, "015a" } }, NULL },
+	    NULL, true },
+	{ "ticket from a client", { { 22, NST } },
+	    "tls: unexpected post-handshake message type 4 "
+	    "(NewSessionTicket from a client)", false },
+	{ "all-zero inner plaintext", { { 0, "0000" } },
+	    "tls: record of only zero bytes (no content type)", false },
+	{ "empty application data record", { { 23, "" } }, NULL, false },
+	{ "user_canceled is ignored", { { 21, "015a" } }, NULL, false },
 	{ "KeyUpdate with request_update 2", { { 22, "1800000102" } },
-	    "tls: KeyUpdate with request_update 2 (expected 0 or 1)" },
+	    "tls: KeyUpdate with request_update 2 (expected 0 or 1)", false },
 	{ "KeyUpdate of 2 bytes", { { 22, "180000020000" } },
-	    "tls: KeyUpdate of 2 bytes (expected 1)" },
+	    "tls: KeyUpdate of 2 bytes (expected 1)", false },
 	{ "KeyUpdate not last in its record", { { 22, "1800000100" NST } },
-	    "tls: KeyUpdate is not the last message of its record" },
+	    "tls: KeyUpdate is not the last message of its record", false },
 	{ "CertificateRequest", { { 22, "0d00000100" } },
-	    "tls: unexpected post-handshake message type 13" },
+	    "tls: unexpected post-handshake message type 13", false },
 	{ "empty handshake record", { { 22, "" } },
-	    "tls: empty handshake record" },
+	    "tls: empty handshake record", false },
 	{ "data inside a fragmented ticket",
 	    { { 22, "04000008" }, { 23, "6869" } },
-	    "tls: record of type 23 inside a handshake message" },
+	    "tls: record of type 23 inside a handshake message", true },
 	{ "alert of 3 bytes", { { 21, "020a00" } },
-	    "tls: alert record of 3 bytes (expected 2)" },
+	    "tls: alert record of 3 bytes (expected 2)", false },
 	{ "fatal alert", { { 21, "0228" } },
-	    "tls: peer sent alert handshake_failure (40)" },
+	    "tls: peer sent alert handshake_failure (40)", false },
 	{ "change_cipher_spec inside", { { 20, "01" } },
-	    "tls: record of content type 20 after the handshake" },
+	    "tls: record of content type 20 after the handshake", false },
 };
 
 START_TEST(test_post_handshake)
 {
 	const struct ph_case *t = &ph_cases[_i];
+	struct tls_session *tx = t->from_server ? P.s : P.c;
+	struct tls_session *rx = t->from_server ? P.c : P.s;
 	uint8_t buf[64], *msg;
 	size_t i, len;
 	int n;
@@ -396,22 +404,108 @@ START_TEST(test_post_handshake)
 	for (i = 0; i < 4 && t->recs[i].hex != NULL; i++) {
 		msg = vec_hex(t->recs[i].hex, &len);
 		ck_assert_ptr_nonnull(msg);
-		ck_assert_int_eq(tls_send_record(P.c, t->recs[i].type, msg,
+		ck_assert_int_eq(tls_send_record(tx, t->recs[i].type, msg,
 		    len), 0);
 		free(msg);
 	}
 	if (t->err == NULL)
-		ck_assert_int_eq(tls_write(P.c, (const uint8_t *)"ok", 2), 2);
-	move(P.c, P.s);
-	n = tls_read(P.s, buf, sizeof(buf));
+		ck_assert_int_eq(tls_write(tx, (const uint8_t *)"ok", 2), 2);
+	move(tx, rx);
+	n = tls_read(rx, buf, sizeof(buf));
 	if (t->err != NULL) {
 		ck_assert_int_eq(n, -1);
-		ck_assert_int_eq(tls_status(P.s), TLS_FAILED);
-		ck_assert_str_eq(tls_error(P.s), t->err);
+		ck_assert_int_eq(tls_status(rx), TLS_FAILED);
+		ck_assert_str_eq(tls_error(rx), t->err);
 		return;
 	}
-	ck_assert_msg(n == 2, "%s: %d (%s)", t->name, n, tls_error(P.s));
+	ck_assert_msg(n == 2, "%s: %d (%s)", t->name, n, tls_error(rx));
 	ck_assert(memcmp(buf, "ok", 2) == 0);
+}
+END_TEST
+
+/*
+ * RFC 8446 5.4 and the caps on records without data: what the client
+ * sends (count records of type with content len bytes of fill, the last
+ * byte last), and the server's error and the alert the client then
+ * reads (NULL: the server carries on, then reads "ok").
+ */
+static const struct {
+	const char *name;
+	uint8_t type, fill, last;
+	size_t len, count;
+	const char *err, *alert;
+} limit_cases[] = {
+	{ "2^14 content: the largest record", 23, 'a', 'a', 16384, 1,
+	    NULL, NULL },
+	{ "2^14 content, type, one byte of padding", 0, 'a', 23, 16385, 1,
+	    "tls: record of 16386 inner plaintext bytes exceeds the "
+	    "16385-byte limit", "record_overflow (22)" },
+	{ "2^14 + 1 bytes of content", 23, 'a', 'a', 16385, 1,
+	    "tls: record of 16386 inner plaintext bytes exceeds the "
+	    "16385-byte limit", "record_overflow (22)" },
+	{ "all-zero inner plaintext", 0, 0, 0, 100, 1,
+	    "tls: record of only zero bytes (no content type)",
+	    "unexpected_message (10)" },
+	{ "32 empty records", 23, 0, 0, 0, 32, NULL, NULL },
+	{ "33 empty records", 23, 0, 0, 0, 33,
+	    "tls: more than 32 empty records in a row",
+	    "unexpected_message (10)" },
+	{ "4 user_canceled", 21, 1, 90, 2, 4, NULL, NULL },
+	{ "5 user_canceled", 21, 1, 90, 2, 5,
+	    "tls: more than 4 warning alerts without application data",
+	    "unexpected_message (10)" },
+	{ "32 KeyUpdates", 22, 0, 0, 0, 32, NULL, NULL },
+	{ "33 KeyUpdates", 22, 0, 0, 0, 33,
+	    "tls: more than 32 post-handshake messages without application "
+	    "data", "unexpected_message (10)" },
+};
+
+START_TEST(test_record_limits)
+{
+	static uint8_t msg[TLSREC_MAX_SEAL];
+	char want[96];
+	uint8_t buf[64];
+	size_t i;
+	int n;
+
+	pair_connect();
+	for (i = 0; i < limit_cases[_i].count; i++) {
+		if (limit_cases[_i].type == 22) {
+			/* KeyUpdate(update_not_requested) */
+			ck_assert_int_eq(tls_key_update(P.c, false), 0);
+		} else {
+			memset(msg, limit_cases[_i].fill, sizeof(msg));
+			if (limit_cases[_i].len > 0)
+				msg[limit_cases[_i].len - 1] =
+				    limit_cases[_i].last;
+			ck_assert_int_eq(tls_send_record(P.c,
+			    limit_cases[_i].type, msg, limit_cases[_i].len),
+			    0);
+		}
+		move(P.c, P.s);
+		/* each record alone, as a peer trickling them would */
+		if (i + 1 < limit_cases[_i].count)
+			ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), 0);
+	}
+	ck_assert_int_eq(tls_write(P.c, (const uint8_t *)"ok", 2), 2);
+	move(P.c, P.s);
+	do
+		n = tls_read(P.s, buf, sizeof(buf));
+	while (n > 0 && limit_cases[_i].len == 16384 && memcmp(buf, "ok",
+	    2) != 0);
+	if (limit_cases[_i].err == NULL) {
+		ck_assert_msg(n == 2 && memcmp(buf, "ok", 2) == 0,
+		    "%s: %d (%s)", limit_cases[_i].name, n, tls_error(P.s));
+		return;
+	}
+	ck_assert_int_eq(n, -1);
+	ck_assert_str_eq(tls_error(P.s), limit_cases[_i].err);
+	/* the fatal alert reaches the client, with the right code */
+	move(P.s, P.c);
+	ck_assert_int_eq(tls_read(P.c, buf, sizeof(buf)), -1);
+	snprintf(want, sizeof(want), "tls: peer sent alert %s",
+	    limit_cases[_i].alert);
+	ck_assert_str_eq(tls_error(P.c), want);
 }
 END_TEST
 
@@ -713,6 +807,8 @@ main(void)
 	tcase_add_test(tc, test_inplace_records);
 	tcase_add_loop_test(tc, test_post_handshake, 0,
 	    (int)(sizeof(ph_cases) / sizeof(ph_cases[0])));
+	tcase_add_loop_test(tc, test_record_limits, 0,
+	    (int)(sizeof(limit_cases) / sizeof(limit_cases[0])));
 	tcase_add_loop_test(tc, test_raw_headers, 0,
 	    (int)(sizeof(raw_cases) / sizeof(raw_cases[0])));
 	tcase_add_loop_test(tc, test_presented_certs, 0,

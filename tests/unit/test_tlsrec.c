@@ -240,9 +240,52 @@ START_TEST(test_suites_and_updates)
 	ck_assert_int_eq(tlsrec_update(&a), 0);
 	roundtrip(&a, &b, 100, 0);
 	ck_assert_int_eq(tlsrec_seal(&a, TLSREC_APPDATA, buf,
-	    TLSREC_MAX_PLAINTEXT + 1), -1);
+	    TLSREC_MAX_SEAL + 1), -1);
 	tlsrec_wipe(&a);
 	tlsrec_wipe(&b);
+}
+END_TEST
+
+/*
+ * RFC 8446 5.4: the inner plaintext (content, type, padding) is 2^14 + 1
+ * bytes at most, whatever part of it is padding: one byte over is
+ * TLSREC_E_OVERFLOW, not an authentication failure.
+ */
+START_TEST(test_inner_limit)
+{
+	static const struct { size_t content, pad; int want; } t[] = {
+		{ 16384, 0, 16384 },
+		{ 16383, 1, 16383 },
+		{ 16384, 1, TLSREC_E_OVERFLOW },
+		{ 16383, 2, TLSREC_E_OVERFLOW },
+		{ 16385, 0, TLSREC_E_OVERFLOW },
+		{ 0, 16384, 0 },
+		{ 0, 16385, TLSREC_E_OVERFLOW },
+	};
+	struct tlsrec_dir a = { 0 }, b = { 0 };
+	uint8_t secret[32], *buf, type = 0;
+	size_t i, len;
+
+	buf = malloc(TLSREC_MAX_SEAL + TLSREC_OVERHEAD);
+	ck_assert_ptr_nonnull(buf);
+	memset(secret, 9, sizeof(secret));
+	tlsrec_init(&a, TLSREC_AES_128_GCM_SHA256, secret, 32);
+	tlsrec_init(&b, TLSREC_AES_128_GCM_SHA256, secret, 32);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* content | type 23 | padding; seal adds the last byte */
+		len = t[i].content + 1 + t[i].pad;
+		memset(buf + TLSREC_HDR, 'x', t[i].content);
+		buf[TLSREC_HDR + t[i].content] = TLSREC_APPDATA;
+		memset(buf + TLSREC_HDR + t[i].content + 1, 0, t[i].pad);
+		ck_assert_int_eq(tlsrec_seal(&a, t[i].pad ? 0 : TLSREC_APPDATA,
+		    buf, len - 1),
+		    (int)(len - 1 + TLSREC_OVERHEAD));
+		ck_assert_msg(tlsrec_open(&b, buf, buf + TLSREC_HDR, len +
+		    TLSREC_TAG, &type) == t[i].want, "case %zu", i);
+	}
+	tlsrec_wipe(&a);
+	tlsrec_wipe(&b);
+	free(buf);
 }
 END_TEST
 
@@ -267,7 +310,7 @@ START_TEST(test_padding)
 	memset(buf, 0, sizeof(buf));
 	ck_assert_int_eq(tlsrec_seal(&a, 0, buf, 4), 4 + TLSREC_OVERHEAD);
 	ck_assert_int_eq(tlsrec_open(&b, buf, buf + TLSREC_HDR, 4 + 17, &type),
-	    -1);
+	    TLSREC_E_NOTYPE);
 	tlsrec_wipe(&a);
 	tlsrec_wipe(&b);
 }
@@ -308,6 +351,7 @@ main(void)
 	tcase_add_loop_test(tc, test_suites_and_updates, 0,
 	    (int)(sizeof(suites) / sizeof(suites[0])));
 	tcase_add_test(tc, test_padding);
+	tcase_add_test(tc, test_inner_limit);
 	tcase_add_test(tc, test_suite_names);
 	suite_add_tcase(s, tc);
 	failed = vec_run(s);
