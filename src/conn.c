@@ -1194,7 +1194,11 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 			conn_set_lowat(c, need > have ? need - have : 0);
 			break;
 		}
-		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
+		/* answers to the peer (TLS KeyUpdates) obey the same mark:
+		 * no input may queue output past backpressure */
+		if (evbuffer_get_length(out) >= CONN_OUT_HIGH ||
+		    evbuffer_get_length(bufferevent_get_output(c->sec)) +
+		    secchan_pending(c->sc) >= CONN_OUT_HIGH) {
 			c->down.throttled = true;
 			conn_reading(c, true, false);
 			ret = 1;
@@ -1448,8 +1452,10 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 	conn_bev_wrote(bev);
 	if (c->phase != CONN_RELAYING)
 		return;
-	if (c->up.throttled || c->up.eof)
-		conn_pump_up(c);
+	if ((c->up.throttled || c->up.eof) && conn_pump_up(c) < 0)
+		return;
+	if (c->down.throttled && !c->down.eof)
+		conn_pump_down(c);	/* it waited for our answers to drain */
 }
 
 /* Text of a bufferevent error (names are resolved before: resolve.c). */

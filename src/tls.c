@@ -144,6 +144,12 @@ struct tls_session {
 	uint64_t key_updates;		/* KeyUpdates received */
 	/* records without application data since the last that had some */
 	unsigned empty_run, warn_run, post_hs_run;
+	/*
+	 * Our KeyUpdate answer is queued in out and not yet taken: later
+	 * requests share it (RFC 8446 4.6.3 asks for one before our next
+	 * data, not one per request).
+	 */
+	bool ku_answer_queued;
 	/* traffic secrets from wolfSSL's callback until the offload */
 	uint8_t sec_c[TLSREC_SECRET_MAX], sec_s[TLSREC_SECRET_MAX];
 	size_t sec_c_len, sec_s_len;
@@ -969,11 +975,13 @@ tls_on_key_update(struct tls_session *s, uint8_t request)
 		return -1;
 	}
 	s->key_updates++;
-	if (request == 1 && !s->sent_close &&
-	    tls_send_key_update(s, false) != 0) {
+	if (request == 0 || s->sent_close || s->ku_answer_queued)
+		return 0;
+	if (tls_send_key_update(s, false) != 0) {
 		tls_set_error(s, "tls: cannot answer the peer's KeyUpdate");
 		return -1;
 	}
+	s->ku_answer_queued = true;
 	return 0;
 }
 
@@ -1238,8 +1246,10 @@ tls_take_output(struct tls_session *s, uint8_t *out, size_t cap)
 	memcpy(out, s->out + s->out_off, n);
 	s->out_off += n;
 	s->out_len -= n;
-	if (s->out_len == 0)
+	if (s->out_len == 0) {
 		tls_release_out(s);
+		s->ku_answer_queued = false;	/* it is on its way */
+	}
 	return n;
 }
 

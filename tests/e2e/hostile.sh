@@ -17,7 +17,10 @@
 #  - /tls/1.0.0: no client certificate, a certificate claiming an
 #    allowlisted peer but signed by another key, no libp2p extension,
 #    expired, a corrupt key, an unknown critical extension, and a valid
-#    certificate of a peer that is not allowlisted.
+#    certificate of a peer that is not allowlisted;
+#  - an authenticated TLS peer flooding KeyUpdate requests without reading
+#    (B's RSS bound), and one sending an all-zero record (the alert
+#    reaches it before the close).
 # The wrong peer ID and an authenticated but unlisted peer over /noise
 # are in transfer.sh (and tls.sh for TLS); a flood of half-open
 # handshakes in limits.sh.  E2E_QUICK=1 uses small honest transfers
@@ -27,9 +30,10 @@
 HS=3	# handshake_timeout, seconds
 if [ -n "${E2E_QUICK:-}" ]; then HONEST=1M; else HONEST=4M; fi
 
-keygen A; keygen B; keygen D; keygen H; keygen X; keygen S
+keygen A; keygen B; keygen D; keygen H; keygen X; keygen S; keygen K
 start_echod echo
 start_echod tgt		# what hostile peers would reach
+start_echod ksink --mode sink	# K's: data reaches it, nothing comes back
 start_echod mt		# behind the MITM path
 PB=$(free_port); FA=$(free_port)
 
@@ -37,6 +41,7 @@ conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" "security=noise tls" \
     "handshake_timeout=${HS}s"
 conf_expose B echo "$ID_A" "$PORT_echo"
 conf_expose B hostile "$ID_H" "$PORT_tgt"
+conf_expose B kflood "$ID_K" "$PORT_ksink"
 conf_expose B mt "$ID_D" "$PORT_mt"
 conf_node A security=noise "handshake_timeout=${HS}s"
 conf_forward A echo "$FA" "$PB" "$ID_B"
@@ -299,6 +304,28 @@ for m in foreign-sig no-ext expired corrupt-key extra-crit valid; do
 done
 check "no bad certificate reached any target" \
     test "$(accepted tgt)" -eq "$((tgt0 + 1))"
+
+# --- an authenticated TLS peer that misbehaves (issue 13) ------------------
+# KeyUpdate(update_requested) records, a byte of data after every 31 (so
+# under the in-a-row cap) to a sink, and never a read: our answers are
+# coalesced
+# and the encrypted side is no longer read while its output is full, so
+# B's memory stays bounded (before: about 75 MiB per 3 million records).
+rss0=$(rss_kb "$PID_B"); rssmax=$rss0
+"$TOOLS/plpeer" tls "$PB" --key "$T/K.key" --mode ku-flood --hold 20 \
+    >"$T/kuflood.out" 2>&1 &
+kf=$!
+while kill -0 "$kf" 2>/dev/null; do
+	r=$(rss_kb "$PID_B"); [ "$r" -gt "$rssmax" ] && rssmax=$r
+	sleep 0.2
+done
+wait "$kf"
+cat "$T/kuflood.out"
+check "ku-flood: the flood ran" grep -q "KeyUpdate requests" "$T/kuflood.out"
+check "ku-flood: B's RSS grew under 2 MiB ($rss0 -> $rssmax KiB)" \
+    test "$((rssmax - rss0))" -lt 2048
+check "zero-record: B sends unexpected_message before closing" \
+    "$TOOLS/plpeer" tls "$PB" --key "$T/H.key" --mode zero-record --hold 5
 
 # --- the honest tunnel ------------------------------------------------------
 touch "$T/stop"

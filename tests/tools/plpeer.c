@@ -33,6 +33,13 @@
  *   expired      validity ended yesterday
  *   corrupt-key  SignedKey.publicKey is garbage
  *   extra-crit   an unknown critical extension
+ *   ku-flood     valid; then, for --hold seconds, KeyUpdate(update_
+ *                requested) records with one byte of data after every
+ *                31, never reading (issue 13.1); prints the count and
+ *                exits 0 whatever the peerlock did
+ *   zero-record  valid; then one record of only zero bytes: exits 0 if
+ *                the peerlock answers with the unexpected_message alert
+ *                before it closes, 1 if not
  *
  * upgrade runs an honest upgrade (secchan.h) as ROLE dial or listen
  * over PROTO noise or tls (e.g. --mode listen-tls), advertising the
@@ -370,7 +377,8 @@ tls_cert(const char *mode, const struct identity *id,
 		p.corrupt_pubkey = true;
 	else if (strcmp(mode, "extra-crit") == 0)
 		p.extra_critical_ext = true;
-	else if (strcmp(mode, "valid") != 0)
+	else if (strcmp(mode, "valid") != 0 && strcmp(mode, "ku-flood") != 0 &&
+	    strcmp(mode, "zero-record") != 0)
 		return -1;
 	return tlscert_build(id, &p, cert, certlen, key, keylen);
 }
@@ -386,6 +394,82 @@ tls_flush(int fd, struct tls_session *s)
 		if (write_all(fd, buf, n) != 0)
 			return -1;
 	return 0;
+}
+
+/*
+ * ku-flood: KeyUpdate requests for hold seconds, never reading; sends
+ * only what the socket takes without blocking.  Returns EXIT_CLOSED_OK.
+ */
+static int
+tls_ku_flood(int fd, struct tls_session *s, double hold)
+{
+	uint8_t buf[4096];
+	double end = now_s() + hold;
+	unsigned long long n = 0;
+	size_t have = 0, off = 0;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	ssize_t w;
+	int small = 4096;
+
+	/* the answers must pile up in the peerlock, not in our kernel */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	while (now_s() < end) {
+		if (off == have) {
+			/* refill: 31 requests (the cap is 32 in a row), data */
+			for (int i = 0; i < 31; i++, n++)
+				if (tls_key_update(s, true) != 0)
+					goto done;
+			if (tls_write(s, (const uint8_t *)"k", 1) != 1)
+				goto done;
+			have = tls_take_output(s, buf, sizeof(buf));
+			off = 0;
+		}
+		if (poll(&p, 1, 100) < 0 || (p.revents & (POLLERR |
+		    POLLHUP)))
+			break;
+		if (!(p.revents & POLLOUT))
+			continue;
+		w = send(fd, buf + off, have - off, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN)
+			break;
+		if (w > 0)
+			off += (size_t)w;
+	}
+done:
+	printf("plpeer ku-flood: %llu KeyUpdate requests\n", n);
+	return EXIT_CLOSED_OK;
+}
+
+/* zero-record: send an all-zero record; want unexpected_message back. */
+static int
+tls_zero_record(int fd, struct tls_session *s, double hold)
+{
+	static const uint8_t zeros[2];
+	uint8_t buf[4096];
+	double end = now_s() + hold;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t got;
+	int n;
+
+	if (tls_send_record(s, 0, zeros, sizeof(zeros)) != 0 ||
+	    tls_flush(fd, s) != 0)
+		return EXIT_SETUP;
+	while (now_s() < end) {
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if ((got = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+		if (tls_feed(s, buf, (size_t)got) != (size_t)got)
+			break;
+		while ((n = tls_read(s, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			break;
+	}
+	printf("plpeer zero-record: %s\n", tls_error(s));
+	return strcmp(tls_error(s), "tls: peer sent alert "
+	    "unexpected_message (10)") == 0 ? EXIT_CLOSED_OK : EXIT_STILL_OPEN;
 }
 
 /* tls: multistream for /tls/1.0.0, then a client presenting a bad cert. */
@@ -440,7 +524,12 @@ run_tls(const struct opts *o, const struct identity *id,
 		goto out;
 	printf("plpeer %s: our side: %s\n", o->mode, st == TLS_DONE ?
 	    "handshake done" : tls_error(s));
-	rc = wait_close(fd, o->mode, o->hold);
+	if (st == TLS_DONE && strcmp(o->mode, "ku-flood") == 0)
+		rc = tls_ku_flood(fd, s, o->hold);
+	else if (st == TLS_DONE && strcmp(o->mode, "zero-record") == 0)
+		rc = tls_zero_record(fd, s, o->hold);
+	else
+		rc = wait_close(fd, o->mode, o->hold);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -509,6 +509,48 @@ START_TEST(test_record_limits)
 }
 END_TEST
 
+/*
+ * Issue 13 item 1: a peer that asks for KeyUpdates and never reads.
+ * However many requests arrive before our output is taken, one answer
+ * is queued (RFC 8446 4.6.3); the keys stay in step both ways.
+ */
+START_TEST(test_key_update_flood)
+{
+	uint8_t buf[64];
+	size_t i, one = 0;
+	int n;
+
+	pair_connect();
+	for (i = 0; i < 3000; i++) {
+		ck_assert_int_eq(tls_key_update(P.c, true), 0);
+		/* data now and then keeps under the in-a-row cap */
+		if (i % 16 == 15)
+			ck_assert_int_eq(tls_write(P.c,
+			    (const uint8_t *)"x", 1), 1);
+		move(P.c, P.s);
+		while ((n = tls_read(P.s, buf, sizeof(buf))) > 0)
+			;
+		ck_assert_msg(n == 0, "%zu: %s", i, tls_error(P.s));
+		if (i == 0)
+			one = tls_pending_output(P.s);
+		ck_assert_uint_eq(tls_pending_output(P.s), one);
+	}
+	ck_assert_uint_eq(one, 5 + TLSREC_OVERHEAD);
+	ck_assert_uint_eq(tls_key_updates(P.s), 3000);
+	/* the one answer moves the client's read key; data still flows */
+	ck_assert_int_eq(tls_write(P.s, (const uint8_t *)"ok", 2), 2);
+	move(P.s, P.c);
+	n = tls_read(P.c, buf, sizeof(buf));
+	ck_assert_msg(n == 2 && memcmp(buf, "ok", 2) == 0, "%d: %s", n,
+	    tls_error(P.c));
+	/* a request after the answer left gets a new answer */
+	ck_assert_int_eq(tls_key_update(P.c, true), 0);
+	move(P.c, P.s);
+	ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(tls_pending_output(P.s), one);
+}
+END_TEST
+
 /* Raw, unprotected or oversized record headers after the handshake. */
 static const struct {
 	uint8_t hdr[5];
@@ -807,6 +849,7 @@ main(void)
 	tcase_add_test(tc, test_inplace_records);
 	tcase_add_loop_test(tc, test_post_handshake, 0,
 	    (int)(sizeof(ph_cases) / sizeof(ph_cases[0])));
+	tcase_add_test(tc, test_key_update_flood);
 	tcase_add_loop_test(tc, test_record_limits, 0,
 	    (int)(sizeof(limit_cases) / sizeof(limit_cases[0])));
 	tcase_add_loop_test(tc, test_raw_headers, 0,
