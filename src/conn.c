@@ -1194,11 +1194,7 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 			conn_set_lowat(c, need > have ? need - have : 0);
 			break;
 		}
-		/* answers to the peer (TLS KeyUpdates) obey the same mark:
-		 * no input may queue output past backpressure */
-		if (evbuffer_get_length(out) >= CONN_OUT_HIGH ||
-		    evbuffer_get_length(bufferevent_get_output(c->sec)) +
-		    secchan_pending(c->sc) >= CONN_OUT_HIGH) {
+		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
 			c->down.throttled = true;
 			conn_reading(c, true, false);
 			ret = 1;
@@ -1269,7 +1265,15 @@ conn_pump_down(struct conn *c)
 		conn_bev_push(c->plain);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	if (conn_flush_sc(c) != 0)	/* e.g. TLS answers to the peer */
+	/*
+	 * TLS answers to the peer (KeyUpdates) obey the encrypted side's
+	 * mark: above it they wait in tls.c, where requests share one
+	 * answer, so no input queues output past backpressure.  (Pausing
+	 * the encrypted reads instead would deadlock two peers that both
+	 * echo bulk data.)  The write callback flushes them.
+	 */
+	if (evbuffer_get_length(bufferevent_get_output(c->sec)) <
+	    CONN_OUT_HIGH && conn_flush_sc(c) != 0)
 		return -1;
 	conn_bev_push(c->sec);
 	if (c->down.throttled && !c->down.eof) {
@@ -1454,8 +1458,8 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 		return;
 	if ((c->up.throttled || c->up.eof) && conn_pump_up(c) < 0)
 		return;
-	if (c->down.throttled && !c->down.eof)
-		conn_pump_down(c);	/* it waited for our answers to drain */
+	if (secchan_pending(c->sc) > 0 && conn_flush_sc(c) == 0)
+		conn_bev_push(c->sec);	/* answers held back at the mark */
 }
 
 /* Text of a bufferevent error (names are resolved before: resolve.c). */
