@@ -308,8 +308,8 @@ check "no bad certificate reached any target" \
 # --- an authenticated TLS peer that misbehaves (issue 13) ------------------
 # KeyUpdate(update_requested) records, a byte of data after every 31 (so
 # under the in-a-row cap) to a sink, and never a read: our answers are
-# coalesced
-# and the encrypted side is no longer read while its output is full, so
+# coalesced and, while the encrypted output is above its mark, held back
+# in tls.c (one answer for any number of requests), so
 # B's memory stays bounded (before: about 75 MiB per 3 million records).
 rss0=$(rss_kb "$PID_B"); rssmax=$rss0
 "$TOOLS/plpeer" tls "$PB" --key "$T/K.key" --mode ku-flood --hold 20 \
