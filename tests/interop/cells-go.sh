@@ -376,10 +376,107 @@ run_config() {
 	for p in $cfg_pids; do wait "$p" 2>/dev/null; done
 }
 
+# --- node mode: full go-libp2p hosts (yamux, identify, ping) ----------------
+# node_cell SEC DIR RESULT DETAIL...
+node_cell() {
+	_s=$1 _d=$2 _r=$3
+	shift 3
+	echo "CELL go $_s $_d node ed25519 $_r $*"
+	[ "$_r" = FAIL ] && failed=1
+	return 0
+}
+
+# node_config SEC: a go node serving /x/echo and a peerlock with a
+# node-mode expose for the go peer and a node-mode forward to the go node;
+# go dials peerlock's expose (1 MiB, ping, identify), and 4 concurrent
+# 1 MiB tunnels go through peerlock's forward over one session.
+node_config() {
+	sec=$1
+	d="$work/node-$sec"
+	mkdir -p "$d"
+	PLID=$PLID_ed25519
+	"$GOPEER" node-listen --sec "$sec" --key "$work/go-ed25519.key" \
+	    --port-file "$d/gn.port" --timeout $T >"$d/gn.out" 2>"$d/gn.err" &
+	gnpid=$!
+	pids="$pids $gnpid"
+	if ! wait_file "$d/gn.port" "$gnpid"; then
+		show_log "gopeer node-listen" "$d/gn.err"
+		node_cell "$sec" "go->peerlock" FAIL "gopeer node-listen did not start"
+		node_cell "$sec" "peerlock->go" FAIL "gopeer node-listen did not start"
+		return
+	fi
+	PLPORT=$(free_port) && NFWD=$(free_port) || return
+	cat >"$d/peerlock.conf" <<EOC
+[peerlock]
+identity = $work/pl-ed25519.key
+listen = /ip4/127.0.0.1/tcp/$PLPORT
+security = $sec
+
+[expose.echo]
+peers = $ID_go_ed25519
+protocol = /x/echo
+target = 127.0.0.1:$ECHOPORT
+
+[forward.gonode]
+listen = 127.0.0.1:$NFWD
+peer = /ip4/127.0.0.1/tcp/$(cat "$d/gn.port")/p2p/$ID_go_ed25519
+protocol = /x/echo
+EOC
+	"$PEERLOCK" run -c "$d/peerlock.conf" 2>"$d/peerlock.log" &
+	plpid=$!
+	pids="$pids $plpid"
+	if ! wait_listen "$PLPORT" "$plpid" || ! wait_listen "$NFWD" "$plpid"; then
+		show_log "peerlock (node, $sec)" "$d/peerlock.log"
+		node_cell "$sec" "go->peerlock" FAIL "peerlock run did not come up"
+		node_cell "$sec" "peerlock->go" FAIL "peerlock run did not come up"
+		return
+	fi
+	out=$(timeout $((T + 10)) "$GOPEER" node-dial --sec "$sec" \
+	    --key "$work/go-ed25519.key" --addr "127.0.0.1:$PLPORT" \
+	    --peer "$PLID" --bytes 1048576 --timeout $T 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(json_field ok)" = true ] &&
+	    [ "$(json_field muxer)" = /yamux/1.0.0 ] &&
+	    echo "$out" | grep -q '"agent":"peerlock/'; then
+		node_cell "$sec" "go->peerlock" PASS \
+		    "yamux,identify(peerlock/),ping,1MiB /x/echo"
+	else
+		node_cell "$sec" "go->peerlock" FAIL "exit $rc: $(echo "$out" | tail -n 1)"
+		show_log "peerlock (node, $sec)" "$d/peerlock.log"
+	fi
+	_why=""
+	_cp=""
+	# the go dialer above used the same identity: count sessions from here
+	_n0=$(grep -c "session with $ID_go_ed25519" "$d/peerlock.log")
+	for i in 1 2 3 4; do
+		"$PLCLIENT" 127.0.0.1 "$NFWD" --bytes 1048576 --seed "$i" \
+		    --timeout $T >"$d/c$i.out" 2>&1 &
+		_cp="$_cp $!"
+	done
+	for p in $_cp; do
+		wait "$p" || _why="$_why; tunnel failed"
+	done
+	_n=$(($(grep -c "session with $ID_go_ed25519" "$d/peerlock.log") - _n0))
+	[ "$_n" -eq 1 ] || _why="$_why; $_n sessions to the go node, want 1"
+	[ "$(grep -c '"event":"stream".*"ok":true' "$d/gn.out")" -ge 4 ] ||
+	    _why="$_why; the go node did not echo 4 streams"
+	if [ -z "$_why" ]; then
+		node_cell "$sec" "peerlock->go" PASS \
+		    "4x1MiB /x/echo tunnels on one session"
+	else
+		node_cell "$sec" "peerlock->go" FAIL "${_why#; }"
+		show_log "peerlock (node, $sec)" "$d/peerlock.log"
+		show_log "gopeer node-listen" "$d/gn.out"
+	fi
+	kill "$plpid" "$gnpid" 2>/dev/null
+	wait "$plpid" "$gnpid" 2>/dev/null
+}
+
 for sec in $SECS; do
 	run_config "$sec" ed25519 "$GO_TYPES"
 	for k in $PL_TYPES; do
 		run_config "$sec" "$k" "$k"
 	done
+	node_config "$sec"
 done
 [ $failed -eq 0 ]
