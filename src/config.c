@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wire.h"
 
@@ -312,8 +313,11 @@ cfg_set_listen(struct pstate *st, const char *v, bool cont)
 	if (ma->has_peer)
 		return cfg_fail(st, st->lineno, "listen: a listen address "
 		    "takes no /p2p/ peer ID");
-	if (st->kind == SECT_PEERLOCK)
+	if (st->kind == SECT_PEERLOCK) {
 		st->c->has_listen = true;
+		st->c->listen_line = st->lineno;
+	} else
+		st->c->forwards[st->idx].listen_line = st->lineno;
 	return 1;
 }
 
@@ -438,6 +442,7 @@ cfg_set_admin(struct pstate *st, const char *v, bool cont)
 		return cfg_fail(st, st->lineno, "admin: needs an IP address, "
 		    "e.g. 127.0.0.1:9090");
 	st->c->has_admin = true;
+	st->c->admin_line = st->lineno;
 	return 1;
 }
 
@@ -1155,6 +1160,106 @@ cfg_check_peers_unique(struct pstate *st)
 	return st->failed ? 0 : 1;
 }
 
+/* One address the config binds, for the conflict check. */
+struct cfg_bind {
+	const struct multiaddr *ma;
+	const char *what;		/* "[forward.db] listen" */
+	int line;
+};
+
+/* Whether ma is the IPv4 or IPv6 wildcard address. */
+static bool
+cfg_wildcard(const struct multiaddr *ma, enum ma_host kind)
+{
+	return ma->kind == kind && strcmp(ma->host, kind == MA_IP4 ?
+	    "0.0.0.0" : "::") == 0;
+}
+
+/* Whether a literal or "localhost" may be the address ip of kind. */
+static bool
+cfg_same_host(const struct multiaddr *a, const struct multiaddr *b)
+{
+	if (a->kind == b->kind ||
+	    ((a->kind == MA_DNS || a->kind == MA_DNS4 || a->kind == MA_DNS6) &&
+	    (b->kind == MA_DNS || b->kind == MA_DNS4 || b->kind == MA_DNS6)))
+		return strcasecmp(a->host, b->host) == 0;
+	/* the one name a listener commonly uses */
+	if (a->kind == MA_DNS || a->kind == MA_DNS4 || a->kind == MA_DNS6)
+		return strcasecmp(a->host, "localhost") == 0 &&
+		    (strcmp(b->host, "127.0.0.1") == 0 ||
+		    strcmp(b->host, "::1") == 0);
+	if (b->kind == MA_DNS || b->kind == MA_DNS4 || b->kind == MA_DNS6)
+		return cfg_same_host(b, a);
+	return false;
+}
+
+/*
+ * Whether binding a and b would collide on Linux: same port (0 never
+ * collides), and the same host, or a wildcard covering the other ("::"
+ * covers IPv4 too: net.ipv6.bindv6only is 0 by default and peerlock
+ * does not set IPV6_V6ONLY).
+ */
+static bool
+cfg_binds_overlap(const struct multiaddr *a, const struct multiaddr *b)
+{
+	if (a->port == 0 || a->port != b->port)
+		return false;
+	if (cfg_wildcard(a, MA_IP6) || cfg_wildcard(b, MA_IP6))
+		return true;
+	if (cfg_wildcard(a, MA_IP4))
+		return b->kind != MA_IP6 && b->kind != MA_DNS6;
+	if (cfg_wildcard(b, MA_IP4))
+		return a->kind != MA_IP6 && a->kind != MA_DNS6;
+	return cfg_same_host(a, b);
+}
+
+/*
+ * No two listeners (encrypted, admin, forwards) may bind overlapping
+ * addresses: `run` would fail with "Address already in use".  The later
+ * line is the error; the message names the earlier one.
+ */
+static int
+cfg_check_binds(struct pstate *st)
+{
+	const struct config *c = st->c;
+	struct cfg_bind *b, *x, *y;
+	char what[CONFIG_MAX_FORWARDS][CONFIG_NAME_MAX + 24];
+	char ax[MULTIADDR_STR_MAX], ay[MULTIADDR_STR_MAX];
+	size_t i, j, n = 0;
+
+	if ((b = calloc(c->nforwards + 2, sizeof(*b))) == NULL)
+		return cfg_fail(st, 1, "out of memory");
+	if (c->has_listen)
+		b[n++] = (struct cfg_bind){ &c->listen, "[peerlock] listen",
+		    c->listen_line };
+	if (c->has_admin)
+		b[n++] = (struct cfg_bind){ &c->admin, "[peerlock] admin",
+		    c->admin_line };
+	for (i = 0; i < c->nforwards; i++) {
+		snprintf(what[i], sizeof(what[i]), "[forward.%s] listen",
+		    c->forwards[i].name);
+		b[n++] = (struct cfg_bind){ &c->forwards[i].listen, what[i],
+		    c->forwards[i].listen_line };
+	}
+	for (i = 0; i < n && !st->failed; i++) {
+		for (j = i + 1; j < n; j++) {
+			x = b[i].line < b[j].line ? &b[i] : &b[j];
+			y = x == &b[i] ? &b[j] : &b[i];
+			if (!cfg_binds_overlap(x->ma, y->ma))
+				continue;
+			multiaddr_to_string(x->ma, ax, sizeof(ax));
+			multiaddr_to_string(y->ma, ay, sizeof(ay));
+			cfg_fail(st, y->line, "%s %s conflicts with %s %s at "
+			    "%s:%d: both bind port %u; give each listener its "
+			    "own address or port", y->what, ay, x->what, ax,
+			    st->name, x->line, (unsigned)y->ma->port);
+			break;
+		}
+	}
+	free(b);
+	return st->failed ? 0 : 1;
+}
+
 /* Whole-file rules, checked once every line is read. */
 static int
 cfg_check(struct pstate *st)
@@ -1180,6 +1285,8 @@ cfg_check(struct pstate *st)
 		if (cfg_check_connect(st, i) == 0)
 			return 0;
 	if (cfg_check_any_unique(st) == 0 || cfg_check_peers_unique(st) == 0)
+		return 0;
+	if (cfg_check_binds(st) == 0)
 		return 0;
 	if (c->nforwards == 0 && c->nexposes == 0 && c->nconnects == 0)
 		return cfg_fail(st, st->pmeta.hdr, "nothing to do: add a "

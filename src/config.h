@@ -56,6 +56,7 @@ struct config_forward {
 	char protocol[CONFIG_PROTO_MAX];	/* "" = raw mode */
 	enum sec_proto security[SEC_MAX];
 	size_t nsecurity;		/* inherited from [peerlock] if unset */
+	int listen_line;		/* line of listen, for run-time errors */
 };
 
 /* [expose.NAME]: authenticated peers -> local plaintext target. */
@@ -99,6 +100,7 @@ struct config {
 	bool log_format_json;		/* log_format = json; default text */
 	bool has_admin;
 	struct multiaddr admin;		/* admin HTTP listener (host:port) */
+	int listen_line, admin_line;	/* their lines, for run-time errors */
 	unsigned shutdown_timeout_ms;	/* default 30 s; 0 = close at once */
 	unsigned quiet;			/* bit i: config_quiet_classes[i] */
 	char *user;			/* drop to this user after binding */

@@ -507,10 +507,13 @@ node_listener_free(struct node_listener *nl)
 	free(nl);
 }
 
-/* Bind a new listener for ma; fw NULL for the encrypted one.  NULL on error. */
+/*
+ * Bind a new listener for ma (configured at cfg's line); fw NULL for the
+ * encrypted one.  NULL on error, logged with file:line.
+ */
 static struct node_listener *
 node_bind(struct node *n, const struct multiaddr *ma,
-    const struct config_forward *fw)
+    const struct config_forward *fw, const struct config *cfg, int line)
 {
 	struct node_listener *nl;
 	struct addrinfo hints, *res = NULL;
@@ -532,7 +535,8 @@ node_bind(struct node *n, const struct multiaddr *ma,
 	hints.ai_flags = AI_PASSIVE;
 	snprintf(port, sizeof(port), "%u", ma->port);
 	if ((rc = getaddrinfo(ma->host, port, &hints, &res)) != 0) {
-		log_err("%slisten %s: %s", n->prefix, nl->addr,
+		log_err("%s%s:%d: listen %s (%s): %s", n->prefix, cfg->path,
+		    line, nl->addr, fw != NULL ? fw->name : "encrypted",
 		    gai_strerror(rc));
 		free(nl);
 		return NULL;
@@ -540,7 +544,8 @@ node_bind(struct node *n, const struct multiaddr *ma,
 	nl->l = node_listen_on(n, nl, res, &adopted);
 	freeaddrinfo(res);
 	if (nl->l == NULL) {
-		log_err("%slisten %s: %s", n->prefix, nl->addr,
+		log_err("%s%s:%d: listen %s (%s): %s", n->prefix, cfg->path,
+		    line, nl->addr, fw != NULL ? fw->name : "encrypted",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		free(nl);
 		return NULL;
@@ -616,7 +621,8 @@ node_listeners_for(struct node *n, const struct config *cfg)
 		if (j < n->nls) {
 			n->ls[j]->keep = true;
 			ls[i] = n->ls[j];
-		} else if ((ls[i] = node_bind(n, ma, fw)) == NULL)
+		} else if ((ls[i] = node_bind(n, ma, fw, cfg, fw != NULL ?
+		    fw->listen_line : cfg->listen_line)) == NULL)
 			goto fail;
 	}
 	return ls;

@@ -33,7 +33,8 @@ void node_set_inherited(struct node *n, const int *fds, size_t nfds);
 
 /*
  * Bind every listener.  Returns 0, or -1 with the reason logged (e.g.
- * "listen /ip4/0.0.0.0/tcp/4001: Address already in use").
+ * "peerlock.conf:3: listen /ip4/0.0.0.0/tcp/4001 (encrypted): Address
+ * already in use").
  */
 int node_start(struct node *n);
 

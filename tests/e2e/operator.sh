@@ -2,7 +2,10 @@
 # Goal: what an operator trying peerlock for the first time runs into
 # (issue 14), each with real processes:
 #  - the harness itself: a peerlock whose bind fails ("Address already
-#    in use") does not count as started.
+#    in use") does not count as started;
+#  - listen conflicts (two forwards on one address, admin on a forward's
+#    address) fail `check` and `run` with file:line of both; a port taken
+#    by another process names the config line at run time.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H
@@ -13,6 +16,33 @@ conf_node H
 conf_forward H x "$PORT_busy" "$(free_port)" "$ID_B"
 check_not "start_peerlock fails when the forward's port is taken" \
     start_peerlock H
-check "... and the log says why" logged H "Address already in use"
+check "... and the log names the config line and why" \
+    logged H "H.conf:5: listen /ip4/127.0.0.1/tcp/$PORT_busy (x): Address already in use"
+
+# --- listen conflicts: check and run refuse, naming both lines -------------
+P1=$(free_port)
+conf_node K
+conf_forward K a "$P1" "$(free_port)" "$ID_B"
+conf_forward K b "$P1" "$(free_port)" "$ID_B"
+check_not "check refuses two forwards on one address" \
+    "$PEERLOCK" check -c "$T/K.conf"
+"$PEERLOCK" check -c "$T/K.conf" >"$T/K.check" 2>&1
+check "... naming both lines" grep -q "K.conf:9: \[forward.b\] listen \
+/ip4/127.0.0.1/tcp/$P1 conflicts with \[forward.a\] listen \
+/ip4/127.0.0.1/tcp/$P1 at $T/K.conf:5" "$T/K.check"
+"$PEERLOCK" run -c "$T/K.conf" >"$T/K.run" 2>&1
+check "run refuses it before binding anything (exit 1)" test $? -eq 1
+check "... with the same message" grep -q "K.conf:9: \[forward.b\]" \
+    "$T/K.run"
+conf_node L "admin=127.0.0.1:$P1"
+conf_forward L a "$P1" "$(free_port)" "$ID_B"
+"$PEERLOCK" check -c "$T/L.conf" >"$T/L.check" 2>&1
+check "check refuses admin on a forward's address, naming both lines" \
+    grep -q "L.conf:6: \[forward.a\] listen .* conflicts with \
+\[peerlock\] admin /ip4/127.0.0.1/tcp/$P1 at $T/L.conf:3" "$T/L.check"
+conf_node M "listen=/ip4/0.0.0.0/tcp/$P1"
+conf_forward M a "$P1" "$(free_port)" "$ID_B"
+check_not "check refuses a forward on a port the wildcard listener takes" \
+    "$PEERLOCK" check -c "$T/M.conf"
 
 pl_finish

@@ -32,6 +32,12 @@
 /* A complete forward: 3 lines. */
 #define FWD(name) "[forward." name "]\nlisten = 127.0.0.1:15432\n" \
 	"peer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
+/* A complete forward listening on 127.0.0.1:port: 3 lines. */
+#define FWDP(name, port) "[forward." name "]\nlisten = 127.0.0.1:" port \
+	"\npeer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
+/* A forward listening on addr: 3 lines. */
+#define FWDA(name, addr) "[forward." name "]\nlisten = " addr \
+	"\npeer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
 /* A complete expose: 3 lines. */
 #define EXP(name, peers) "[expose." name "]\npeers = " peers "\n" \
 	"target = 127.0.0.1:5432\n"
@@ -216,6 +222,24 @@ static const struct {
 	{ PL "[connects.h]\npeer = /p2p/" ID1 "\n", 4,
 	    "(expected [peerlock], [forward.NAME], [expose.NAME] or "
 	    "[connect.NAME])" },
+	/* listeners that `run` could not all bind */
+	{ PL FWD("a") FWD("b"), 8, "[forward.b] listen /ip4/127.0.0.1/tcp/"
+	    "15432 conflicts with [forward.a] listen /ip4/127.0.0.1/tcp/15432 "
+	    "at t.conf:5: both bind port 15432" },
+	{ PL "admin = 127.0.0.1:15432\n" FWD("a"), 6, "[forward.a] listen "
+	    "/ip4/127.0.0.1/tcp/15432 conflicts with [peerlock] admin "
+	    "/ip4/127.0.0.1/tcp/15432 at t.conf:4" },
+	{ PL FWDP("a", "4001"), 5, "[forward.a] listen /ip4/127.0.0.1/tcp/4001 "
+	    "conflicts with [peerlock] listen /ip4/0.0.0.0/tcp/4001 at "
+	    "t.conf:3" },
+	{ PLN "admin = 127.0.0.1:4001\nlisten = /ip6/::/tcp/4001\n" FWD("a"),
+	    4, "[peerlock] listen /ip6/::/tcp/4001 conflicts with [peerlock] "
+	    "admin /ip4/127.0.0.1/tcp/4001 at t.conf:3" },
+	{ PL FWD("a") FWDA("b", "localhost:15432"), 8, "conflicts with "
+	    "[forward.a] listen /ip4/127.0.0.1/tcp/15432 at t.conf:5" },
+	{ PL FWDP("a", "1") FWDP("b", "2") FWDP("c", "1"), 11,
+	    "[forward.c] listen /ip4/127.0.0.1/tcp/1 conflicts with "
+	    "[forward.a] listen /ip4/127.0.0.1/tcp/1 at t.conf:5" },
 };
 
 /* Each broken config fails with "t.conf:LINE: ..." naming the problem. */
@@ -355,13 +379,31 @@ START_TEST(test_ops_keys)
 }
 END_TEST
 
+/* Listeners that can all be bound together are accepted. */
+START_TEST(test_binds_ok)
+{
+	struct config *c;
+
+	c = parse_ok(PL "admin = 127.0.0.1:4002\n" FWDA("a", "127.0.0.1:0")
+	    FWDA("b", "127.0.0.1:0") FWDA("c", "127.0.0.2:15432")
+	    FWDA("d", "127.0.0.3:15432") FWDA("e", "[::1]:15432"));
+	ck_assert_uint_eq(c->nforwards, 5);
+	ck_assert_int_eq(c->listen_line, 3);
+	ck_assert_int_eq(c->admin_line, 4);
+	ck_assert_int_eq(c->forwards[0].listen_line, 6);
+	config_free(c);
+	/* "::1" and "127.0.0.1" are different sockets */
+	config_free(parse_ok(PLN FWDA("a", "[::1]:5") FWDA("b", "127.0.0.1:5")));
+}
+END_TEST
+
 /* Per-forward security overrides; otherwise the global list is inherited. */
 START_TEST(test_security_inherit)
 {
 	struct config *c;
 
 	c = parse_ok(PL "security = tls noise\n" FWD("a")
-	    FWD("b") "security = noise\n");
+	    FWDP("b", "15433") "security = noise\n");
 	ck_assert_uint_eq(c->nforwards, 2);
 	ck_assert_uint_eq(c->forwards[0].nsecurity, 2);
 	ck_assert_int_eq(c->forwards[0].security[0], SEC_TLS);
@@ -678,6 +720,7 @@ main(void)
 	tcase_add_loop_test(tc, test_broken, 0,
 	    sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(tc, test_shipped);
+	tcase_add_test(tc, test_binds_ok);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_ops_keys);
 	tcase_add_test(tc, test_security_inherit);
