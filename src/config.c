@@ -35,7 +35,7 @@ enum key_id {
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
-	K_MAX_STREAM_WINDOW, K_COUNT
+	K_MAX_STREAM_WINDOW, K_UNSAFE_LISTEN, K_COUNT
 };
 
 enum {
@@ -502,6 +502,18 @@ cfg_set_proxy(struct pstate *st, const char *v, bool cont)
 	    "none, got '%.32s'", v);
 }
 
+/* [forward.NAME] unsafe_listen = yes | no */
+static int
+cfg_set_unsafe_listen(struct pstate *st, const char *v, bool cont)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		st->c->forwards[st->idx].unsafe_listen = v[0] == 'y';
+		return 1;
+	}
+	return cfg_fail(st, st->lineno, "unsafe_listen: expected yes or no, "
+	    "got '%.32s'", v);
+}
+
 /*
  * [forward.NAME] / [connect.NAME] peer = MULTIADDR/p2p/ID; a forward
  * may also name /p2p/ID alone (node mode: any live session to the peer).
@@ -692,6 +704,8 @@ static const struct key_def cfg_keys[] = {
 	{ "protocol", K_PROTOCOL, SECT_EXPOSE, false, cfg_set_protocol },
 	{ "peer", K_PEER, SECT_CONNECT, false, cfg_set_peer },
 	{ "security", K_SECURITY, SECT_CONNECT, true, cfg_set_security },
+	{ "unsafe_listen", K_UNSAFE_LISTEN, SECT_FORWARD, false,
+	    cfg_set_unsafe_listen },
 	{ "peers", K_PEERS, SECT_EXPOSE, true, cfg_set_peers },
 	{ "target", K_TARGET, SECT_EXPOSE, false, cfg_set_target },
 	{ "proxy_protocol", K_PROXY_PROTOCOL, SECT_EXPOSE, false,
@@ -996,6 +1010,20 @@ cfg_syntax_error(struct pstate *st, int line)
 		cfg_fail(st, line, "expected 'key = value'");
 }
 
+/* Whether a listen address is reachable from this host only. */
+static bool
+cfg_loopback(const struct multiaddr *ma)
+{
+	switch (ma->kind) {
+	case MA_IP4:
+		return strncmp(ma->host, "127.", 4) == 0;
+	case MA_IP6:
+		return strcmp(ma->host, "::1") == 0;
+	default:
+		return strcasecmp(ma->host, "localhost") == 0;
+	}
+}
+
 /* Check that a forward is complete and inherit the global security. */
 static int
 cfg_check_forward(struct pstate *st, size_t i)
@@ -1008,6 +1036,20 @@ cfg_check_forward(struct pstate *st, size_t i)
 		    f->name);
 	if (m->key_line[K_PEER] == 0)
 		return cfg_fail(st, m->hdr, "forward.%s needs peer", f->name);
+	/*
+	 * A forward's port is plaintext and acts with this host's identity:
+	 * whoever reaches it gets a tunnel.  Off loopback only on request
+	 * (ghostunnel's --unsafe-listen).
+	 */
+	if (!cfg_loopback(&f->listen) && !f->unsafe_listen)
+		return cfg_fail(st, m->key_line[K_LISTEN], "[forward.%s] "
+		    "listen %s%s%s:%u is not loopback: anyone who reaches it "
+		    "gets a plaintext tunnel to the peer as this host. Listen "
+		    "on 127.0.0.1 or ::1, or set unsafe_listen = yes in "
+		    "[forward.%s] if that network is trusted", f->name,
+		    f->listen.kind == MA_IP6 ? "[" : "", f->listen.host,
+		    f->listen.kind == MA_IP6 ? "]" : "",
+		    (unsigned)f->listen.port, f->name);
 	if (m->key_line[K_SECURITY] != 0 && f->nsecurity == 0)
 		return cfg_fail(st, m->key_line[K_SECURITY], "security is "
 		    "empty");

@@ -57,6 +57,7 @@ struct config_forward {
 	enum sec_proto security[SEC_MAX];
 	size_t nsecurity;		/* inherited from [peerlock] if unset */
 	int listen_line;		/* line of listen, for run-time errors */
+	bool unsafe_listen;		/* unsafe_listen = yes: not loopback */
 };
 
 /* [expose.NAME]: authenticated peers -> local plaintext target. */

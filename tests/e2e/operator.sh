@@ -5,7 +5,9 @@
 #    in use") does not count as started;
 #  - listen conflicts (two forwards on one address, admin on a forward's
 #    address) fail `check` and `run` with file:line of both; a port taken
-#    by another process names the config line at run time.
+#    by another process names the config line at run time;
+#  - a plaintext forward on 0.0.0.0 is refused with the reason, unless
+#    the forward says unsafe_listen = yes.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H
@@ -44,5 +46,21 @@ conf_node M "listen=/ip4/0.0.0.0/tcp/$P1"
 conf_forward M a "$P1" "$(free_port)" "$ID_B"
 check_not "check refuses a forward on a port the wildcard listener takes" \
     "$PEERLOCK" check -c "$T/M.conf"
+
+# --- a plaintext forward off loopback --------------------------------------
+P2=$(free_port)
+conf_node U
+printf '[forward.pub]\nlisten = 0.0.0.0:%s\npeer = %s\n' "$P2" \
+    "/ip4/127.0.0.1/tcp/$(free_port)/p2p/$ID_B" >>"$T/U.conf"
+"$PEERLOCK" check -c "$T/U.conf" >"$T/U.check" 2>&1
+check "check refuses a plaintext forward on 0.0.0.0 (exit 1)" test $? -eq 1
+check "... and explains why and what to do" grep -q "U.conf:4: \
+\[forward.pub\] listen 0.0.0.0:$P2 is not loopback: anyone who reaches it \
+gets a plaintext tunnel to the peer as this host.*unsafe_listen = yes" \
+    "$T/U.check"
+keygen U
+echo "unsafe_listen = yes" >>"$T/U.conf"
+check "with unsafe_listen = yes it starts" start_peerlock U
+check "... and listens on 0.0.0.0" logged U "listening on /ip4/0.0.0.0/tcp/$P2"
 
 pl_finish

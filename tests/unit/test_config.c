@@ -222,6 +222,20 @@ static const struct {
 	{ PL "[connects.h]\npeer = /p2p/" ID1 "\n", 4,
 	    "(expected [peerlock], [forward.NAME], [expose.NAME] or "
 	    "[connect.NAME])" },
+	/* plaintext forwards off loopback only when asked for */
+	{ PL FWDA("a", "0.0.0.0:15432"), 5, "[forward.a] listen "
+	    "0.0.0.0:15432 is not loopback: anyone who reaches it gets a "
+	    "plaintext tunnel to the peer as this host. Listen on 127.0.0.1 "
+	    "or ::1, or set unsafe_listen = yes in [forward.a]" },
+	{ PL FWDA("a", "[::]:15432"), 5, "listen [::]:15432 is not loopback" },
+	{ PL FWDA("a", "10.0.0.1:15432"), 5, "10.0.0.1:15432 is not loopback" },
+	{ PL FWDA("a", "/dns4/db.example/tcp/1"), 5, "is not loopback" },
+	{ PL FWDA("a", "0.0.0.0:1") "unsafe_listen = no\n", 5,
+	    "is not loopback" },
+	{ PL FWDA("a", "0.0.0.0:1") "unsafe_listen = 1\n", 7,
+	    "unsafe_listen: expected yes or no, got '1'" },
+	{ PL EXP("a", ID1) "unsafe_listen = yes\n", 7,
+	    "unknown key 'unsafe_listen' in [expose.a]" },
 	/* listeners that `run` could not all bind */
 	{ PL FWD("a") FWD("b"), 8, "[forward.b] listen /ip4/127.0.0.1/tcp/"
 	    "15432 conflicts with [forward.a] listen /ip4/127.0.0.1/tcp/15432 "
@@ -391,6 +405,14 @@ START_TEST(test_binds_ok)
 	ck_assert_int_eq(c->listen_line, 3);
 	ck_assert_int_eq(c->admin_line, 4);
 	ck_assert_int_eq(c->forwards[0].listen_line, 6);
+	config_free(c);
+	/* loopback in every spelling; elsewhere with unsafe_listen */
+	c = parse_ok(PL FWDA("a", "127.0.0.5:1") FWDA("b", "localhost:2")
+	    FWDA("c", "/ip6/::1/tcp/3") FWDA("d", "0.0.0.0:4")
+	    "unsafe_listen = yes\n" FWDA("e", "10.1.2.3:5")
+	    "unsafe_listen = yes\n");
+	ck_assert(!c->forwards[0].unsafe_listen);
+	ck_assert(c->forwards[3].unsafe_listen);
 	config_free(c);
 	/* "::1" and "127.0.0.1" are different sockets */
 	config_free(parse_ok(PLN FWDA("a", "[::1]:5") FWDA("b", "127.0.0.1:5")));
