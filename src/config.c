@@ -1449,6 +1449,44 @@ out:
 	return buf;
 }
 
+/*
+ * A relative identity path names a file next to the config, not in the
+ * working directory (which is / under systemd): make it absolute from
+ * the config's directory.  0, or -1 with err set.
+ */
+static int
+cfg_resolve_identity(struct config *c, const char *path, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash, *abs;
+	size_t n;
+
+	if (c->identity[0] == '/')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (realpath(dir, real) == NULL) {
+		snprintf(err, errlen, "%s: identity: cannot resolve the "
+		    "directory of the config file: %s", path, strerror(errno));
+		return -1;
+	}
+	n = strlen(real) + 1 + strlen(c->identity) + 1;
+	if ((abs = malloc(n)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	snprintf(abs, n, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/",
+	    c->identity);
+	free(c->identity);
+	c->identity = abs;
+	return 0;
+}
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
@@ -1474,6 +1512,10 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	c = cfg_parse_text(text, len, path, err, errlen);
 	free(text);
+	if (c != NULL && cfg_resolve_identity(c, path, err, errlen) != 0) {
+		config_free(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -84,7 +84,8 @@ struct config_connect {
 
 struct config {
 	char *path;			/* file it was read from */
-	char *identity;			/* identity key file */
+	char *identity;			/* identity key file (config_load:
+					   absolute) */
 	bool has_listen;
 	struct multiaddr listen;	/* encrypted listener */
 	enum sec_proto security[SEC_MAX];	/* preference order */
@@ -115,8 +116,9 @@ struct config {
 
 /*
  * Parse the file at path.  On failure returns NULL and writes
- * "path:line: problem" into err (errlen bytes).  The caller owns the
- * result and releases it with config_free().
+ * "path:line: problem" into err (errlen bytes).  A relative identity
+ * path is made absolute from the config file's directory.  The caller
+ * owns the result and releases it with config_free().
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
 

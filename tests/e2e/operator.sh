@@ -7,7 +7,9 @@
 #    address) fail `check` and `run` with file:line of both; a port taken
 #    by another process names the config line at run time;
 #  - a plaintext forward on 0.0.0.0 is refused with the reason, unless
-#    the forward says unsafe_listen = yes.
+#    the forward says unsafe_listen = yes;
+#  - a relative identity path is found next to the config file when
+#    peerlock runs in / (as under systemd).
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H
@@ -62,5 +64,16 @@ keygen U
 echo "unsafe_listen = yes" >>"$T/U.conf"
 check "with unsafe_listen = yes it starts" start_peerlock U
 check "... and listens on 0.0.0.0" logged U "listening on /ip4/0.0.0.0/tcp/$P2"
+
+# --- a relative identity path, started from / -------------------------------
+mkdir -p "$T/r/keys"
+"$PEERLOCK" keygen -o "$T/r/keys/id.key" >/dev/null
+printf '[peerlock]\nidentity = keys/id.key\n[forward.x]\nlisten = %s\npeer = %s\n' \
+    "127.0.0.1:$(free_port)" "/ip4/127.0.0.1/tcp/$(free_port)/p2p/$ID_B" \
+    >"$T/r/R.conf"
+check "check, run in /, finds keys/id.key next to the config" \
+    sh -c 'cd / && exec "$0" check -c "$1"' "$PEERLOCK" "$T/r/R.conf"
+bg R sh -c 'cd / && exec "$0" run -c "$1"' "$PEERLOCK" "$T/r/R.conf"
+check "... and so does run" logged_re R "$PL_READY"
 
 pl_finish

@@ -593,6 +593,70 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Write text to dir/name; returns the path in buf. */
+static const char *
+write_file(const char *dir, const char *name, const char *text, char *buf,
+    size_t cap)
+{
+	FILE *f;
+
+	snprintf(buf, cap, "%s/%s", dir, name);
+	f = fopen(buf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A relative identity is found next to the config file, whatever the
+ * working directory (systemd starts us in /); absolute ones stay.
+ */
+START_TEST(test_identity_relative)
+{
+	char dir[] = "/tmp/test_config_dir_XXXXXX", path[PATH_MAX];
+	char want[PATH_MAX], cwd[PATH_MAX], rel[PATH_MAX], err[ERR_MAX];
+	struct config *c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	write_file(dir, "p.conf", "[peerlock]\nidentity = keys/id.key\n"
+	    FWD("a"), path, sizeof(path));
+	ck_assert_int_eq(chdir("/"), 0);
+	c = config_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	snprintf(want, sizeof(want), "%s/keys/id.key", dir);
+	ck_assert_str_eq(c->identity, want);
+	config_free(c);
+
+	/* a relative config path: still the config's directory */
+	ck_assert_int_eq(chdir("/tmp"), 0);
+	snprintf(rel, sizeof(rel), "%s/p.conf", dir + strlen("/tmp/"));
+	c = config_load(rel, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_str_eq(c->identity, want);
+	config_free(c);
+
+	/* ./id.key and an absolute path */
+	write_file(dir, "p.conf", "[peerlock]\nidentity = ./id.key\n"
+	    FWD("a"), path, sizeof(path));
+	c = config_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	snprintf(want, sizeof(want), "%s/./id.key", dir);
+	ck_assert_str_eq(c->identity, want);
+	config_free(c);
+	write_file(dir, "p.conf", "[peerlock]\nidentity = /etc/id.key\n"
+	    FWD("a"), path, sizeof(path));
+	c = config_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_str_eq(c->identity, "/etc/id.key");
+	config_free(c);
+	ck_assert_int_eq(chdir(cwd), 0);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* config_load: missing file, NUL byte, and errors named by path. */
 START_TEST(test_load_errors)
 {
@@ -750,6 +814,7 @@ main(void)
 	tcase_add_test(tc, test_node_mode);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_identity_relative);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
 	tcase_add_test(tc, test_user);
 	tcase_add_loop_test(tc, test_durations, 0,
