@@ -353,24 +353,6 @@ admin_json_str(struct evbuffer *b, const char *s)
 	evbuffer_add(b, "\"", 1);
 }
 
-/* "ip:port" of a socket address ("-" if none). */
-static void
-admin_fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-	const struct sockaddr_in *s4 = (const void *)sa;
-	const struct sockaddr_in6 *s6 = (const void *)sa;
-
-	if (sa->sa_family == AF_INET &&
-	    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)) != NULL)
-		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
-	else if (sa->sa_family == AF_INET6 &&
-	    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)) != NULL)
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	else
-		snprintf(buf, cap, "-");
-}
-
 /* Label of a conn phase. */
 static const char *
 admin_phase(enum conn_phase p)
@@ -416,7 +398,7 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	struct evbuffer *b;
 	struct conn_totals t;
 	struct conn *c;
-	char from[INET6_ADDRSTRLEN + 16];
+	char from[MULTIADDR_SOCKADDR_MAX];
 	const char *sep = "";
 
 	if (!admin_method_ok(req))
@@ -429,7 +411,7 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "{\"connections\":[");
 	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
-		admin_fmt_addr(t.from, from, sizeof(from));
+		multiaddr_fmt_sockaddr(t.from, from, sizeof(from));
 		evbuffer_add_printf(b, "%s\n{\"id\":%llu,\"route\":", sep,
 		    (unsigned long long)conn_id(c));
 		admin_json_str(b, t.route);

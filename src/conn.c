@@ -58,7 +58,7 @@ struct conn {
 	bool outbound;			/* forward (we dial) or inbound */
 	enum conn_phase phase;
 	char route[CONFIG_NAME_MAX + 8];	/* "forward.db" / "expose.db" */
-	char from[INET6_ADDRSTRLEN + 8];
+	char from[MULTIADDR_SOCKADDR_MAX];	/* "[v6]:port" */
 	struct sockaddr_storage from_sa;
 	bool authenticated;
 	char peer[PEER_ID_STR_MAX];
@@ -223,26 +223,11 @@ conn_phase(const struct conn *c)
 	return c->phase;
 }
 
-/* Render a socket address as "ip:port". */
+/* Render a socket address as "ip:port" ("[ip6]:port", "-" for none). */
 void
 conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-	}
-	if (sa == NULL)
-		snprintf(buf, cap, "-");
-	else
-		snprintf(buf, cap, "%s:%u", ip, port);
+	multiaddr_fmt_sockaddr(sa, buf, cap);
 }
 
 /* Arm the phase timer for ms milliseconds (0 disarms). */
@@ -499,7 +484,7 @@ conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
 	struct linger lg = { 1, 0 };
 	struct conn_pending *p;
 	struct timespec now;
-	char from[INET6_ADDRSTRLEN + 8], route[CONFIG_NAME_MAX + 8];
+	char from[MULTIADDR_SOCKADDR_MAX], route[CONFIG_NAME_MAX + 8];
 	size_t i;
 
 	if (r == CONN_R_DONE || r == CONN_R_SHUTDOWN)

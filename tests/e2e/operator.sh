@@ -9,7 +9,8 @@
 #  - a plaintext forward on 0.0.0.0 is refused with the reason, unless
 #    the forward says unsafe_listen = yes;
 #  - a relative identity path is found next to the config file when
-#    peerlock runs in / (as under systemd).
+#    peerlock runs in / (as under systemd);
+#  - IPv6 addresses are logged as [addr]:port.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H
@@ -75,5 +76,43 @@ check "check, run in /, finds keys/id.key next to the config" \
     sh -c 'cd / && exec "$0" check -c "$1"' "$PEERLOCK" "$T/r/R.conf"
 bg R sh -c 'cd / && exec "$0" run -c "$1"' "$PEERLOCK" "$T/r/R.conf"
 check "... and so does run" logged_re R "$PL_READY"
+
+# --- a tunnel from an IPv6 app: [addr]:port in the logs ---------------------
+# send6 PORT TEXT: connect to [::1]:PORT, send TEXT, half-close, print
+# the answer.
+send6() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("::1", int(sys.argv[1])), 5)
+s.sendall(sys.argv[2].encode())
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(got.decode())
+PY
+}
+start_echod echo
+PB=$(free_port); F6=$(free_port)
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB"
+conf_expose B echo "$ID_A" "$PORT_echo"
+conf_node A
+printf '\n[forward.v6]\nlisten = [::1]:%s\npeer = %s\n' "$F6" \
+    "/ip4/127.0.0.1/tcp/$PB/p2p/$ID_B" >>"$T/A.conf"
+start_peerlock B || exit 1
+start_peerlock A || exit 1
+if ip -6 addr show dev lo 2>/dev/null | grep -q "::1"; then
+	check "an app on ::1 gets its bytes echoed through the tunnel" \
+	    test "$(send6 "$F6" hello6)" = hello6
+	check "A logs from=[::1]:PORT, brackets around the address" \
+	    logged_re A "conn [0-9]+ closed route=forward.v6 from=\[::1\]:[0-9]+ "
+	check "B still logs IPv4 as addr:port" \
+	    logged_re B "closed route=expose.echo from=127.0.0.1:[0-9]+ "
+else
+	echo "note: no ::1 on lo here: IPv6 log format not tested"
+fi
 
 pl_finish
