@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
+#include "version.h"
 
 enum {
 	ADMIN_TIMEOUT_S = 10,
@@ -245,12 +246,18 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	struct metrics_family *bytes = metrics_family_new();
 	struct admin_node_fams nm = { metrics_family_new(),
 	    metrics_family_new(), metrics_family_new(), bytes };
+	char ev[2 * METRICS_LABEL_MAX], er[2 * METRICS_LABEL_MAX];
 	int l, rc = -1;
 
 	if (open == NULL || bytes == NULL || nm.streams == NULL ||
 	    nm.sessions == NULL || nm.rtt == NULL ||
 	    admin_live(a, open, bytes, &nm) != 0)
 		goto out;
+	admin_help(b, "peerlock_build_info", "gauge", "Always 1; the labels "
+	    "name the release version and the git revision of this build.");
+	evbuffer_add_printf(b, "peerlock_build_info{version=\"%s\","
+	    "revision=\"%s\"} 1\n", metrics_escape(version_release(), ev,
+	    sizeof(ev)), metrics_escape(version_revision(), er, sizeof(er)));
 	admin_help(b, "peerlock_connections_open", "gauge", "Live "
 	    "connections by route and security protocol (none while the "
 	    "handshake runs).");

@@ -40,6 +40,7 @@
 #include "pb.h"
 #include "varint.h"
 #include "session.h"
+#include "version.h"
 
 /* One direction of the relay. */
 struct dir {
@@ -102,9 +103,6 @@ struct conn {
 	size_t npending;
 };
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
 
 /* An app connection waiting for its session (node-mode forward). */
 struct conn_pending {
@@ -1736,7 +1734,7 @@ conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap)
 	    "ipfs/0.1.0");
 	m->has_agent_version = true;
 	snprintf(m->agent_version, sizeof(m->agent_version), "peerlock/%s",
-	    PACKAGE_VERSION);
+	    version_release());
 	n = 0;
 	if (cap > sizeof(len) &&
 	    (w = pb_identify_encode(m, buf + sizeof(len), cap - sizeof(len))) >

@@ -34,10 +34,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
+#include "version.h"
 
 enum {
 	ERRLEN = 512,
@@ -475,6 +472,7 @@ cmd_run(int argc, char **argv)
 	struct identity *id;
 	struct evdns_base *dns;
 	struct event *sigterm, *sigint, *sighup;
+	char ver[96];
 	int fds[MAX_INHERITED];
 	size_t nfds;
 	uid_t uid = 0;
@@ -529,7 +527,7 @@ cmd_run(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
-	log_info("peerlock %s ready", PACKAGE_VERSION);
+	log_info("peerlock %s ready", version_describe(ver, sizeof(ver)));
 	sd_notify_msg("READY=1");
 	event_base_dispatch(run_base);
 	event_free(sigterm);
@@ -549,6 +547,8 @@ out:
 int
 main(int argc, char **argv)
 {
+	char ver[96];
+
 	if (sodium_init() < 0) {
 		fprintf(stderr, "peerlock: libsodium failed to initialise\n");
 		return 1;
@@ -571,7 +571,7 @@ main(int argc, char **argv)
 		return demo_run();
 	if (strcmp(argv[0], "version") == 0 ||
 	    strcmp(argv[0], "--version") == 0) {
-		printf("peerlock %s\n", PACKAGE_VERSION);
+		printf("peerlock %s\n", version_describe(ver, sizeof(ver)));
 		return 0;
 	}
 	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "-h") == 0 ||

@@ -10,7 +10,9 @@
 #    the forward says unsafe_listen = yes;
 #  - a relative identity path is found next to the config file when
 #    peerlock runs in / (as under systemd);
-#  - IPv6 addresses are logged as [addr]:port.
+#  - IPv6 addresses are logged as [addr]:port;
+#  - the version is the release's (configure.ac) plus the git revision,
+#    in `peerlock version`, the ready line and peerlock_build_info.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H
@@ -96,8 +98,8 @@ print(got.decode())
 PY
 }
 start_echod echo
-PB=$(free_port); F6=$(free_port)
-conf_node B "listen=/ip4/127.0.0.1/tcp/$PB"
+PB=$(free_port); F6=$(free_port); AB=$(free_port)
+conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" "admin=127.0.0.1:$AB"
 conf_expose B echo "$ID_A" "$PORT_echo"
 conf_node A
 printf '\n[forward.v6]\nlisten = [::1]:%s\npeer = %s\n' "$F6" \
@@ -113,6 +115,25 @@ if ip -6 addr show dev lo 2>/dev/null | grep -q "::1"; then
 	    logged_re B "closed route=expose.echo from=127.0.0.1:[0-9]+ "
 else
 	echo "note: no ::1 on lo here: IPv6 log format not tested"
+fi
+
+# --- the version ------------------------------------------------------------
+REL=$(sed -n 's/^AC_INIT(\[peerlock\], \[\([^]]*\)\].*/\1/p' \
+    "$top_srcdir/configure.ac")
+VER="$REL"
+if [ -e "$top_srcdir/.git" ] && command -v git >/dev/null; then
+	REV=$(git -C "$top_srcdir" describe --always --dirty)
+	VER="$REL (git $REV)"
+fi
+check "peerlock version prints the release ($REL) and revision" \
+    test "$("$PEERLOCK" version)" = "peerlock $VER"
+check "... not dev" test "$REL" != dev
+check "the ready line carries it" logged B "peerlock $VER ready"
+if command -v curl >/dev/null; then
+	curl -s "http://127.0.0.1:$AB/metrics" >"$T/metrics.txt"
+	check "the metrics carry peerlock_build_info with both labels" \
+	    grep -qx "peerlock_build_info{version=\"$REL\",revision=\"${REV:-}\"} 1" \
+	    "$T/metrics.txt"
 fi
 
 pl_finish
