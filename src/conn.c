@@ -510,6 +510,55 @@ conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
 	c->npending = 0;
 }
 
+/*
+ * The one summary line: "conn 3 closed route=... reason=done: detail" in
+ * text, each of them a member in JSON.
+ */
+static void
+conn_log_close(const struct conn *c, enum log_level lvl, enum conn_reason r,
+    const char *detail)
+{
+	char id[24], up[24], down[24], dur[32];
+	const struct log_field f[] = {
+		{ "conn", id, LOG_F_ID },
+		{ "route", c->route, LOG_F_STR },
+		{ "from", c->from, LOG_F_STR },
+		{ "peer", c->peer, LOG_F_STR },
+		{ "proto", c->proto, LOG_F_STR },
+		{ "up", up, LOG_F_NUM },
+		{ "down", down, LOG_F_NUM },
+		{ "dur", dur, LOG_F_SECS },
+		{ "reason", conn_reason_name(r), LOG_F_STR },
+		{ "detail", detail, LOG_F_DETAIL },
+	};
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+	snprintf(up, sizeof(up), "%llu", (unsigned long long)c->up.bytes);
+	snprintf(down, sizeof(down), "%llu",
+	    (unsigned long long)c->down.bytes);
+	snprintf(dur, sizeof(dur), "%.3f", conn_age(c));
+	log_fields(lvl, f, sizeof(f) / sizeof(f[0]), "%sconn %s closed",
+	    c->env->log_prefix, id);
+}
+
+/* Debug: the tunnel is up ("conn 3 relaying route=... proto=..."). */
+static void
+conn_log_relaying(const struct conn *c)
+{
+	char id[24];
+	const struct log_field f[] = {
+		{ "conn", id, LOG_F_ID },
+		{ "route", c->route, LOG_F_STR },
+		{ "from", c->from, LOG_F_STR },
+		{ "peer", c->peer, LOG_F_STR },
+		{ "proto", c->proto, LOG_F_STR },
+	};
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+	log_fields(LOG_DEBUG, f, sizeof(f) / sizeof(f[0]), "%sconn %s "
+	    "relaying", c->env->log_prefix, id);
+}
+
 /* The single teardown. */
 void
 conn_drop(struct conn *c, enum conn_reason r, const char *detail)
@@ -527,13 +576,7 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (config_quiet(c->env->gen != NULL ? c->env->gen->cfg : NULL,
 	    c->cls))
 		lvl = LOG_DEBUG;
-	log_msg(lvl, "%sconn %llu closed route=%s from=%s peer=%s proto=%s "
-	    "up=%llu down=%llu dur=%.3fs reason=%s%s%s",
-	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->from,
-	    c->peer, c->proto, (unsigned long long)c->up.bytes,
-	    (unsigned long long)c->down.bytes, conn_age(c),
-	    conn_reason_name(r), detail != NULL ? ": " : "",
-	    detail != NULL ? detail : "");
+	conn_log_close(c, lvl, r, detail);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -1109,9 +1152,7 @@ conn_start_relay(struct conn *c)
 		c->env->on_relay(c->env->node, c);
 	if (conn_reader_start(c) != 0)
 		return;
-	log_debug("%sconn %llu relaying route=%s peer=%s proto=%s",
-	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->peer,
-	    c->proto);
+	conn_log_relaying(c);
 	if (conn_pump_down(c) < 0)
 		return;
 	conn_pump_up(c);

@@ -12,10 +12,12 @@
 #    peerlock runs in / (as under systemd);
 #  - IPv6 addresses are logged as [addr]:port;
 #  - the version is the release's (configure.ac) plus the git revision,
-#    in `peerlock version`, the ready line and peerlock_build_info.
+#    in `peerlock version`, the ready line and peerlock_build_info;
+#  - log_format = json: every line one JSON object, the close line's
+#    route, from, peer, proto, up, down, dur and reason as members.
 . "$(dirname "$0")/lib.sh"
 
-keygen A; keygen B; keygen H
+keygen A; keygen B; keygen H; keygen J
 
 # --- the harness: a failed bind is not a start ---------------------------
 start_echod busy
@@ -80,13 +82,12 @@ bg R sh -c 'cd / && exec "$0" run -c "$1"' "$PEERLOCK" "$T/r/R.conf"
 check "... and so does run" logged_re R "$PL_READY"
 
 # --- a tunnel from an IPv6 app: [addr]:port in the logs ---------------------
-# send6 PORT TEXT: connect to [::1]:PORT, send TEXT, half-close, print
-# the answer.
-send6() {
-	python3 - "$1" "$2" <<'PY'
+# send_to HOST PORT TEXT: connect, send TEXT, half-close, print the answer.
+send_to() {
+	python3 - "$1" "$2" "$3" <<'PY'
 import socket, sys
-s = socket.create_connection(("::1", int(sys.argv[1])), 5)
-s.sendall(sys.argv[2].encode())
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
+s.sendall(sys.argv[3].encode())
 s.shutdown(socket.SHUT_WR)
 got = b""
 while True:
@@ -100,7 +101,7 @@ PY
 start_echod echo
 PB=$(free_port); F6=$(free_port); AB=$(free_port)
 conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" "admin=127.0.0.1:$AB"
-conf_expose B echo "$ID_A" "$PORT_echo"
+conf_expose B echo "$ID_A $ID_J" "$PORT_echo"
 conf_node A
 printf '\n[forward.v6]\nlisten = [::1]:%s\npeer = %s\n' "$F6" \
     "/ip4/127.0.0.1/tcp/$PB/p2p/$ID_B" >>"$T/A.conf"
@@ -108,7 +109,7 @@ start_peerlock B || exit 1
 start_peerlock A || exit 1
 if ip -6 addr show dev lo 2>/dev/null | grep -q "::1"; then
 	check "an app on ::1 gets its bytes echoed through the tunnel" \
-	    test "$(send6 "$F6" hello6)" = hello6
+	    test "$(send_to ::1 "$F6" hello6)" = hello6
 	check "A logs from=[::1]:PORT, brackets around the address" \
 	    logged_re A "conn [0-9]+ closed route=forward.v6 from=\[::1\]:[0-9]+ "
 	check "B still logs IPv4 as addr:port" \
@@ -116,6 +117,35 @@ if ip -6 addr show dev lo 2>/dev/null | grep -q "::1"; then
 else
 	echo "note: no ::1 on lo here: IPv6 log format not tested"
 fi
+
+# --- log_format = json: fields, not a msg string -----------------------------
+FJ=$(free_port)
+conf_node J log_format=json
+conf_forward J echo "$FJ" "$PB" "$ID_B"
+start_peerlock J || exit 1
+check "a tunnel through the JSON-logging node echoes" \
+    test "$(send_to 127.0.0.1 "$FJ" json-bytes)" = json-bytes
+logged J '"msg":"conn [0-9]* closed"' >/dev/null
+check "every line of J's log is one JSON object; the close line has the fields" \
+    python3 - "$T/J.log" "$ID_B" <<'PY'
+import json, sys
+closes = []
+for line in open(sys.argv[1]):
+    o = json.loads(line)                        # raises on a bad line
+    assert {"ts", "level", "msg"} <= set(o), o
+    if o["msg"].endswith(" closed"):
+        closes.append(o)
+assert len(closes) == 1, closes
+c = closes[0]
+assert c["msg"] == "conn %d closed" % c["conn"], c
+assert c["route"] == "forward.echo", c
+assert c["from"].startswith("127.0.0.1:"), c
+assert c["peer"] == sys.argv[2], c
+assert c["proto"] == "/noise", c
+assert c["up"] == 10 and c["down"] == 10, c      # numbers, not text
+assert isinstance(c["dur"], float) and c["dur"] >= 0, c
+assert c["reason"] == "done" and "detail" not in c, c
+PY
 
 # --- the version ------------------------------------------------------------
 REL=$(sed -n 's/^AC_INIT(\[peerlock\], \[\([^]]*\)\].*/\1/p' \
