@@ -712,6 +712,34 @@ static const struct key_def cfg_keys[] = {
 	    cfg_set_proxy },
 };
 
+/* Name of a section kind as written in the file ("forward"). */
+static const char *
+cfg_sect_name(enum sect_kind k)
+{
+	switch (k) {
+	case SECT_PEERLOCK:
+		return "peerlock";
+	case SECT_FORWARD:
+		return "forward";
+	case SECT_EXPOSE:
+		return "expose";
+	case SECT_CONNECT:
+		return "connect";
+	default:
+		return "?";
+	}
+}
+
+/* Key i of the parser's table; see config.h. */
+const char *
+config_key_at(size_t i, const char **section)
+{
+	if (i >= sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+		return NULL;
+	*section = cfg_sect_name(cfg_keys[i].sect);
+	return cfg_keys[i].name;
+}
+
 /* The definition of key name in section kind, or NULL. */
 static const struct key_def *
 cfg_key(enum sect_kind kind, const char *name)

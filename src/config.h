@@ -130,6 +130,13 @@ struct config *config_parse(const char *text, const char *name,
 void config_free(struct config *c);
 
 /*
+ * The keys the parser accepts, for tests that hold the documentation to
+ * the parser: key i's name, and in *section the section it belongs in
+ * ("peerlock", or "forward" for [forward.NAME], ...).  NULL past the end.
+ */
+const char *config_key_at(size_t i, const char **section);
+
+/*
  * The raw-mode expose (no protocol) that admits peer (exact entry
  * first, then '*'), or NULL.
  */

@@ -24,6 +24,7 @@
 #define ID3 "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"
 
 #define SHIPPED_CONF VECTOR_DIR "/../../conf/peerlock.conf"
+#define MAN_CONF VECTOR_DIR "/../../man/peerlock.conf.5"
 
 /* [peerlock] with a listener: lines 1-3. */
 #define PL "[peerlock]\nidentity = /k\nlisten = /ip4/0.0.0.0/tcp/4001\n"
@@ -390,6 +391,96 @@ START_TEST(test_ops_keys)
 	ck_assert(!config_quiet(c, "nonsense"));
 	ck_assert(c->exposes[0].proxy_v2);
 	config_free(c);
+}
+END_TEST
+
+/* A whole file as a string (malloc'd). */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	buf = malloc(1 << 20);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The part of text from the line starting with head up to the next line
+ * starting with next (or the end), in a malloc'd copy; NULL if head is
+ * not there.
+ */
+static char *
+region(const char *text, const char *head, const char *next)
+{
+	const char *a = strstr(text, head), *b;
+	char *r;
+
+	if (a == NULL)
+		return NULL;
+	b = strstr(a + strlen(head), next);
+	if (b == NULL)
+		b = a + strlen(a);
+	r = strndup(a, (size_t)(b - a));
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+/*
+ * Every key the parser knows is documented in its section of
+ * peerlock.conf(5) (a ".BI key" entry) and of the shipped example (a
+ * "key = " line, commented out or not, in a section that may itself be
+ * commented out).  Driven by the parser's own
+ * table: a new key fails here until it is documented in both.
+ */
+START_TEST(test_keys_documented)
+{
+	char *man = slurp(MAN_CONF), *conf = slurp(SHIPPED_CONF);
+	char head[64], want[96], *m, *f;
+	const char *key, *sect;
+	size_t i, n = 0;
+
+	for (i = 0; (key = config_key_at(i, &sect)) != NULL; i++, n++) {
+		/* man: from ".SH [forward.NAME]" to the next ".SH" */
+		snprintf(head, sizeof(head), strcmp(sect, "peerlock") == 0 ?
+		    "\n.SH [%s]" : "\n.SH [%s.NAME]", sect);
+		m = region(man, head, "\n.SH ");
+		ck_assert_msg(m != NULL, "peerlock.conf.5 has no section "
+		    "'%s' for key %s", head + 1, key);
+		snprintf(want, sizeof(want), "\n.BI %s \"", key);
+		ck_assert_msg(strstr(m, want) != NULL, "peerlock.conf.5: "
+		    "key '%s' of [%s] is not documented there (want a line "
+		    "'.BI %s \" = ...\"')", key, sect, key);
+		free(m);
+		/*
+		 * conf: from "[forward." to the next section header; an
+		 * optional section may be shown commented out (";[connect.")
+		 */
+		snprintf(head, sizeof(head), strcmp(sect, "peerlock") == 0 ?
+		    "\n[%s]" : "\n[%s.", sect);
+		if ((f = region(conf, head, "\n[")) == NULL) {
+			snprintf(head, sizeof(head), "\n;[%s.", sect);
+			f = region(conf, head, "\n[");
+		}
+		ck_assert_msg(f != NULL, "conf/peerlock.conf has no [%s] "
+		    "section for key %s", sect, key);
+		snprintf(want, sizeof(want), "\n%s = ", key);
+		snprintf(head, sizeof(head), "\n;%s = ", key);
+		ck_assert_msg(strstr(f, want) != NULL ||
+		    strstr(f, head) != NULL, "conf/peerlock.conf: key '%s' of "
+		    "[%s] is missing (want '%s = ...' or ';%s = ...')", key,
+		    sect, key, key);
+		free(f);
+	}
+	ck_assert_uint_ge(n, 20);
+	free(man);
+	free(conf);
 }
 END_TEST
 
@@ -807,6 +898,7 @@ main(void)
 	    sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_binds_ok);
+	tcase_add_test(tc, test_keys_documented);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_ops_keys);
 	tcase_add_test(tc, test_security_inherit);
