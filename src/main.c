@@ -432,7 +432,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (seen++) {
-		log_warn("signal %d again: stopping now", (int)sig);
+		log_warn("signal %d again: closing %u tunnel(s) now, not "
+		    "waiting for shutdown_timeout", (int)sig,
+		    node_conn_count(run_node));
+		node_close_all(run_node, "second signal");
 		event_base_loopexit(run_base, NULL);
 		return;
 	}
@@ -533,13 +536,15 @@ cmd_run(int argc, char **argv)
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
-	log_info("peerlock stopped");
 	rc = 0;
 out:
 	admin_free(run_admin);
 	node_free(run_node);
 	evdns_base_free(dns, 0);
 	event_base_free(run_base);
+	/* last: every close line is above it */
+	if (rc == 0)
+		log_info("peerlock stopped");
 	return rc;
 }
 

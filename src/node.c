@@ -866,16 +866,23 @@ node_close_listeners(struct node *n)
 	}
 }
 
-/* Drop every conn still open. */
+/* Drop every conn still open, saying why. */
 static void
-node_drop_all(struct node *n, enum conn_reason r)
+node_drop_all(struct node *n, enum conn_reason r, const char *why)
 {
 	struct conn *c, *next;
 
 	for (c = conn_first(&n->env); c != NULL; c = next) {
 		next = conn_next(c);
-		conn_drop(c, r, "shutdown_timeout expired");
+		conn_drop(c, r, why);
 	}
+}
+
+/* Close every tunnel now; see node.h. */
+void
+node_close_all(struct node *n, const char *why)
+{
+	node_drop_all(n, CONN_R_SHUTDOWN, why);
 }
 
 /* The drain period is over: close what is left. */
@@ -888,7 +895,7 @@ node_on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_warn("%sshutdown: %u tunnels still open, closing them", n->prefix,
 	    n->env.count);
-	node_drop_all(n, CONN_R_SHUTDOWN);
+	node_drop_all(n, CONN_R_SHUTDOWN, "shutdown_timeout expired");
 }
 
 /* Graceful stop; see node.h. */
@@ -932,7 +939,7 @@ node_free(struct node *n)
 	n->stop_done = NULL;
 	if (n->ls != NULL)
 		node_close_listeners(n);
-	node_drop_all(n, CONN_R_SHUTDOWN);
+	node_drop_all(n, CONN_R_SHUTDOWN, "peerlock stopping");
 	if (n->stop_timer != NULL)
 		event_free(n->stop_timer);
 	if (n->connect_timer != NULL)

@@ -70,6 +70,12 @@ struct conn *node_conn_first(const struct node *n);
 void node_stop(struct node *n, unsigned timeout_ms,
     void (*done)(struct node *n));
 
+/*
+ * Close every live tunnel now (reason shutdown, detail why: e.g. "second
+ * signal"); a pending node_stop() then completes.
+ */
+void node_close_all(struct node *n, const char *why);
+
 /* Close everything and free; NULL is a no-op. */
 void node_free(struct node *n);
 

@@ -14,7 +14,9 @@
 #  - the version is the release's (configure.ac) plus the git revision,
 #    in `peerlock version`, the ready line and peerlock_build_info;
 #  - log_format = json: every line one JSON object, the close line's
-#    route, from, peer, proto, up, down, dur and reason as members.
+#    route, from, peer, proto, up, down, dur and reason as members;
+#  - a second SIGTERM closes the tunnels saying so (not "shutdown_timeout
+#    expired"), and "peerlock stopped" is the last line.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H; keygen J
@@ -146,6 +148,46 @@ assert c["up"] == 10 and c["down"] == 10, c      # numbers, not text
 assert isinstance(c["dur"], float) and c["dur"] >= 0, c
 assert c["reason"] == "done" and "detail" not in c, c
 PY
+
+# --- a second SIGTERM while draining ---------------------------------------
+FS=$(free_port)
+conf_node S shutdown_timeout=60s
+conf_forward S echo "$FS" "$PB" "$ID_B"
+keygen S
+# B must admit S: a reload with S added
+sed -i "s/^peers = .*/peers = $ID_A $ID_J $ID_S/" "$T/B.conf"
+log_mark B
+kill -HUP "$PID_B"
+logged_after B "reload: .* loaded" || fail "B reloaded with S admitted"
+start_peerlock S || exit 1
+# hold: one tunnel that stays open (echoed once, then idle)
+python3 - "$FS" "$T/hold.up" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(b"x")
+assert s.recv(1) == b"x"
+open(sys.argv[2], "w").write("up\n")
+time.sleep(30)
+PY
+HOLD=$!
+for _ in $(seq 100); do [ -s "$T/hold.up" ] && break; sleep 0.05; done
+check "a tunnel through S is up" test -s "$T/hold.up"
+kill -TERM "$PID_S"
+check "first SIGTERM: S drains" logged S "draining (up to 60000 ms)"
+kill -TERM "$PID_S"
+for _ in $(seq 100); do kill -0 "$PID_S" 2>/dev/null || break; sleep 0.05; done
+check_not "second SIGTERM: S exits at once" kill -0 "$PID_S"
+check "the close line gives the real reason" \
+    grep -q "closed route=forward.echo .* reason=shutdown: second signal$" \
+    "$T/S.log"
+check_not "... not shutdown_timeout expired (it had not)" \
+    grep -q "shutdown_timeout expired" "$T/S.log"
+check "'peerlock stopped' is the last line" \
+    sh -c 'tail -n 1 "$1" | grep -q "peerlock stopped$"' sh "$T/S.log"
+check "the second signal is logged before the close line" \
+    sh -c 'grep -n "again: closing 1 tunnel(s) now\|closed route=forward.echo" "$1" |
+    head -n 1 | grep -q again' sh "$T/S.log"
+kill "$HOLD" 2>/dev/null
 
 # --- the version ------------------------------------------------------------
 REL=$(sed -n 's/^AC_INIT(\[peerlock\], \[\([^]]*\)\].*/\1/p' \
