@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
+#include "status.h"
 #include "version.h"
 
 enum {
@@ -442,13 +443,35 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* GET /status: routes, peers, tunnels as text tables. */
+static void
+admin_on_status(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct evbuffer *b;
+
+	if (!admin_method_ok(req))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (status_render(a->node, b) != 0) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		evbuffer_free(b);
+		return;
+	}
+	admin_reply(req, HTTP_OK, "OK", "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
 /* Any other path. */
 static void
 admin_on_other(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
-	evhttp_send_error(req, HTTP_NOTFOUND, "try /healthz, /metrics or "
-	    "/connections");
+	evhttp_send_error(req, HTTP_NOTFOUND, "try /healthz, /metrics, "
+	    "/connections or /status");
 }
 
 /* Listen on addr; see admin.h. */
@@ -471,7 +494,8 @@ admin_new(struct event_base *base, struct node *n,
 	if (evhttp_set_cb(a->http, "/healthz", admin_on_healthz, a) != 0 ||
 	    evhttp_set_cb(a->http, "/metrics", admin_on_metrics, a) != 0 ||
 	    evhttp_set_cb(a->http, "/connections", admin_on_connections,
-	    a) != 0)
+	    a) != 0 ||
+	    evhttp_set_cb(a->http, "/status", admin_on_status, a) != 0)
 		goto fail;
 	evhttp_set_gencb(a->http, admin_on_other, a);
 	if (evhttp_bind_socket_with_handle(a->http, addr->host,
@@ -480,7 +504,8 @@ admin_new(struct event_base *base, struct node *n,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		goto fail;
 	}
-	log_info("admin: listening on %s (/healthz /metrics /connections)",
+	log_info("admin: listening on %s (/healthz /metrics /connections "
+	    "/status)",
 	    text);
 	return a;
 fail:

@@ -5,6 +5,7 @@
  *   peerlock id [--cid] FILE            peer ID of an identity file
  *   peerlock check -c FILE              validate a config (and identity)
  *   peerlock run -c FILE                run
+ *   peerlock status -c FILE|-a ADDR     tables from a running instance
  *   peerlock demo                       two instances + echo, on loopback
  */
 #include <sys/prctl.h>
@@ -34,6 +35,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
+#include "status.h"
 #include "version.h"
 
 enum {
@@ -51,6 +53,7 @@ usage(FILE *f)
 	    "       peerlock id [--cid] FILE\n"
 	    "       peerlock check -c FILE\n"
 	    "       peerlock run -c FILE\n"
+	    "       peerlock status -c FILE | -a HOST:PORT\n"
 	    "       peerlock demo\n"
 	    "       peerlock version\n");
 }
@@ -257,6 +260,68 @@ cmd_check(int argc, char **argv)
 	identity_free(id);
 	config_free(cfg);
 	return 0;
+}
+
+/*
+ * peerlock status: ask the admin endpoint of a running instance (the one
+ * of -c FILE, or -a HOST:PORT) for its routes, peers and tunnels.
+ */
+static int
+cmd_status(int argc, char **argv)
+{
+	const char *path = NULL, *addr = NULL;
+	struct config *cfg = NULL;
+	struct multiaddr ma;
+	char err[ERRLEN];
+	int ch, rc = 1;
+
+	while ((ch = getopt(argc, argv, "c:a:")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else if (ch == 'a')
+			addr = optarg;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if ((path == NULL) == (addr == NULL) || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (addr != NULL && multiaddr_parse(addr, &ma, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "peerlock: -a %s: %s\n", addr, err);
+		return 2;
+	}
+	if (path != NULL) {
+		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "peerlock: %s\n", err);
+			return 1;
+		}
+		if (!cfg->has_admin) {
+			fprintf(stderr, "peerlock: %s: no 'admin' in [peerlock]: "
+			    "status reads the admin endpoint (e.g. admin = "
+			    "127.0.0.1:9090)\n", path);
+			goto out;
+		}
+		ma = cfg->admin;
+	}
+	if (ma.kind != MA_IP4 && ma.kind != MA_IP6) {
+		fprintf(stderr, "peerlock: status needs an IP address\n");
+		goto out;
+	}
+	if (strcmp(ma.host, "0.0.0.0") == 0)
+		snprintf(ma.host, sizeof(ma.host), "127.0.0.1");
+	else if (strcmp(ma.host, "::") == 0)
+		snprintf(ma.host, sizeof(ma.host), "::1");
+	if (status_fetch(&ma, stdout, err, sizeof(err)) != 0)
+		fprintf(stderr, "peerlock: %s\n", err);
+	else
+		rc = 0;
+out:
+	config_free(cfg);
+	return rc;
 }
 
 static struct event_base *run_base;
@@ -572,6 +637,8 @@ main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(argv[0], "run") == 0)
 		return cmd_run(argc, argv);
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(argc, argv);
 	if (strcmp(argv[0], "demo") == 0)
 		return demo_run();
 	if (strcmp(argv[0], "version") == 0 ||

@@ -782,6 +782,72 @@ node_connects_for(struct node *n, const struct config *cfg)
 	return 0;
 }
 
+/* "host:port" of ma with the bound port (IPv6 in brackets). */
+static void
+node_fmt_listen(const struct multiaddr *ma, unsigned port, char *buf,
+    size_t cap)
+{
+	snprintf(buf, cap, "%s%s%s:%u", ma->kind == MA_IP6 ? "[" : "",
+	    ma->host, ma->kind == MA_IP6 ? "]" : "", port);
+}
+
+/*
+ * One line per route, so the log says which forward goes to which peer
+ * and which peers reach which target:
+ *   route forward.db listen=127.0.0.1:15432 peer=12D3KooW... at=/ip4/...
+ *   route expose.db peers=12D3KooW...,12D3KooW... target=127.0.0.1:5432
+ */
+static void
+node_log_routes(const struct node *n, const struct config *cfg)
+{
+	char l[MULTIADDR_STR_MAX], at[MULTIADDR_STR_MAX], pid[PEER_ID_STR_MAX];
+	char sec[16], peers[4 * PEER_ID_STR_MAX + 32];
+	struct log_field f[4];
+	struct multiaddr ma;
+	size_t i, j, used;
+
+	for (i = 0; i < cfg->nforwards; i++) {
+		const struct config_forward *fw = &cfg->forwards[i];
+
+		node_fmt_listen(&fw->listen, node_forward_port(n, i), l,
+		    sizeof(l));
+		ma = fw->peer;
+		ma.has_peer = false;
+		multiaddr_to_string(&ma, at, sizeof(at));
+		peer_id_to_string(&fw->peer.peer, pid, sizeof(pid));
+		for (j = 0, used = 0; j < fw->nsecurity; j++)
+			used += (size_t)snprintf(sec + used, sizeof(sec) - used,
+			    "%s%s", j > 0 ? "," : "",
+			    sec_proto_name(fw->security[j]));
+		f[0] = (struct log_field){ "listen", l, LOG_F_STR };
+		f[1] = (struct log_field){ "peer", pid, LOG_F_STR };
+		f[2] = (struct log_field){ "at", at, LOG_F_STR };
+		f[3] = (struct log_field){ "security", sec, LOG_F_STR };
+		log_fields(LOG_INFO, f, 4, "%sroute forward.%s", n->prefix,
+		    fw->name);
+	}
+	for (i = 0; i < cfg->nexposes; i++) {
+		const struct config_expose *e = &cfg->exposes[i];
+
+		used = (size_t)snprintf(peers, sizeof(peers), "%s",
+		    e->any ? "*" : "");
+		for (j = 0; j < e->npeers && j < 4; j++)
+			used += (size_t)snprintf(peers + used, sizeof(peers) -
+			    used, "%s%s", j > 0 ? "," : "", peer_id_to_string(
+			    &e->peers[j], pid, sizeof(pid)));
+		if (e->npeers > 4)
+			snprintf(peers + used, sizeof(peers) - used,
+			    ",+%zu more", e->npeers - 4);
+		node_fmt_listen(&e->target, e->target.port, l, sizeof(l));
+		f[0] = (struct log_field){ "peers", peers, LOG_F_STR };
+		f[1] = (struct log_field){ "target", l, LOG_F_STR };
+		f[2] = (struct log_field){ "proxy_protocol", e->proxy_v2 ?
+		    "v2" : NULL, LOG_F_STR };
+		log_fields(LOG_INFO, f, 3, "%sroute expose.%s", n->prefix,
+		    e->name);
+	}
+}
+
 /* Bind the encrypted listener (slot 0) and every forward. */
 int
 node_start(struct node *n)
@@ -797,6 +863,7 @@ node_start(struct node *n)
 	node_log_unused_inherited(n);
 	if (node_connects_for(n, n->gen->cfg) != 0)
 		return -1;
+	node_log_routes(n, n->gen->cfg);
 	n->state = NODE_SERVING;
 	return 0;
 }
@@ -838,6 +905,7 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	    "id %s); %u live tunnel(s) keep their settings", n->prefix,
 	    cfg->path, cfg->nforwards, cfg->nexposes, pid, n->env.count);
 	conn_gen_drop(&old->g);
+	node_log_routes(n, cfg);
 	n->m.reloads_ok++;
 	return 0;
 fail:

@@ -16,7 +16,9 @@
 #  - log_format = json: every line one JSON object, the close line's
 #    route, from, peer, proto, up, down, dur and reason as members;
 #  - a second SIGTERM closes the tunnels saying so (not "shutdown_timeout
-#    expired"), and "peerlock stopped" is the last line.
+#    expired"), and "peerlock stopped" is the last line;
+#  - the routes are logged at start, and `peerlock status` shows routes,
+#    peers with their reachability, and live tunnels.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H; keygen J
@@ -121,9 +123,10 @@ else
 fi
 
 # --- log_format = json: fields, not a msg string -----------------------------
-FJ=$(free_port)
-conf_node J log_format=json
+FJ=$(free_port); FD=$(free_port); AJ=$(free_port)
+conf_node J log_format=json "admin=127.0.0.1:$AJ"
 conf_forward J echo "$FJ" "$PB" "$ID_B"
+conf_forward J dead "$FD" "$(free_port)" "$ID_B"
 start_peerlock J || exit 1
 check "a tunnel through the JSON-logging node echoes" \
     test "$(send_to 127.0.0.1 "$FJ" json-bytes)" = json-bytes
@@ -149,6 +152,47 @@ assert isinstance(c["dur"], float) and c["dur"] >= 0, c
 assert c["reason"] == "done" and "detail" not in c, c
 PY
 
+# --- routes at start, and peerlock status ------------------------------------
+check "B logs its expose route: who may reach which target" \
+    logged B "route expose.echo peers=$ID_A,$ID_J target=127.0.0.1:$PORT_echo$"
+check "J logs each forward's route as JSON fields" python3 - "$T/J.log" \
+    "$ID_B" "$FJ" "$PB" <<'PY'
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+r = [o for o in r if o["msg"] == "route forward.echo"]
+assert len(r) == 1, r
+o = r[0]
+assert o["listen"] == "127.0.0.1:" + sys.argv[3], o
+assert o["peer"] == sys.argv[2], o
+assert o["at"] == "/ip4/127.0.0.1/tcp/" + sys.argv[4], o
+assert o["security"] == "noise", o
+PY
+send_to 127.0.0.1 "$FD" x >/dev/null 2>&1
+logged J '"route":"forward.dead"' >/dev/null
+"$PEERLOCK" status -c "$T/J.conf" >"$T/J.status" 2>&1
+check "peerlock status -c J.conf answers" test $? -eq 0
+check "... with J's version, state and peer id" grep -q \
+    "^peerlock .*: serving, peer id $ID_J$" "$T/J.status"
+check "... forward.echo reachable (1 tunnel established)" grep -Eq \
+    "^forward.echo +127.0.0.1:$FJ +12D3KooW.*@127.0.0.1:$PB +noise +0 +1 +0  reachable$" \
+    "$T/J.status"
+check "... forward.dead unreachable, with the reason" grep -Eq \
+    "^forward.dead .* +0 +0 +1  unreachable \(connect_failed\)$" "$T/J.status"
+check "... the peers table gives B's full peer id and reachability" \
+    grep -Eq "^$ID_B +forward.echo +0  reachable$" "$T/J.status"
+"$PEERLOCK" status -a "127.0.0.1:$AB" >"$T/B.status" 2>&1
+check "peerlock status -a ADDR works too; B lists A and J as admitted" \
+    sh -c 'grep -Eq "^$1 +expose.echo +0  may connect to us$" "$3" &&
+    grep -Eq "^$2 +expose.echo" "$3"' sh "$ID_A" "$ID_J" "$T/B.status"
+check "... and B's expose route with its counts" grep -Eq \
+    "^expose.echo +2 peers +127.0.0.1:$PORT_echo +- +0 +[0-9]+ +0  " "$T/B.status"
+"$PEERLOCK" status -c "$T/A.conf" >"$T/A.status" 2>&1
+check_not "status on a config without admin fails" test $? -eq 0
+check "... and says admin is needed" grep -q "no 'admin' in \[peerlock\]" \
+    "$T/A.status"
+check_not "status where nothing listens fails" \
+    "$PEERLOCK" status -a "127.0.0.1:$(free_port)"
+
 # --- a second SIGTERM while draining ---------------------------------------
 FS=$(free_port)
 conf_node S shutdown_timeout=60s
@@ -172,6 +216,10 @@ PY
 HOLD=$!
 for _ in $(seq 100); do [ -s "$T/hold.up" ] && break; sleep 0.05; done
 check "a tunnel through S is up" test -s "$T/hold.up"
+"$PEERLOCK" status -a "127.0.0.1:$AB" >"$T/B2.status" 2>&1
+check "status lists the live tunnel on B: route, peer, proto, phase" \
+    grep -Eq "^[0-9]+ +expose.echo +12D3KooW[^ ]*\.\.\.[^ ]+ +/noise +127.0.0.1:[0-9]+ +relaying " \
+    "$T/B2.status"
 kill -TERM "$PID_S"
 check "first SIGTERM: S drains" logged S "draining (up to 60000 ms)"
 kill -TERM "$PID_S"
