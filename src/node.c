@@ -517,6 +517,8 @@ node_bind(struct node *n, const struct multiaddr *ma,
 {
 	struct node_listener *nl;
 	struct addrinfo hints, *res = NULL;
+	struct multiaddr bound;
+	char baddr[MULTIADDR_STR_MAX];
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	char port[8];
@@ -560,8 +562,10 @@ node_bind(struct node *n, const struct multiaddr *ma,
 		nl->port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
-	log_info("%slistening on %s (%s%s)", n->prefix, nl->addr,
-	    fw != NULL ? fw->name : "encrypted",
+	bound = *ma;			/* port 0: say which one we got */
+	bound.port = (uint16_t)nl->port;
+	log_info("%slistening on %s (%s%s)", n->prefix, multiaddr_to_string(
+	    &bound, baddr, sizeof(baddr)), fw != NULL ? fw->name : "encrypted",
 	    adopted ? ", socket from the service manager" : "");
 	return nl;
 }

@@ -18,7 +18,9 @@
 #  - a second SIGTERM closes the tunnels saying so (not "shutdown_timeout
 #    expired"), and "peerlock stopped" is the last line;
 #  - the routes are logged at start, and `peerlock status` shows routes,
-#    peers with their reachability, and live tunnels.
+#    peers with their reachability, and live tunnels;
+#  - `peerlock demo` shows its configs, the real ports, the ciphertext on
+#    the wire and a refused peer.
 . "$(dirname "$0")/lib.sh"
 
 keygen A; keygen B; keygen H; keygen J
@@ -255,5 +257,24 @@ if command -v curl >/dev/null; then
 	    grep -qx "peerlock_build_info{version=\"$REL\",revision=\"${REV:-}\"} 1" \
 	    "$T/metrics.txt"
 fi
+
+# --- the demo ---------------------------------------------------------------
+"$PEERLOCK" demo >"$T/demo.out" 2>"$T/demo.err"
+check "peerlock demo succeeds" test $? -eq 0
+check "... prints B's config with the expose" grep -q "^    \[expose.echo\]$" \
+    "$T/demo.out"
+check "... logs real ports, never tcp/0" sh -c \
+    'grep -q "listening on /ip4/127.0.0.1/tcp/[1-9]" "$1" &&
+    ! grep -q "listening on .*/tcp/0 " "$1"' sh "$T/demo.err"
+check "... shows the wire: multistream in clear, then bytes in hex" grep -Eq \
+    "^ +0  13 2f 6d 75 6c 74 69 73 74 72 65 61 6d" "$T/demo.out"
+check "... and that the app's text is not on it" \
+    grep -q "the app's text on the wire  no" "$T/demo.out"
+check "... and a refused peer, with B's reason in the log" sh -c \
+    'grep -q "peer C, not in B.s peers    refused" "$1" &&
+    grep -q "\[B\] conn .* reason=not_allowed: peer-id check" "$2"' \
+    sh "$T/demo.out" "$T/demo.err"
+check "... in one screen (at most 60 lines, both streams)" \
+    test "$(cat "$T/demo.out" "$T/demo.err" | wc -l)" -le 60
 
 pl_finish
