@@ -197,7 +197,7 @@ PL_READY='peerlock [^ "]+ (\([^)]*\) )?ready'
 is_ready() { grep -Eq -- "$PL_READY" "$T/$1.log" 2>/dev/null; }
 
 # ready_count NAME: how many ready lines NAME's log has (restarts).
-ready_count() { grep -Ec -- "$PL_READY" "$T/$1.log" 2>/dev/null; }
+ready_count() { cat "$T/$1.log" 2>/dev/null | grep -Ec -- "$PL_READY"; }
 
 # start_peerlock NAME: run $T/NAME.conf, wait for its listeners.
 # PEERLOCK_WRAPPER (e.g. "valgrind --error-exitcode=99") is prepended
