@@ -806,7 +806,7 @@ node_log_routes(const struct node *n, const struct config *cfg)
 {
 	char l[MULTIADDR_STR_MAX], at[MULTIADDR_STR_MAX], pid[PEER_ID_STR_MAX];
 	char sec[16], peers[4 * PEER_ID_STR_MAX + 32];
-	struct log_field f[4];
+	struct log_field f[5];
 	struct multiaddr ma;
 	size_t i, j, used;
 
@@ -825,9 +825,12 @@ node_log_routes(const struct node *n, const struct config *cfg)
 			    sec_proto_name(fw->security[j]));
 		f[0] = (struct log_field){ "listen", l, LOG_F_STR };
 		f[1] = (struct log_field){ "peer", pid, LOG_F_STR };
-		f[2] = (struct log_field){ "at", at, LOG_F_STR };
+		f[2] = (struct log_field){ "at", fw->no_addr ? NULL : at,
+		    LOG_F_STR };
 		f[3] = (struct log_field){ "security", sec, LOG_F_STR };
-		log_fields(LOG_INFO, f, 4, "%sroute forward.%s", n->prefix,
+		f[4] = (struct log_field){ "protocol", fw->protocol[0] != '\0' ?
+		    fw->protocol : NULL, LOG_F_STR };
+		log_fields(LOG_INFO, f, 5, "%sroute forward.%s", n->prefix,
 		    fw->name);
 	}
 	for (i = 0; i < cfg->nexposes; i++) {
@@ -847,7 +850,9 @@ node_log_routes(const struct node *n, const struct config *cfg)
 		f[1] = (struct log_field){ "target", l, LOG_F_STR };
 		f[2] = (struct log_field){ "proxy_protocol", e->proxy_v2 ?
 		    "v2" : NULL, LOG_F_STR };
-		log_fields(LOG_INFO, f, 3, "%sroute expose.%s", n->prefix,
+		f[3] = (struct log_field){ "protocol", e->protocol[0] != '\0' ?
+		    e->protocol : NULL, LOG_F_STR };
+		log_fields(LOG_INFO, f, 4, "%sroute expose.%s", n->prefix,
 		    e->name);
 	}
 }

@@ -151,10 +151,15 @@ status_routes(const struct node *n, struct evbuffer *b)
 		    f->listen.kind == MA_IP6 ? "]" : "",
 		    node_forward_port(n, i));
 		peer_id_to_string(&f->peer.peer, pid, sizeof(pid));
-		snprintf(to, sizeof(to), "%s@%s%s%s:%u",
-		    status_short(pid, sp, sizeof(sp)),
-		    f->peer.kind == MA_IP6 ? "[" : "", f->peer.host,
-		    f->peer.kind == MA_IP6 ? "]" : "", (unsigned)f->peer.port);
+		if (f->no_addr)		/* node mode: any session */
+			snprintf(to, sizeof(to), "%s (session)",
+			    status_short(pid, sp, sizeof(sp)));
+		else
+			snprintf(to, sizeof(to), "%s@%s%s%s:%u",
+			    status_short(pid, sp, sizeof(sp)),
+			    f->peer.kind == MA_IP6 ? "[" : "", f->peer.host,
+			    f->peer.kind == MA_IP6 ? "]" : "",
+			    (unsigned)f->peer.port);
 		evbuffer_add_printf(b, "%-20s %-22s %-44s %-9s %4u %6llu "
 		    "%6llu  %s\n", route, from, to, status_security(f, sec,
 		    sizeof(sec)), v.open, v.ok, v.failed, status_state(&v, st,
