@@ -242,10 +242,15 @@ kill "$HOLD" 2>/dev/null
 # --- the version ------------------------------------------------------------
 REL=$(sed -n 's/^AC_INIT(\[peerlock\], \[\([^]]*\)\].*/\1/p' \
     "$top_srcdir/configure.ac")
+# The revision this binary was built with (the build tree's revision.h):
+# commits made since the build must not fail the test.
+REV=$(sed -n 's/^#define PEERLOCK_REVISION "\(.*\)"$/\1/p' \
+    "$top_builddir/revision.h")
 VER="$REL"
+[ -n "$REV" ] && VER="$REL (git $REV)"
 if [ -e "$top_srcdir/.git" ] && command -v git >/dev/null; then
-	REV=$(git -C "$top_srcdir" describe --always --dirty)
-	VER="$REL (git $REV)"
+	check "built from git: the revision names a commit of this tree" \
+	    git -C "$top_srcdir" cat-file -e "${REV%-dirty}^{commit}"
 fi
 check "peerlock version prints the release ($REL) and revision" \
     test "$("$PEERLOCK" version)" = "peerlock $VER"
