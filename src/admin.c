@@ -22,6 +22,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
+#include "status.h"
+#include "version.h"
 
 enum {
 	ADMIN_TIMEOUT_S = 10,
@@ -277,12 +279,18 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	struct metrics_family *bytes = metrics_family_new();
 	struct admin_node_fams nm = { metrics_family_new(),
 	    metrics_family_new(), metrics_family_new(), bytes };
+	char ev[2 * METRICS_LABEL_MAX], er[2 * METRICS_LABEL_MAX];
 	int l, rc = -1;
 
 	if (open == NULL || bytes == NULL || nm.streams == NULL ||
 	    nm.sessions == NULL || nm.rtt == NULL ||
 	    admin_live(a, open, bytes, &nm) != 0)
 		goto out;
+	admin_help(b, "peerlock_build_info", "gauge", "Always 1; the labels "
+	    "name the release version and the git revision of this build.");
+	evbuffer_add_printf(b, "peerlock_build_info{version=\"%s\","
+	    "revision=\"%s\"} 1\n", metrics_escape(version_release(), ev,
+	    sizeof(ev)), metrics_escape(version_revision(), er, sizeof(er)));
 	admin_help(b, "peerlock_connections_open", "gauge", "Live "
 	    "connections by route and security protocol (none while the "
 	    "handshake runs).");
@@ -386,24 +394,6 @@ admin_json_str(struct evbuffer *b, const char *s)
 	evbuffer_add(b, "\"", 1);
 }
 
-/* "ip:port" of a socket address ("-" if none). */
-static void
-admin_fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-	const struct sockaddr_in *s4 = (const void *)sa;
-	const struct sockaddr_in6 *s6 = (const void *)sa;
-
-	if (sa->sa_family == AF_INET &&
-	    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)) != NULL)
-		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
-	else if (sa->sa_family == AF_INET6 &&
-	    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)) != NULL)
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	else
-		snprintf(buf, cap, "-");
-}
-
 /* Label of a conn phase. */
 static const char *
 admin_phase(enum conn_phase p)
@@ -487,7 +477,7 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	struct evbuffer *b;
 	struct conn_totals t;
 	struct conn *c;
-	char from[INET6_ADDRSTRLEN + 16];
+	char from[MULTIADDR_SOCKADDR_MAX];
 	const char *sep = "";
 
 	if (!admin_method_ok(req))
@@ -500,7 +490,7 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "{\"connections\":[");
 	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
-		admin_fmt_addr(t.from, from, sizeof(from));
+		multiaddr_fmt_sockaddr(t.from, from, sizeof(from));
 		evbuffer_add_printf(b, "%s\n{\"id\":%llu,\"route\":", sep,
 		    (unsigned long long)conn_id(c));
 		admin_json_str(b, t.route);
@@ -526,13 +516,35 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* GET /status: routes, peers, tunnels as text tables. */
+static void
+admin_on_status(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct evbuffer *b;
+
+	if (!admin_method_ok(req))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (status_render(a->node, b) != 0) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		evbuffer_free(b);
+		return;
+	}
+	admin_reply(req, HTTP_OK, "OK", "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
 /* Any other path. */
 static void
 admin_on_other(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
-	evhttp_send_error(req, HTTP_NOTFOUND, "try /healthz, /metrics or "
-	    "/connections");
+	evhttp_send_error(req, HTTP_NOTFOUND, "try /healthz, /metrics, "
+	    "/connections or /status");
 }
 
 /* Listen on addr; see admin.h. */
@@ -555,7 +567,8 @@ admin_new(struct event_base *base, struct node *n,
 	if (evhttp_set_cb(a->http, "/healthz", admin_on_healthz, a) != 0 ||
 	    evhttp_set_cb(a->http, "/metrics", admin_on_metrics, a) != 0 ||
 	    evhttp_set_cb(a->http, "/connections", admin_on_connections,
-	    a) != 0)
+	    a) != 0 ||
+	    evhttp_set_cb(a->http, "/status", admin_on_status, a) != 0)
 		goto fail;
 	evhttp_set_gencb(a->http, admin_on_other, a);
 	if (evhttp_bind_socket_with_handle(a->http, addr->host,
@@ -564,7 +577,8 @@ admin_new(struct event_base *base, struct node *n,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		goto fail;
 	}
-	log_info("admin: listening on %s (/healthz /metrics /connections)",
+	log_info("admin: listening on %s (/healthz /metrics /connections "
+	    "/status)",
 	    text);
 	return a;
 fail:

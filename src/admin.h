@@ -5,6 +5,8 @@
  *                     "starting" or "draining" otherwise
  *   GET /metrics      Prometheus text format (version 0.0.4)
  *   GET /connections  live tunnels as JSON
+ *   GET /status       routes, peers, tunnels as text tables (status.h;
+ *                     what `peerlock status` prints)
  *
  * Only GET and HEAD are answered; anything else gets 405, unknown paths
  * 404.  Meant for loopback: no authentication.

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wire.h"
 
@@ -34,7 +35,7 @@ enum key_id {
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
-	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_COUNT
+	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_COUNT
 };
 
 enum {
@@ -312,8 +313,11 @@ cfg_set_listen(struct pstate *st, const char *v, bool cont)
 	if (ma->has_peer)
 		return cfg_fail(st, st->lineno, "listen: a listen address "
 		    "takes no /p2p/ peer ID");
-	if (st->kind == SECT_PEERLOCK)
+	if (st->kind == SECT_PEERLOCK) {
 		st->c->has_listen = true;
+		st->c->listen_line = st->lineno;
+	} else
+		st->c->forwards[st->idx].listen_line = st->lineno;
 	return 1;
 }
 
@@ -438,6 +442,7 @@ cfg_set_admin(struct pstate *st, const char *v, bool cont)
 		return cfg_fail(st, st->lineno, "admin: needs an IP address, "
 		    "e.g. 127.0.0.1:9090");
 	st->c->has_admin = true;
+	st->c->admin_line = st->lineno;
 	return 1;
 }
 
@@ -496,6 +501,18 @@ cfg_set_proxy(struct pstate *st, const char *v, bool cont)
 	}
 	return cfg_fail(st, st->lineno, "proxy_protocol: expected v2 or "
 	    "none, got '%.32s'", v);
+}
+
+/* [forward.NAME] unsafe_listen = yes | no */
+static int
+cfg_set_unsafe_listen(struct pstate *st, const char *v, bool cont)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		st->c->forwards[st->idx].unsafe_listen = v[0] == 'y';
+		return 1;
+	}
+	return cfg_fail(st, st->lineno, "unsafe_listen: expected yes or no, "
+	    "got '%.32s'", v);
 }
 
 /*
@@ -721,11 +738,41 @@ static const struct key_def cfg_keys[] = {
 	{ "protocol", K_PROTOCOL, SECT_EXPOSE, false, cfg_set_protocol },
 	{ "peer", K_PEER, SECT_CONNECT, false, cfg_set_peer },
 	{ "security", K_SECURITY, SECT_CONNECT, true, cfg_set_security },
+	{ "unsafe_listen", K_UNSAFE_LISTEN, SECT_FORWARD, false,
+	    cfg_set_unsafe_listen },
 	{ "peers", K_PEERS, SECT_EXPOSE, true, cfg_set_peers },
 	{ "target", K_TARGET, SECT_EXPOSE, false, cfg_set_target },
 	{ "proxy_protocol", K_PROXY_PROTOCOL, SECT_EXPOSE, false,
 	    cfg_set_proxy },
 };
+
+/* Name of a section kind as written in the file ("forward"). */
+static const char *
+cfg_sect_name(enum sect_kind k)
+{
+	switch (k) {
+	case SECT_PEERLOCK:
+		return "peerlock";
+	case SECT_FORWARD:
+		return "forward";
+	case SECT_EXPOSE:
+		return "expose";
+	case SECT_CONNECT:
+		return "connect";
+	default:
+		return "?";
+	}
+}
+
+/* Key i of the parser's table; see config.h. */
+const char *
+config_key_at(size_t i, const char **section)
+{
+	if (i >= sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+		return NULL;
+	*section = cfg_sect_name(cfg_keys[i].sect);
+	return cfg_keys[i].name;
+}
 
 /* The definition of key name in section kind, or NULL. */
 static const struct key_def *
@@ -1057,6 +1104,20 @@ cfg_check_peer_ids(struct pstate *st, struct config_forward *f,
 	return 1;
 }
 
+/* Whether a listen address is reachable from this host only. */
+static bool
+cfg_loopback(const struct multiaddr *ma)
+{
+	switch (ma->kind) {
+	case MA_IP4:
+		return strncmp(ma->host, "127.", 4) == 0;
+	case MA_IP6:
+		return strcmp(ma->host, "::1") == 0;
+	default:
+		return strcasecmp(ma->host, "localhost") == 0;
+	}
+}
+
 /* Check that a forward is complete and inherit the global security. */
 static int
 cfg_check_forward(struct pstate *st, size_t i)
@@ -1071,6 +1132,20 @@ cfg_check_forward(struct pstate *st, size_t i)
 		return cfg_fail(st, m->hdr, "forward.%s needs peer", f->name);
 	if (cfg_check_peer_ids(st, f, m) == 0)
 		return 0;
+	/*
+	 * A forward's port is plaintext and acts with this host's identity:
+	 * whoever reaches it gets a tunnel.  Off loopback only on request
+	 * (ghostunnel's --unsafe-listen).
+	 */
+	if (!cfg_loopback(&f->listen) && !f->unsafe_listen)
+		return cfg_fail(st, m->key_line[K_LISTEN], "[forward.%s] "
+		    "listen %s%s%s:%u is not loopback: anyone who reaches it "
+		    "gets a plaintext tunnel to the peer as this host. Listen "
+		    "on 127.0.0.1 or ::1, or set unsafe_listen = yes in "
+		    "[forward.%s] if that network is trusted", f->name,
+		    f->listen.kind == MA_IP6 ? "[" : "", f->listen.host,
+		    f->listen.kind == MA_IP6 ? "]" : "",
+		    (unsigned)f->listen.port, f->name);
 	if (m->key_line[K_SECURITY] != 0 && f->nsecurity == 0)
 		return cfg_fail(st, m->key_line[K_SECURITY], "security is "
 		    "empty");
@@ -1227,6 +1302,106 @@ cfg_check_peers_unique(struct pstate *st)
 	return st->failed ? 0 : 1;
 }
 
+/* One address the config binds, for the conflict check. */
+struct cfg_bind {
+	const struct multiaddr *ma;
+	const char *what;		/* "[forward.db] listen" */
+	int line;
+};
+
+/* Whether ma is the IPv4 or IPv6 wildcard address. */
+static bool
+cfg_wildcard(const struct multiaddr *ma, enum ma_host kind)
+{
+	return ma->kind == kind && strcmp(ma->host, kind == MA_IP4 ?
+	    "0.0.0.0" : "::") == 0;
+}
+
+/* Whether a literal or "localhost" may be the address ip of kind. */
+static bool
+cfg_same_host(const struct multiaddr *a, const struct multiaddr *b)
+{
+	if (a->kind == b->kind ||
+	    ((a->kind == MA_DNS || a->kind == MA_DNS4 || a->kind == MA_DNS6) &&
+	    (b->kind == MA_DNS || b->kind == MA_DNS4 || b->kind == MA_DNS6)))
+		return strcasecmp(a->host, b->host) == 0;
+	/* the one name a listener commonly uses */
+	if (a->kind == MA_DNS || a->kind == MA_DNS4 || a->kind == MA_DNS6)
+		return strcasecmp(a->host, "localhost") == 0 &&
+		    (strcmp(b->host, "127.0.0.1") == 0 ||
+		    strcmp(b->host, "::1") == 0);
+	if (b->kind == MA_DNS || b->kind == MA_DNS4 || b->kind == MA_DNS6)
+		return cfg_same_host(b, a);
+	return false;
+}
+
+/*
+ * Whether binding a and b would collide on Linux: same port (0 never
+ * collides), and the same host, or a wildcard covering the other ("::"
+ * covers IPv4 too: net.ipv6.bindv6only is 0 by default and peerlock
+ * does not set IPV6_V6ONLY).
+ */
+static bool
+cfg_binds_overlap(const struct multiaddr *a, const struct multiaddr *b)
+{
+	if (a->port == 0 || a->port != b->port)
+		return false;
+	if (cfg_wildcard(a, MA_IP6) || cfg_wildcard(b, MA_IP6))
+		return true;
+	if (cfg_wildcard(a, MA_IP4))
+		return b->kind != MA_IP6 && b->kind != MA_DNS6;
+	if (cfg_wildcard(b, MA_IP4))
+		return a->kind != MA_IP6 && a->kind != MA_DNS6;
+	return cfg_same_host(a, b);
+}
+
+/*
+ * No two listeners (encrypted, admin, forwards) may bind overlapping
+ * addresses: `run` would fail with "Address already in use".  The later
+ * line is the error; the message names the earlier one.
+ */
+static int
+cfg_check_binds(struct pstate *st)
+{
+	const struct config *c = st->c;
+	struct cfg_bind *b, *x, *y;
+	char what[CONFIG_MAX_FORWARDS][CONFIG_NAME_MAX + 24];
+	char ax[MULTIADDR_STR_MAX], ay[MULTIADDR_STR_MAX];
+	size_t i, j, n = 0;
+
+	if ((b = calloc(c->nforwards + 2, sizeof(*b))) == NULL)
+		return cfg_fail(st, 1, "out of memory");
+	if (c->has_listen)
+		b[n++] = (struct cfg_bind){ &c->listen, "[peerlock] listen",
+		    c->listen_line };
+	if (c->has_admin)
+		b[n++] = (struct cfg_bind){ &c->admin, "[peerlock] admin",
+		    c->admin_line };
+	for (i = 0; i < c->nforwards; i++) {
+		snprintf(what[i], sizeof(what[i]), "[forward.%s] listen",
+		    c->forwards[i].name);
+		b[n++] = (struct cfg_bind){ &c->forwards[i].listen, what[i],
+		    c->forwards[i].listen_line };
+	}
+	for (i = 0; i < n && !st->failed; i++) {
+		for (j = i + 1; j < n; j++) {
+			x = b[i].line < b[j].line ? &b[i] : &b[j];
+			y = x == &b[i] ? &b[j] : &b[i];
+			if (!cfg_binds_overlap(x->ma, y->ma))
+				continue;
+			multiaddr_to_string(x->ma, ax, sizeof(ax));
+			multiaddr_to_string(y->ma, ay, sizeof(ay));
+			cfg_fail(st, y->line, "%s %s conflicts with %s %s at "
+			    "%s:%d: both bind port %u; give each listener its "
+			    "own address or port", y->what, ay, x->what, ax,
+			    st->name, x->line, (unsigned)y->ma->port);
+			break;
+		}
+	}
+	free(b);
+	return st->failed ? 0 : 1;
+}
+
 /* Whole-file rules, checked once every line is read. */
 static int
 cfg_check(struct pstate *st)
@@ -1252,6 +1427,8 @@ cfg_check(struct pstate *st)
 		if (cfg_check_connect(st, i) == 0)
 			return 0;
 	if (cfg_check_any_unique(st) == 0 || cfg_check_peers_unique(st) == 0)
+		return 0;
+	if (cfg_check_binds(st) == 0)
 		return 0;
 	if (c->nforwards == 0 && c->nexposes == 0 && c->nconnects == 0)
 		return cfg_fail(st, st->pmeta.hdr, "nothing to do: add a "
@@ -1372,6 +1549,44 @@ out:
 	return buf;
 }
 
+/*
+ * A relative identity path names a file next to the config, not in the
+ * working directory (which is / under systemd): make it absolute from
+ * the config's directory.  0, or -1 with err set.
+ */
+static int
+cfg_resolve_identity(struct config *c, const char *path, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash, *abs;
+	size_t n;
+
+	if (c->identity[0] == '/')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (realpath(dir, real) == NULL) {
+		snprintf(err, errlen, "%s: identity: cannot resolve the "
+		    "directory of the config file: %s", path, strerror(errno));
+		return -1;
+	}
+	n = strlen(real) + 1 + strlen(c->identity) + 1;
+	if ((abs = malloc(n)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	snprintf(abs, n, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/",
+	    c->identity);
+	free(c->identity);
+	c->identity = abs;
+	return 0;
+}
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
@@ -1397,6 +1612,10 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	c = cfg_parse_text(text, len, path, err, errlen);
 	free(text);
+	if (c != NULL && cfg_resolve_identity(c, path, err, errlen) != 0) {
+		config_free(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -64,6 +64,8 @@ struct config_forward {
 	size_t npeer_ids;
 	enum sec_proto security[SEC_MAX];
 	size_t nsecurity;		/* inherited from [peerlock] if unset */
+	int listen_line;		/* line of listen, for run-time errors */
+	bool unsafe_listen;		/* unsafe_listen = yes: not loopback */
 };
 
 /* [expose.NAME]: authenticated peers -> local plaintext target. */
@@ -90,7 +92,8 @@ struct config_connect {
 
 struct config {
 	char *path;			/* file it was read from */
-	char *identity;			/* identity key file */
+	char *identity;			/* identity key file (config_load:
+					   absolute) */
 	bool has_listen;
 	struct multiaddr listen;	/* encrypted listener */
 	enum sec_proto security[SEC_MAX];	/* preference order */
@@ -107,6 +110,7 @@ struct config {
 	bool log_format_json;		/* log_format = json; default text */
 	bool has_admin;
 	struct multiaddr admin;		/* admin HTTP listener (host:port) */
+	int listen_line, admin_line;	/* their lines, for run-time errors */
 	unsigned shutdown_timeout_ms;	/* default 30 s; 0 = close at once */
 	unsigned quiet;			/* bit i: config_quiet_classes[i] */
 	char *user;			/* drop to this user after binding */
@@ -120,8 +124,9 @@ struct config {
 
 /*
  * Parse the file at path.  On failure returns NULL and writes
- * "path:line: problem" into err (errlen bytes).  The caller owns the
- * result and releases it with config_free().
+ * "path:line: problem" into err (errlen bytes).  A relative identity
+ * path is made absolute from the config file's directory.  The caller
+ * owns the result and releases it with config_free().
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
@@ -131,6 +136,13 @@ struct config *config_parse(const char *text, const char *name,
 
 /* Free; NULL is a no-op. */
 void config_free(struct config *c);
+
+/*
+ * The keys the parser accepts, for tests that hold the documentation to
+ * the parser: key i's name, and in *section the section it belongs in
+ * ("peerlock", or "forward" for [forward.NAME], ...).  NULL past the end.
+ */
+const char *config_key_at(size_t i, const char **section);
 
 /*
  * The raw-mode expose (no protocol) that admits peer (exact entry

@@ -40,6 +40,7 @@
 #include "varint.h"
 #include "session.h"
 #include "resolve.h"
+#include "version.h"
 
 /* One direction of the relay. */
 struct dir {
@@ -58,7 +59,7 @@ struct conn {
 	bool outbound;			/* forward (we dial) or inbound */
 	enum conn_phase phase;
 	char route[CONFIG_NAME_MAX + 8];	/* "forward.db" / "expose.db" */
-	char from[INET6_ADDRSTRLEN + 8];
+	char from[MULTIADDR_SOCKADDR_MAX];	/* "[v6]:port" */
 	struct sockaddr_storage from_sa;
 	bool authenticated;
 	char peer[PEER_ID_STR_MAX];
@@ -111,9 +112,6 @@ struct conn {
 	size_t npending;
 };
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
 
 /* An app connection waiting for its session (node-mode forward). */
 struct conn_pending {
@@ -238,26 +236,11 @@ conn_phase(const struct conn *c)
 	return c->phase;
 }
 
-/* Render a socket address as "ip:port". */
+/* Render a socket address as "ip:port" ("[ip6]:port", "-" for none). */
 void
 conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-	}
-	if (sa == NULL)
-		snprintf(buf, cap, "-");
-	else
-		snprintf(buf, cap, "%s:%u", ip, port);
+	multiaddr_fmt_sockaddr(sa, buf, cap);
 }
 
 /* Arm the phase timer for ms milliseconds (0 disarms). */
@@ -594,7 +577,7 @@ conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
 	struct linger lg = { 1, 0 };
 	struct conn_pending *p;
 	struct timespec now;
-	char from[INET6_ADDRSTRLEN + 8], route[CONFIG_NAME_MAX + 8];
+	char from[MULTIADDR_SOCKADDR_MAX], route[CONFIG_NAME_MAX + 8];
 	size_t i;
 
 	if (r == CONN_R_DONE || r == CONN_R_SHUTDOWN)
@@ -676,6 +659,55 @@ conn_refuse_close(struct conn *c)
 		shutdown(fd, SHUT_WR);
 }
 
+/*
+ * The one summary line: "conn 3 closed route=... reason=done: detail" in
+ * text, each of them a member in JSON.
+ */
+static void
+conn_log_close(const struct conn *c, enum log_level lvl, enum conn_reason r,
+    const char *detail)
+{
+	char id[24], up[24], down[24], dur[32];
+	const struct log_field f[] = {
+		{ "conn", id, LOG_F_ID },
+		{ "route", c->route, LOG_F_STR },
+		{ "from", c->from, LOG_F_STR },
+		{ "peer", c->peer, LOG_F_STR },
+		{ "proto", c->proto, LOG_F_STR },
+		{ "up", up, LOG_F_NUM },
+		{ "down", down, LOG_F_NUM },
+		{ "dur", dur, LOG_F_SECS },
+		{ "reason", conn_reason_name(r), LOG_F_STR },
+		{ "detail", detail, LOG_F_DETAIL },
+	};
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+	snprintf(up, sizeof(up), "%llu", (unsigned long long)c->up.bytes);
+	snprintf(down, sizeof(down), "%llu",
+	    (unsigned long long)c->down.bytes);
+	snprintf(dur, sizeof(dur), "%.3f", conn_age(c));
+	log_fields(lvl, f, sizeof(f) / sizeof(f[0]), "%sconn %s closed",
+	    c->env->log_prefix, id);
+}
+
+/* Debug: the tunnel is up ("conn 3 relaying route=... proto=..."). */
+static void
+conn_log_relaying(const struct conn *c)
+{
+	char id[24];
+	const struct log_field f[] = {
+		{ "conn", id, LOG_F_ID },
+		{ "route", c->route, LOG_F_STR },
+		{ "from", c->from, LOG_F_STR },
+		{ "peer", c->peer, LOG_F_STR },
+		{ "proto", c->proto, LOG_F_STR },
+	};
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+	log_fields(LOG_DEBUG, f, sizeof(f) / sizeof(f[0]), "%sconn %s "
+	    "relaying", c->env->log_prefix, id);
+}
+
 /* The single teardown. */
 void
 conn_drop(struct conn *c, enum conn_reason r, const char *detail)
@@ -705,13 +737,7 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (config_quiet(c->env->gen != NULL ? c->env->gen->cfg : NULL,
 	    c->cls))
 		lvl = LOG_DEBUG;
-	log_msg(lvl, "%sconn %llu closed route=%s from=%s peer=%s proto=%s "
-	    "up=%llu down=%llu dur=%.3fs reason=%s%s%s",
-	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->from,
-	    c->peer, c->proto, (unsigned long long)c->up.bytes,
-	    (unsigned long long)c->down.bytes, conn_age(c),
-	    conn_reason_name(r), detail != NULL ? ": " : "",
-	    detail != NULL ? detail : "");
+	conn_log_close(c, lvl, r, detail);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -1310,9 +1336,7 @@ conn_start_relay(struct conn *c)
 		c->env->on_relay(c->env->node, c);
 	if (conn_reader_start(c) != 0)
 		return;
-	log_debug("%sconn %llu relaying route=%s peer=%s proto=%s",
-	    c->env->log_prefix, (unsigned long long)c->id, c->route, c->peer,
-	    c->proto);
+	conn_log_relaying(c);
 	if (conn_pump_down(c) < 0)
 		return;
 	conn_pump_up(c);
@@ -1965,7 +1989,7 @@ conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap)
 	    "ipfs/0.1.0");
 	m->has_agent_version = true;
 	snprintf(m->agent_version, sizeof(m->agent_version), "peerlock/%s",
-	    PACKAGE_VERSION);
+	    version_release());
 	n = 0;
 	if (cap > sizeof(len) &&
 	    (w = pb_identify_encode(m, buf + sizeof(len), cap - sizeof(len))) >

@@ -5,14 +5,18 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Room for LOG_MSG_MAX bytes escaped six-fold plus the JSON frame. */
-#define LOG_LINE_MAX (LOG_MSG_MAX * 6 + 128)
+/*
+ * Room for LOG_MSG_MAX bytes escaped six-fold plus the JSON frame, and
+ * as much again for the fields of a structured line.
+ */
+#define LOG_LINE_MAX (LOG_MSG_MAX * 12 + 256)
 
 static enum log_level log_min = LOG_INFO;
 static int log_json;
@@ -162,21 +166,77 @@ log_write(const char *buf, size_t len)
 	}
 }
 
-/* Format and print one log line if lvl is enabled. */
-void
-log_msg(enum log_level lvl, const char *fmt, ...)
+/* Append the text form of the fields to msg (cap bytes). */
+static void
+log_text_fields(char *msg, size_t cap, const struct log_field *f, size_t n)
+{
+	size_t used = strlen(msg), i;
+	int w;
+
+	for (i = 0; i < n && used < cap; i++) {
+		if (f[i].val == NULL || f[i].kind == LOG_F_ID)
+			continue;
+		if (f[i].kind == LOG_F_DETAIL)
+			w = snprintf(msg + used, cap - used, ": %s", f[i].val);
+		else
+			w = snprintf(msg + used, cap - used, " %s=%s%s",
+			    f[i].key, f[i].val, f[i].kind == LOG_F_SECS ? "s" :
+			    "");
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (used >= cap)
+		memcpy(msg + cap - 4, "...", 4);
+}
+
+/* Append the literal s if it fits whole; returns the new length. */
+static size_t
+log_lit(char *line, size_t used, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (used + n < cap) {
+		memcpy(line + used, s, n);
+		used += n;
+	}
+	return used;
+}
+
+/* Append the fields as JSON members; returns the new length. */
+static size_t
+log_json_fields(char *line, size_t used, size_t cap,
+    const struct log_field *f, size_t n)
+{
+	size_t i;
+	bool num;
+
+	for (i = 0; i < n && used + 16 < cap; i++) {
+		if (f[i].val == NULL)
+			continue;
+		num = f[i].kind == LOG_F_NUM || f[i].kind == LOG_F_SECS ||
+		    f[i].kind == LOG_F_ID;
+		used = log_lit(line, used, cap, ",\"");
+		used = log_put_json(line, used, cap, f[i].key);
+		used = log_lit(line, used, cap, num ? "\":" : "\":\"");
+		used = log_put_json(line, used, cap, f[i].val);
+		if (!num)
+			used = log_lit(line, used, cap, "\"");
+	}
+	return used;
+}
+
+/* Format and print one line with fields if lvl is enabled. */
+static void
+log_vemit(enum log_level lvl, const struct log_field *f, size_t nf,
+    const char *fmt, va_list ap)
 {
 	char msg[LOG_MSG_MAX + 4], ts[48];
 	char line[LOG_LINE_MAX];
 	size_t used;
-	va_list ap;
 	int n, saved = errno;
 
-	if (lvl < log_min)
-		return;
-	va_start(ap, fmt);
 	n = vsnprintf(msg, LOG_MSG_MAX + 1, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		snprintf(msg, sizeof(msg), "(log format error)");
 	else if (n > LOG_MSG_MAX)
@@ -187,9 +247,15 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 		    "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
 		    log_level_name(lvl, 1));
 		used = log_put_json(line, used, sizeof(line), msg);
-		used += (size_t)snprintf(line + used, sizeof(line) - used,
-		    "\"}\n");
+		line[used++] = '"';
+		used = log_json_fields(line, used, sizeof(line), f, nf);
+		if (used > sizeof(line) - 3)
+			used = sizeof(line) - 3;
+		line[used++] = '}';
+		line[used++] = '\n';
 	} else {
+		if (nf > 0 && n >= 0 && n <= LOG_MSG_MAX)
+			log_text_fields(msg, LOG_MSG_MAX + 1, f, nf);
 		used = (size_t)snprintf(line, sizeof(line), "%s %s ", ts,
 		    log_level_name(lvl, 0));
 		used = log_put_plain(line, used, sizeof(line), msg);
@@ -197,6 +263,33 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	}
 	log_write(line, used);
 	errno = saved;
+}
+
+/* Format and print one log line if lvl is enabled. */
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (lvl < log_min)
+		return;
+	va_start(ap, fmt);
+	log_vemit(lvl, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* A line with fields. */
+void
+log_fields(enum log_level lvl, const struct log_field *f, size_t n,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (lvl < log_min)
+		return;
+	va_start(ap, fmt);
+	log_vemit(lvl, f, n, fmt, ap);
+	va_end(ap);
 }
 
 /* Escape untrusted bytes into printable ASCII, cut to fit cap. */

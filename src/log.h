@@ -3,9 +3,9 @@
  * Messages are single lines; peer-supplied strings must pass through
  * log_escape() first.
  *
- * Plain format:  2024-05-01T12:34:56.789Z INFO message
+ * Plain format:  2024-05-01T12:34:56.789Z INFO message k=v ...
  * JSON format:   {"ts":"2024-05-01T12:34:56.789Z","level":"info",
- *                 "msg":"message"}            (one object per line)
+ *                 "msg":"message","k":"v",...}  (one object per line)
  * Timestamps are UTC with milliseconds.  Control characters in the
  * formatted message are escaped (\xHH in plain, \uXXXX / \n in JSON) so
  * a message can never span lines.  A message longer than LOG_MSG_MAX
@@ -31,6 +31,32 @@ void log_set_format_json(int on);
 /* Print one line "ts level msg" to stderr. */
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Structured lines.  A field is a key and its value as text; the kind
+ * says how each format shows it:
+ *
+ *   kind          text                    JSON
+ *   LOG_F_STR     " key=val"              ,"key":"val"
+ *   LOG_F_NUM     " key=val"              ,"key":val   (val is a number)
+ *   LOG_F_SECS    " key=vals"             ,"key":val   (seconds)
+ *   LOG_F_ID      (in the message)        ,"key":val   (JSON only)
+ *   LOG_F_DETAIL  ": val"                 ,"key":"val"
+ *
+ * so a text line reads as before ("conn 3 closed route=... reason=done:
+ * detail") while a JSON line carries "msg":"conn 3 closed" and one member
+ * per field.  A field with val NULL is left out.
+ */
+enum log_fkind { LOG_F_STR, LOG_F_NUM, LOG_F_SECS, LOG_F_ID, LOG_F_DETAIL };
+struct log_field {
+	const char *key;
+	const char *val;
+	enum log_fkind kind;
+};
+
+/* Print one line: the formatted message, then the n fields. */
+void log_fields(enum log_level lvl, const struct log_field *f, size_t n,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -5,6 +5,7 @@
  *   peerlock id [--cid] FILE            peer ID of an identity file
  *   peerlock check -c FILE              validate a config (and identity)
  *   peerlock run -c FILE                run
+ *   peerlock status -c FILE|-a ADDR     tables from a running instance
  *   peerlock demo                       two instances + echo, on loopback
  */
 #include <sys/prctl.h>
@@ -33,10 +34,8 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
+#include "status.h"
+#include "version.h"
 
 enum {
 	ERRLEN = 512,
@@ -53,6 +52,7 @@ usage(FILE *f)
 	    "       peerlock id [--cid] FILE\n"
 	    "       peerlock check -c FILE\n"
 	    "       peerlock run -c FILE\n"
+	    "       peerlock status -c FILE | -a HOST:PORT\n"
 	    "       peerlock demo\n"
 	    "       peerlock version\n");
 }
@@ -261,6 +261,68 @@ cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * peerlock status: ask the admin endpoint of a running instance (the one
+ * of -c FILE, or -a HOST:PORT) for its routes, peers and tunnels.
+ */
+static int
+cmd_status(int argc, char **argv)
+{
+	const char *path = NULL, *addr = NULL;
+	struct config *cfg = NULL;
+	struct multiaddr ma;
+	char err[ERRLEN];
+	int ch, rc = 1;
+
+	while ((ch = getopt(argc, argv, "c:a:")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else if (ch == 'a')
+			addr = optarg;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if ((path == NULL) == (addr == NULL) || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (addr != NULL && multiaddr_parse(addr, &ma, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "peerlock: -a %s: %s\n", addr, err);
+		return 2;
+	}
+	if (path != NULL) {
+		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "peerlock: %s\n", err);
+			return 1;
+		}
+		if (!cfg->has_admin) {
+			fprintf(stderr, "peerlock: %s: no 'admin' in [peerlock]: "
+			    "status reads the admin endpoint (e.g. admin = "
+			    "127.0.0.1:9090)\n", path);
+			goto out;
+		}
+		ma = cfg->admin;
+	}
+	if (ma.kind != MA_IP4 && ma.kind != MA_IP6) {
+		fprintf(stderr, "peerlock: status needs an IP address\n");
+		goto out;
+	}
+	if (strcmp(ma.host, "0.0.0.0") == 0)
+		snprintf(ma.host, sizeof(ma.host), "127.0.0.1");
+	else if (strcmp(ma.host, "::") == 0)
+		snprintf(ma.host, sizeof(ma.host), "::1");
+	if (status_fetch(&ma, stdout, err, sizeof(err)) != 0)
+		fprintf(stderr, "peerlock: %s\n", err);
+	else
+		rc = 0;
+out:
+	config_free(cfg);
+	return rc;
+}
+
 static struct event_base *run_base;
 static struct node *run_node;
 static struct admin *run_admin;
@@ -434,7 +496,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (seen++) {
-		log_warn("signal %d again: stopping now", (int)sig);
+		log_warn("signal %d again: closing %u tunnel(s) now, not "
+		    "waiting for shutdown_timeout", (int)sig,
+		    node_conn_count(run_node));
+		node_close_all(run_node, "second signal");
 		event_base_loopexit(run_base, NULL);
 		return;
 	}
@@ -474,6 +539,7 @@ cmd_run(int argc, char **argv)
 	struct identity *id;
 	struct resolver *dns;
 	struct event *sigterm, *sigint, *sighup;
+	char ver[96];
 	int fds[MAX_INHERITED];
 	size_t nfds;
 	uid_t uid = 0;
@@ -535,19 +601,21 @@ cmd_run(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
-	log_info("peerlock %s ready", PACKAGE_VERSION);
+	log_info("peerlock %s ready", version_describe(ver, sizeof(ver)));
 	sd_notify_msg("READY=1");
 	event_base_dispatch(run_base);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
-	log_info("peerlock stopped");
 	rc = 0;
 out:
 	admin_free(run_admin);
 	node_free(run_node);
 	resolver_free(dns);
 	event_base_free(run_base);
+	/* last: every close line is above it */
+	if (rc == 0)
+		log_info("peerlock stopped");
 	return rc;
 }
 
@@ -555,6 +623,8 @@ out:
 int
 main(int argc, char **argv)
 {
+	char ver[96];
+
 	if (sodium_init() < 0) {
 		fprintf(stderr, "peerlock: libsodium failed to initialise\n");
 		return 1;
@@ -573,11 +643,13 @@ main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(argv[0], "run") == 0)
 		return cmd_run(argc, argv);
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(argc, argv);
 	if (strcmp(argv[0], "demo") == 0)
 		return demo_run();
 	if (strcmp(argv[0], "version") == 0 ||
 	    strcmp(argv[0], "--version") == 0) {
-		printf("peerlock %s\n", PACKAGE_VERSION);
+		printf("peerlock %s\n", version_describe(ver, sizeof(ver)));
 		return 0;
 	}
 	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "-h") == 0 ||

@@ -7,6 +7,8 @@
 #include "multiaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -476,4 +478,25 @@ multiaddr_to_bytes(const struct multiaddr *ma, uint8_t *out, size_t cap)
 			return -1;
 	}
 	return (int)off;
+}
+
+/* "ip:port" or "[ip6]:port" of a socket address. */
+char *
+multiaddr_fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const struct sockaddr_in *s4 = (const void *)sa;
+	const struct sockaddr_in6 *s6 = (const void *)sa;
+
+	if (cap == 0)
+		return buf;
+	if (sa != NULL && sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)) != NULL)
+		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+	else if (sa != NULL && sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)) != NULL)
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	else
+		snprintf(buf, cap, "-");
+	return buf;
 }

@@ -16,7 +16,8 @@ enum ma_host { MA_IP4, MA_IP6, MA_DNS, MA_DNS4, MA_DNS6 };
 enum {
 	MULTIADDR_DNS_MAX = 253,	/* longest DNS name we accept */
 	MULTIADDR_STR_MAX = 448,	/* text form incl. /p2p/ and NUL */
-	MULTIADDR_BYTES_MAX = 320	/* binary form incl. /p2p/ */
+	MULTIADDR_BYTES_MAX = 320,	/* binary form incl. /p2p/ */
+	MULTIADDR_SOCKADDR_MAX = 56	/* "[" INET6_ADDRSTRLEN "]:65535" */
 };
 
 struct multiaddr {
@@ -51,5 +52,16 @@ char *multiaddr_to_string(const struct multiaddr *ma, char *buf, size_t cap);
  * if cap is too small or ma is invalid.
  */
 int multiaddr_to_bytes(const struct multiaddr *ma, uint8_t *out, size_t cap);
+
+struct sockaddr;
+
+/*
+ * A socket address as text for logs and listings: "1.2.3.4:5",
+ * "[::1]:5" (brackets, so the port is unambiguous), "-" for NULL or
+ * another family.  Into buf (cap bytes, MULTIADDR_SOCKADDR_MAX always
+ * suffices).  Returns buf.
+ */
+char *multiaddr_fmt_sockaddr(const struct sockaddr *sa, char *buf,
+    size_t cap);
 
 #endif

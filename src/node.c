@@ -601,13 +601,18 @@ node_listener_free(struct node_listener *nl)
 	free(nl);
 }
 
-/* Bind a new listener for ma; fw NULL for the encrypted one.  NULL on error. */
+/*
+ * Bind a new listener for ma (configured at cfg's line); fw NULL for the
+ * encrypted one.  NULL on error, logged with file:line.
+ */
 static struct node_listener *
 node_bind(struct node *n, const struct multiaddr *ma,
-    const struct config_forward *fw)
+    const struct config_forward *fw, const struct config *cfg, int line)
 {
 	struct node_listener *nl;
 	struct addrinfo hints, *res = NULL;
+	struct multiaddr bound;
+	char baddr[MULTIADDR_STR_MAX];
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	char port[8];
@@ -626,7 +631,8 @@ node_bind(struct node *n, const struct multiaddr *ma,
 	hints.ai_flags = AI_PASSIVE;
 	snprintf(port, sizeof(port), "%u", ma->port);
 	if ((rc = getaddrinfo(ma->host, port, &hints, &res)) != 0) {
-		log_err("%slisten %s: %s", n->prefix, nl->addr,
+		log_err("%s%s:%d: listen %s (%s): %s", n->prefix, cfg->path,
+		    line, nl->addr, fw != NULL ? fw->name : "encrypted",
 		    gai_strerror(rc));
 		free(nl);
 		return NULL;
@@ -634,7 +640,8 @@ node_bind(struct node *n, const struct multiaddr *ma,
 	nl->l = node_listen_on(n, nl, res, &adopted);
 	freeaddrinfo(res);
 	if (nl->l == NULL) {
-		log_err("%slisten %s: %s", n->prefix, nl->addr,
+		log_err("%s%s:%d: listen %s (%s): %s", n->prefix, cfg->path,
+		    line, nl->addr, fw != NULL ? fw->name : "encrypted",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		free(nl);
 		return NULL;
@@ -649,8 +656,10 @@ node_bind(struct node *n, const struct multiaddr *ma,
 		nl->port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
-	log_info("%slistening on %s (%s%s)", n->prefix, nl->addr,
-	    fw != NULL ? fw->name : "encrypted",
+	bound = *ma;			/* port 0: say which one we got */
+	bound.port = (uint16_t)nl->port;
+	log_info("%slistening on %s (%s%s)", n->prefix, multiaddr_to_string(
+	    &bound, baddr, sizeof(baddr)), fw != NULL ? fw->name : "encrypted",
 	    adopted ? ", socket from the service manager" : "");
 	return nl;
 }
@@ -710,7 +719,8 @@ node_listeners_for(struct node *n, const struct config *cfg)
 		if (j < n->nls) {
 			n->ls[j]->keep = true;
 			ls[i] = n->ls[j];
-		} else if ((ls[i] = node_bind(n, ma, fw)) == NULL)
+		} else if ((ls[i] = node_bind(n, ma, fw, cfg, fw != NULL ?
+		    fw->listen_line : cfg->listen_line)) == NULL)
 			goto fail;
 	}
 	return ls;
@@ -870,6 +880,77 @@ node_connects_for(struct node *n, const struct config *cfg)
 	return 0;
 }
 
+/* "host:port" of ma with the bound port (IPv6 in brackets). */
+static void
+node_fmt_listen(const struct multiaddr *ma, unsigned port, char *buf,
+    size_t cap)
+{
+	snprintf(buf, cap, "%s%s%s:%u", ma->kind == MA_IP6 ? "[" : "",
+	    ma->host, ma->kind == MA_IP6 ? "]" : "", port);
+}
+
+/*
+ * One line per route, so the log says which forward goes to which peer
+ * and which peers reach which target:
+ *   route forward.db listen=127.0.0.1:15432 peer=12D3KooW... at=/ip4/...
+ *   route expose.db peers=12D3KooW...,12D3KooW... target=127.0.0.1:5432
+ */
+static void
+node_log_routes(const struct node *n, const struct config *cfg)
+{
+	char l[MULTIADDR_STR_MAX], at[MULTIADDR_STR_MAX], pid[PEER_ID_STR_MAX];
+	char sec[16], peers[4 * PEER_ID_STR_MAX + 32];
+	struct log_field f[5];
+	struct multiaddr ma;
+	size_t i, j, used;
+
+	for (i = 0; i < cfg->nforwards; i++) {
+		const struct config_forward *fw = &cfg->forwards[i];
+
+		node_fmt_listen(&fw->listen, node_forward_port(n, i), l,
+		    sizeof(l));
+		ma = fw->peer;
+		ma.has_peer = false;
+		multiaddr_to_string(&ma, at, sizeof(at));
+		peer_id_to_string(&fw->peer.peer, pid, sizeof(pid));
+		for (j = 0, used = 0; j < fw->nsecurity; j++)
+			used += (size_t)snprintf(sec + used, sizeof(sec) - used,
+			    "%s%s", j > 0 ? "," : "",
+			    sec_proto_name(fw->security[j]));
+		f[0] = (struct log_field){ "listen", l, LOG_F_STR };
+		f[1] = (struct log_field){ "peer", pid, LOG_F_STR };
+		f[2] = (struct log_field){ "at", fw->no_addr ? NULL : at,
+		    LOG_F_STR };
+		f[3] = (struct log_field){ "security", sec, LOG_F_STR };
+		f[4] = (struct log_field){ "protocol", fw->protocol[0] != '\0' ?
+		    fw->protocol : NULL, LOG_F_STR };
+		log_fields(LOG_INFO, f, 5, "%sroute forward.%s", n->prefix,
+		    fw->name);
+	}
+	for (i = 0; i < cfg->nexposes; i++) {
+		const struct config_expose *e = &cfg->exposes[i];
+
+		used = (size_t)snprintf(peers, sizeof(peers), "%s",
+		    e->any ? "*" : "");
+		for (j = 0; j < e->npeers && j < 4; j++)
+			used += (size_t)snprintf(peers + used, sizeof(peers) -
+			    used, "%s%s", j > 0 ? "," : "", peer_id_to_string(
+			    &e->peers[j], pid, sizeof(pid)));
+		if (e->npeers > 4)
+			snprintf(peers + used, sizeof(peers) - used,
+			    ",+%zu more", e->npeers - 4);
+		node_fmt_listen(&e->target, e->target.port, l, sizeof(l));
+		f[0] = (struct log_field){ "peers", peers, LOG_F_STR };
+		f[1] = (struct log_field){ "target", l, LOG_F_STR };
+		f[2] = (struct log_field){ "proxy_protocol", e->proxy_v2 ?
+		    "v2" : NULL, LOG_F_STR };
+		f[3] = (struct log_field){ "protocol", e->protocol[0] != '\0' ?
+		    e->protocol : NULL, LOG_F_STR };
+		log_fields(LOG_INFO, f, 4, "%sroute expose.%s", n->prefix,
+		    e->name);
+	}
+}
+
 /* Bind the encrypted listener (slot 0) and every forward. */
 int
 node_start(struct node *n)
@@ -885,6 +966,7 @@ node_start(struct node *n)
 	node_log_unused_inherited(n);
 	if (node_connects_for(n, n->gen->cfg) != 0)
 		return -1;
+	node_log_routes(n, n->gen->cfg);
 	n->state = NODE_SERVING;
 	return 0;
 }
@@ -967,6 +1049,7 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	    "(peer no longer in any expose)", n->prefix, cfg->path,
 	    cfg->nforwards, cfg->nexposes, pid, n->env.count, revoked);
 	conn_gen_drop(&old->g);
+	node_log_routes(n, cfg);
 	n->m.reloads_ok++;
 	return 0;
 fail:
@@ -995,16 +1078,23 @@ node_close_listeners(struct node *n)
 	}
 }
 
-/* Drop every conn still open. */
+/* Drop every conn still open, saying why. */
 static void
-node_drop_all(struct node *n, enum conn_reason r)
+node_drop_all(struct node *n, enum conn_reason r, const char *why)
 {
 	struct conn *c, *next;
 
 	for (c = conn_first(&n->env); c != NULL; c = next) {
 		next = conn_next(c);
-		conn_drop(c, r, "shutdown_timeout expired");
+		conn_drop(c, r, why);
 	}
+}
+
+/* Close every tunnel now; see node.h. */
+void
+node_close_all(struct node *n, const char *why)
+{
+	node_drop_all(n, CONN_R_SHUTDOWN, why);
 }
 
 /* The drain period is over: close what is left. */
@@ -1017,7 +1107,7 @@ node_on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_warn("%sshutdown: %u tunnels still open, closing them", n->prefix,
 	    n->env.count);
-	node_drop_all(n, CONN_R_SHUTDOWN);
+	node_drop_all(n, CONN_R_SHUTDOWN, "shutdown_timeout expired");
 }
 
 /* Graceful stop; see node.h. */
@@ -1061,7 +1151,7 @@ node_free(struct node *n)
 	n->stop_done = NULL;
 	if (n->ls != NULL)
 		node_close_listeners(n);
-	node_drop_all(n, CONN_R_SHUTDOWN);
+	node_drop_all(n, CONN_R_SHUTDOWN, "peerlock stopping");
 	if (n->stop_timer != NULL)
 		event_free(n->stop_timer);
 	if (n->connect_timer != NULL)

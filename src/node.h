@@ -37,7 +37,8 @@ void node_set_inherited(struct node *n, const int *fds, size_t nfds);
 
 /*
  * Bind every listener.  Returns 0, or -1 with the reason logged (e.g.
- * "listen /ip4/0.0.0.0/tcp/4001: Address already in use").
+ * "peerlock.conf:3: listen /ip4/0.0.0.0/tcp/4001 (encrypted): Address
+ * already in use").
  */
 int node_start(struct node *n);
 
@@ -72,6 +73,12 @@ struct conn *node_conn_first(const struct node *n);
  */
 void node_stop(struct node *n, unsigned timeout_ms,
     void (*done)(struct node *n));
+
+/*
+ * Close every live tunnel now (reason shutdown, detail why: e.g. "second
+ * signal"); a pending node_stop() then completes.
+ */
+void node_close_all(struct node *n, const char *why);
 
 /* Close everything and free; NULL is a no-op. */
 void node_free(struct node *n);

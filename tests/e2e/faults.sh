@@ -31,10 +31,10 @@ netns_pair
 
 # start_in NAME NS: peerlock NAME in namespace NS (PID_NAME is peerlock).
 start_in() {
-	n0=$(cat "$T/$1.log" 2>/dev/null | grep -c "ready")
+	n0=$(ready_count "$1")
 	bg "$1" ip netns exec "$2" "$PEERLOCK" run -c "$T/$1.conf"
 	for _ in $(seq 200); do
-		[ "$(grep -c "ready" "$T/$1.log")" -gt "$n0" ] && return 0
+		[ "$(ready_count "$1")" -gt "$n0" ] && return 0
 		sleep 0.05
 	done
 	echo "peerlock $1 did not start:"; cat "$T/$1.log"; return 1

@@ -188,13 +188,24 @@ conf_forward() {
 	} >>"$T/$_f.conf"
 }
 
+# PL_READY: the line peerlock logs once every listener is bound
+# ("peerlock 0.1.0 (git 1a2b3c4) ready", text or JSON).  Not a bare
+# "ready": that also matches "Address already in use".
+PL_READY='peerlock [^ "]+ (\([^)]*\) )?ready'
+
+# is_ready NAME: NAME's log has the ready line.
+is_ready() { grep -Eq -- "$PL_READY" "$T/$1.log" 2>/dev/null; }
+
+# ready_count NAME: how many ready lines NAME's log has (restarts).
+ready_count() { cat "$T/$1.log" 2>/dev/null | grep -Ec -- "$PL_READY"; }
+
 # start_peerlock NAME: run $T/NAME.conf, wait for its listeners.
 # PEERLOCK_WRAPPER (e.g. "valgrind --error-exitcode=99") is prepended
 # to the command: the wrapper must exec peerlock in the same process.
 start_peerlock() {
 	bg "$1" ${PEERLOCK_WRAPPER:-} "$PEERLOCK" run -c "$T/$1.conf"
 	for _ in $(seq "${PEERLOCK_START_TRIES:-200}"); do
-		grep -q "ready" "$T/$1.log" 2>/dev/null && return 0
+		is_ready "$1" && return 0
 		kill -0 "$(eval echo \$PID_$1)" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -205,6 +216,15 @@ start_peerlock() {
 logged() {
 	for _ in $(seq 100); do
 		grep -q -- "$2" "$T/$1.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# logged_re NAME ERE: as logged, with an extended regular expression.
+logged_re() {
+	for _ in $(seq 100); do
+		grep -Eq -- "$2" "$T/$1.log" 2>/dev/null && return 0
 		sleep 0.05
 	done
 	return 1

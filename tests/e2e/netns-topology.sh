@@ -67,7 +67,7 @@ start_host() {
 	    PEERLOCK_RENDERED="$T/$n.rendered.conf" \
 	    PEERLOCK_IDENTITY="$T/$n/identity.key" "$@" sh "$ENTRY" run
 	for _ in $(seq 200); do
-		grep -q "ready" "$T/$n.log" 2>/dev/null && return 0
+		is_ready "$n" && return 0
 		kill -0 "$(eval echo \$PID_"$n")" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -155,7 +155,7 @@ listen = 127.0.0.1:16379
 peer = /ip4/$WAN_B/tcp/4001/p2p/$ID_B
 CONF
 bg c ip netns exec "$NA" "$PEERLOCK" run -c "$T/c.conf"
-logged c "ready"
+logged_re c "$PL_READY"
 before=$(accepted legacy)
 check_not "an unlisted peer on A gets nothing through B" \
     in_ns "$NA" "$TOOLS/plclient" 127.0.0.1 16379 --bytes 10 --timeout 5

@@ -74,7 +74,7 @@ CONF
 chown -R nobody "$T/nb"
 bg N setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
     "$PEERLOCK" run -c "$T/nb/n.conf"
-check "peerlock started as nobody runs" logged N "ready"
+check "peerlock started as nobody runs" logged_re N "$PL_READY"
 check "... and is not dumpable (its /proc/PID/status is root's)" \
     test "$(stat -c %u "/proc/$PID_N/status")" -eq 0
 

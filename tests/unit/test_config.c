@@ -24,6 +24,7 @@
 #define ID3 "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"
 
 #define SHIPPED_CONF VECTOR_DIR "/../../conf/peerlock.conf"
+#define MAN_CONF VECTOR_DIR "/../../man/peerlock.conf.5"
 
 /* [peerlock] with a listener: lines 1-3. */
 #define PL "[peerlock]\nidentity = /k\nlisten = /ip4/0.0.0.0/tcp/4001\n"
@@ -32,6 +33,12 @@
 /* A complete forward: 3 lines. */
 #define FWD(name) "[forward." name "]\nlisten = 127.0.0.1:15432\n" \
 	"peer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
+/* A complete forward listening on 127.0.0.1:port: 3 lines. */
+#define FWDP(name, port) "[forward." name "]\nlisten = 127.0.0.1:" port \
+	"\npeer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
+/* A forward listening on addr: 3 lines. */
+#define FWDA(name, addr) "[forward." name "]\nlisten = " addr \
+	"\npeer = /ip4/10.0.0.2/tcp/4001/p2p/" ID1 "\n"
 /* A complete expose: 3 lines. */
 #define EXP(name, peers) "[expose." name "]\npeers = " peers "\n" \
 	"target = 127.0.0.1:5432\n"
@@ -235,6 +242,38 @@ static const struct {
 	{ PL "[connects.h]\npeer = /p2p/" ID1 "\n", 4,
 	    "(expected [peerlock], [forward.NAME], [expose.NAME] or "
 	    "[connect.NAME])" },
+	/* plaintext forwards off loopback only when asked for */
+	{ PL FWDA("a", "0.0.0.0:15432"), 5, "[forward.a] listen "
+	    "0.0.0.0:15432 is not loopback: anyone who reaches it gets a "
+	    "plaintext tunnel to the peer as this host. Listen on 127.0.0.1 "
+	    "or ::1, or set unsafe_listen = yes in [forward.a]" },
+	{ PL FWDA("a", "[::]:15432"), 5, "listen [::]:15432 is not loopback" },
+	{ PL FWDA("a", "10.0.0.1:15432"), 5, "10.0.0.1:15432 is not loopback" },
+	{ PL FWDA("a", "/dns4/db.example/tcp/1"), 5, "is not loopback" },
+	{ PL FWDA("a", "0.0.0.0:1") "unsafe_listen = no\n", 5,
+	    "is not loopback" },
+	{ PL FWDA("a", "0.0.0.0:1") "unsafe_listen = 1\n", 7,
+	    "unsafe_listen: expected yes or no, got '1'" },
+	{ PL EXP("a", ID1) "unsafe_listen = yes\n", 7,
+	    "unknown key 'unsafe_listen' in [expose.a]" },
+	/* listeners that `run` could not all bind */
+	{ PL FWD("a") FWD("b"), 8, "[forward.b] listen /ip4/127.0.0.1/tcp/"
+	    "15432 conflicts with [forward.a] listen /ip4/127.0.0.1/tcp/15432 "
+	    "at t.conf:5: both bind port 15432" },
+	{ PL "admin = 127.0.0.1:15432\n" FWD("a"), 6, "[forward.a] listen "
+	    "/ip4/127.0.0.1/tcp/15432 conflicts with [peerlock] admin "
+	    "/ip4/127.0.0.1/tcp/15432 at t.conf:4" },
+	{ PL FWDP("a", "4001"), 5, "[forward.a] listen /ip4/127.0.0.1/tcp/4001 "
+	    "conflicts with [peerlock] listen /ip4/0.0.0.0/tcp/4001 at "
+	    "t.conf:3" },
+	{ PLN "admin = 127.0.0.1:4001\nlisten = /ip6/::/tcp/4001\n" FWD("a"),
+	    4, "[peerlock] listen /ip6/::/tcp/4001 conflicts with [peerlock] "
+	    "admin /ip4/127.0.0.1/tcp/4001 at t.conf:3" },
+	{ PL FWD("a") FWDA("b", "localhost:15432"), 8, "conflicts with "
+	    "[forward.a] listen /ip4/127.0.0.1/tcp/15432 at t.conf:5" },
+	{ PL FWDP("a", "1") FWDP("b", "2") FWDP("c", "1"), 11,
+	    "[forward.c] listen /ip4/127.0.0.1/tcp/1 conflicts with "
+	    "[forward.a] listen /ip4/127.0.0.1/tcp/1 at t.conf:5" },
 };
 
 /* Each broken config fails with "t.conf:LINE: ..." naming the problem. */
@@ -374,13 +413,129 @@ START_TEST(test_ops_keys)
 }
 END_TEST
 
+/* A whole file as a string (malloc'd). */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	buf = malloc(1 << 20);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The part of text from the line starting with head up to the next line
+ * starting with next (or the end), in a malloc'd copy; NULL if head is
+ * not there.
+ */
+static char *
+region(const char *text, const char *head, const char *next)
+{
+	const char *a = strstr(text, head), *b;
+	char *r;
+
+	if (a == NULL)
+		return NULL;
+	b = strstr(a + strlen(head), next);
+	if (b == NULL)
+		b = a + strlen(a);
+	r = strndup(a, (size_t)(b - a));
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+/*
+ * Every key the parser knows is documented in its section of
+ * peerlock.conf(5) (a ".BI key" entry) and of the shipped example (a
+ * "key = " line, commented out or not, in a section that may itself be
+ * commented out).  Driven by the parser's own
+ * table: a new key fails here until it is documented in both.
+ */
+START_TEST(test_keys_documented)
+{
+	char *man = slurp(MAN_CONF), *conf = slurp(SHIPPED_CONF);
+	char head[64], want[96], *m, *f;
+	const char *key, *sect;
+	size_t i, n = 0;
+
+	for (i = 0; (key = config_key_at(i, &sect)) != NULL; i++, n++) {
+		/* man: from ".SH [forward.NAME]" to the next ".SH" */
+		snprintf(head, sizeof(head), strcmp(sect, "peerlock") == 0 ?
+		    "\n.SH [%s]" : "\n.SH [%s.NAME]", sect);
+		m = region(man, head, "\n.SH ");
+		ck_assert_msg(m != NULL, "peerlock.conf.5 has no section "
+		    "'%s' for key %s", head + 1, key);
+		snprintf(want, sizeof(want), "\n.BI %s \"", key);
+		ck_assert_msg(strstr(m, want) != NULL, "peerlock.conf.5: "
+		    "key '%s' of [%s] is not documented there (want a line "
+		    "'.BI %s \" = ...\"')", key, sect, key);
+		free(m);
+		/*
+		 * conf: from "[forward." to the next section header; an
+		 * optional section may be shown commented out (";[connect.")
+		 */
+		snprintf(head, sizeof(head), strcmp(sect, "peerlock") == 0 ?
+		    "\n[%s]" : "\n[%s.", sect);
+		if ((f = region(conf, head, "\n[")) == NULL) {
+			snprintf(head, sizeof(head), "\n;[%s.", sect);
+			f = region(conf, head, "\n[");
+		}
+		ck_assert_msg(f != NULL, "conf/peerlock.conf has no [%s] "
+		    "section for key %s", sect, key);
+		snprintf(want, sizeof(want), "\n%s = ", key);
+		snprintf(head, sizeof(head), "\n;%s = ", key);
+		ck_assert_msg(strstr(f, want) != NULL ||
+		    strstr(f, head) != NULL, "conf/peerlock.conf: key '%s' of "
+		    "[%s] is missing (want '%s = ...' or ';%s = ...')", key,
+		    sect, key, key);
+		free(f);
+	}
+	ck_assert_uint_ge(n, 20);
+	free(man);
+	free(conf);
+}
+END_TEST
+
+/* Listeners that can all be bound together are accepted. */
+START_TEST(test_binds_ok)
+{
+	struct config *c;
+
+	c = parse_ok(PL "admin = 127.0.0.1:4002\n" FWDA("a", "127.0.0.1:0")
+	    FWDA("b", "127.0.0.1:0") FWDA("c", "127.0.0.2:15432")
+	    FWDA("d", "127.0.0.3:15432") FWDA("e", "[::1]:15432"));
+	ck_assert_uint_eq(c->nforwards, 5);
+	ck_assert_int_eq(c->listen_line, 3);
+	ck_assert_int_eq(c->admin_line, 4);
+	ck_assert_int_eq(c->forwards[0].listen_line, 6);
+	config_free(c);
+	/* loopback in every spelling; elsewhere with unsafe_listen */
+	c = parse_ok(PL FWDA("a", "127.0.0.5:1") FWDA("b", "localhost:2")
+	    FWDA("c", "/ip6/::1/tcp/3") FWDA("d", "0.0.0.0:4")
+	    "unsafe_listen = yes\n" FWDA("e", "10.1.2.3:5")
+	    "unsafe_listen = yes\n");
+	ck_assert(!c->forwards[0].unsafe_listen);
+	ck_assert(c->forwards[3].unsafe_listen);
+	config_free(c);
+	/* "::1" and "127.0.0.1" are different sockets */
+	config_free(parse_ok(PLN FWDA("a", "[::1]:5") FWDA("b", "127.0.0.1:5")));
+}
+END_TEST
+
 /* Per-forward security overrides; otherwise the global list is inherited. */
 START_TEST(test_security_inherit)
 {
 	struct config *c;
 
 	c = parse_ok(PL "security = tls noise\n" FWD("a")
-	    FWD("b") "security = noise\n");
+	    FWDP("b", "15433") "security = noise\n");
 	ck_assert_uint_eq(c->nforwards, 2);
 	ck_assert_uint_eq(c->forwards[0].nsecurity, 2);
 	ck_assert_int_eq(c->forwards[0].security[0], SEC_TLS);
@@ -582,6 +737,70 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Write text to dir/name; returns the path in buf. */
+static const char *
+write_file(const char *dir, const char *name, const char *text, char *buf,
+    size_t cap)
+{
+	FILE *f;
+
+	snprintf(buf, cap, "%s/%s", dir, name);
+	f = fopen(buf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A relative identity is found next to the config file, whatever the
+ * working directory (systemd starts us in /); absolute ones stay.
+ */
+START_TEST(test_identity_relative)
+{
+	char dir[] = "/tmp/test_config_dir_XXXXXX", path[PATH_MAX];
+	char want[PATH_MAX], cwd[PATH_MAX], rel[PATH_MAX], err[ERR_MAX];
+	struct config *c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	write_file(dir, "p.conf", "[peerlock]\nidentity = keys/id.key\n"
+	    FWD("a"), path, sizeof(path));
+	ck_assert_int_eq(chdir("/"), 0);
+	c = config_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	snprintf(want, sizeof(want), "%s/keys/id.key", dir);
+	ck_assert_str_eq(c->identity, want);
+	config_free(c);
+
+	/* a relative config path: still the config's directory */
+	ck_assert_int_eq(chdir("/tmp"), 0);
+	snprintf(rel, sizeof(rel), "%s/p.conf", dir + strlen("/tmp/"));
+	c = config_load(rel, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_str_eq(c->identity, want);
+	config_free(c);
+
+	/* ./id.key and an absolute path */
+	write_file(dir, "p.conf", "[peerlock]\nidentity = ./id.key\n"
+	    FWD("a"), path, sizeof(path));
+	c = config_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	snprintf(want, sizeof(want), "%s/./id.key", dir);
+	ck_assert_str_eq(c->identity, want);
+	config_free(c);
+	write_file(dir, "p.conf", "[peerlock]\nidentity = /etc/id.key\n"
+	    FWD("a"), path, sizeof(path));
+	c = config_load(path, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_str_eq(c->identity, "/etc/id.key");
+	config_free(c);
+	ck_assert_int_eq(chdir(cwd), 0);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* config_load: missing file, NUL byte, and errors named by path. */
 START_TEST(test_load_errors)
 {
@@ -731,6 +950,8 @@ main(void)
 	tcase_add_loop_test(tc, test_broken, 0,
 	    sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(tc, test_shipped);
+	tcase_add_test(tc, test_binds_ok);
+	tcase_add_test(tc, test_keys_documented);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_ops_keys);
 	tcase_add_test(tc, test_security_inherit);
@@ -738,6 +959,7 @@ main(void)
 	tcase_add_test(tc, test_node_mode);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_identity_relative);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
 	tcase_add_test(tc, test_user);
 	tcase_add_test(tc, test_peer_ids);

@@ -2,7 +2,10 @@
  * test_multiaddr.c - multiaddr parsing, canonical text and binary form,
  * including the peer-ids.md section 5 examples.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +239,36 @@ START_TEST(test_short_buffers)
 END_TEST
 
 /* The parsed peer equals the spec's multihash. */
+/* Socket addresses for logs: IPv6 in brackets, so the port is clear. */
+START_TEST(test_fmt_sockaddr)
+{
+	struct sockaddr_in s4 = { .sin_family = AF_INET,
+	    .sin_port = htons(58962) };
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(58962) };
+	struct sockaddr_storage other = { .ss_family = AF_UNIX };
+	char buf[MULTIADDR_SOCKADDR_MAX], small[8];
+
+	ck_assert_int_eq(inet_pton(AF_INET, "10.0.0.7", &s4.sin_addr), 1);
+	ck_assert_str_eq(multiaddr_fmt_sockaddr((struct sockaddr *)&s4, buf,
+	    sizeof(buf)), "10.0.0.7:58962");
+	ck_assert_int_eq(inet_pton(AF_INET6, "::1", &s6.sin6_addr), 1);
+	ck_assert_str_eq(multiaddr_fmt_sockaddr((struct sockaddr *)&s6, buf,
+	    sizeof(buf)), "[::1]:58962");
+	/* the longest form fits MULTIADDR_SOCKADDR_MAX */
+	ck_assert_int_eq(inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:"
+	    "255.255.255.255", &s6.sin6_addr), 1);
+	s6.sin6_port = htons(65535);
+	ck_assert_str_eq(multiaddr_fmt_sockaddr((struct sockaddr *)&s6, buf,
+	    sizeof(buf)), "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	ck_assert_str_eq(multiaddr_fmt_sockaddr((struct sockaddr *)&other, buf,
+	    sizeof(buf)), "-");
+	ck_assert_str_eq(multiaddr_fmt_sockaddr(NULL, buf, sizeof(buf)), "-");
+	ck_assert_str_eq(multiaddr_fmt_sockaddr((struct sockaddr *)&s4, small,
+	    sizeof(small)), "10.0.0.");
+}
+END_TEST
+
 START_TEST(test_peer_bytes)
 {
 	struct multiaddr ma;
@@ -263,6 +296,7 @@ main(void)
 	tcase_add_test(tc, test_dns_limits);
 	tcase_add_test(tc, test_short_buffers);
 	tcase_add_test(tc, test_peer_bytes);
+	tcase_add_test(tc, test_fmt_sockaddr);
 	suite_add_tcase(s, tc);
 	return vec_run(s);
 }
