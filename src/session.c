@@ -953,6 +953,20 @@ session_parse(struct session *s, const uint8_t *p, size_t n)
 	size_t off = 0, used;
 
 	while (off < n && !s->rx_paused) {
+		/*
+		 * Answers the peer's frames make us queue (pongs, ACKs,
+		 * refusals, multistream answers) are flushed after every
+		 * read, so a peer that sends a few KB of them per read never
+		 * fills the control queue: bound them by the output too.
+		 * Honest traffic stays near SESSION_OUT_HIGH (the streams
+		 * stop there), so only a peer that does not read gets here.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(s->sec)) >=
+		    SESSION_OUT_PAUSE) {
+			s->rx_paused = true;
+			session_reading(s, false);
+			break;
+		}
 		yamux_input(s->mx, p + off, n - off, &used, session_now_us(),
 		    &ev);
 		off += used;
