@@ -77,6 +77,8 @@ struct session {
 	bool rx_paused;			/* sec reading off: control queue full */
 	struct stream *head;
 	unsigned nstreams;
+	unsigned ninbound;		/* of those, opened by the peer */
+	bool refusing;			/* ninbound hit its cap (logged) */
 	struct stream *blocked;		/* streams waiting for sec room */
 	struct event *ping_timer;
 	struct event *kill;		/* deferred end: see session_fail */
@@ -389,6 +391,8 @@ stream_new(struct session *s, bool outbound, const char *from)
 	s->head = st;
 	s->nstreams++;
 	s->env->nstreams++;
+	if (!outbound)
+		s->ninbound++;
 	return st;
 }
 
@@ -448,6 +452,8 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 		st->next->prev = st->prev;
 	s->nstreams--;
 	s->env->nstreams--;
+	if (!st->outbound)
+		s->ninbound--;
 	if (st->rd != NULL)
 		event_free(st->rd);
 	if (st->plain != NULL) {
@@ -840,6 +846,24 @@ session_on_open(struct session *s, struct yamux_stream *ys)
 	struct stream *st;
 
 	if (s->draining) {
+		yamux_reset(s->mx, ys, 0);
+		yamux_release(s->mx, ys);
+		return;
+	}
+	/*
+	 * One peer's streams count against max_connections like every
+	 * tunnel: without a cap of its own, one session could take all of
+	 * it and lock out every other tunnel.  A peer gets as many streams
+	 * as one address gets raw connections.
+	 */
+	if (s->ninbound >= s->env->gen->cfg->max_connections_per_ip) {
+		if (!s->refusing)
+			log_warn("%ssession %llu: peer %s opened %u streams "
+			    "(max_connections_per_ip); refusing more",
+			    s->env->log_prefix,
+			    (unsigned long long)conn_id(s->c), s->peer,
+			    s->ninbound);
+		s->refusing = true;
 		yamux_reset(s->mx, ys, 0);
 		yamux_release(s->mx, ys);
 		return;
