@@ -74,7 +74,8 @@ struct session {
 	struct evbuffer *rx;		/* opened plaintext not yet parsed */
 	struct event *rd;		/* our reader of the encrypted socket */
 	size_t rdsz;			/* its adaptive read size */
-	bool rx_paused;			/* sec reading off: control queue full */
+	bool rx_paused;			/* sec reading off: control queue full,
+					   or output above SESSION_OUT_PAUSE */
 	struct stream *head;
 	unsigned nstreams;
 	unsigned ninbound;		/* of those, opened by the peer */
