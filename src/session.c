@@ -74,9 +74,12 @@ struct session {
 	struct evbuffer *rx;		/* opened plaintext not yet parsed */
 	struct event *rd;		/* our reader of the encrypted socket */
 	size_t rdsz;			/* its adaptive read size */
-	bool rx_paused;			/* sec reading off: control queue full */
+	bool rx_paused;			/* sec reading off: control queue full,
+					   or output above SESSION_OUT_PAUSE */
 	struct stream *head;
 	unsigned nstreams;
+	unsigned ninbound;		/* of those, opened by the peer */
+	bool refusing;			/* ninbound hit its cap (logged) */
 	struct stream *blocked;		/* streams waiting for sec room */
 	struct event *ping_timer;
 	struct event *kill;		/* deferred end: see session_fail */
@@ -389,6 +392,8 @@ stream_new(struct session *s, bool outbound, const char *from)
 	s->head = st;
 	s->nstreams++;
 	s->env->nstreams++;
+	if (!outbound)
+		s->ninbound++;
 	return st;
 }
 
@@ -448,6 +453,8 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 		st->next->prev = st->prev;
 	s->nstreams--;
 	s->env->nstreams--;
+	if (!st->outbound)
+		s->ninbound--;
 	if (st->rd != NULL)
 		event_free(st->rd);
 	if (st->plain != NULL) {
@@ -844,6 +851,24 @@ session_on_open(struct session *s, struct yamux_stream *ys)
 		yamux_release(s->mx, ys);
 		return;
 	}
+	/*
+	 * One peer's streams count against max_connections like every
+	 * tunnel: without a cap of its own, one session could take all of
+	 * it and lock out every other tunnel.  A peer gets as many streams
+	 * as one address gets raw connections.
+	 */
+	if (s->ninbound >= s->env->gen->cfg->max_connections_per_ip) {
+		if (!s->refusing)
+			log_warn("%ssession %llu: peer %s opened %u streams "
+			    "(max_connections_per_ip); refusing more",
+			    s->env->log_prefix,
+			    (unsigned long long)conn_id(s->c), s->peer,
+			    s->ninbound);
+		s->refusing = true;
+		yamux_reset(s->mx, ys, 0);
+		yamux_release(s->mx, ys);
+		return;
+	}
 	protos[n++] = IDENTIFY_PROTO;
 	protos[n++] = PING_PROTO;
 	n += config_peer_protocols(s->env->gen->cfg, &s->peer_id, protos + n,
@@ -953,6 +978,20 @@ session_parse(struct session *s, const uint8_t *p, size_t n)
 	size_t off = 0, used;
 
 	while (off < n && !s->rx_paused) {
+		/*
+		 * Answers the peer's frames make us queue (pongs, ACKs,
+		 * refusals, multistream answers) are flushed after every
+		 * read, so a peer that sends a few KB of them per read never
+		 * fills the control queue: bound them by the output too.
+		 * Honest traffic stays near SESSION_OUT_HIGH (the streams
+		 * stop there), so only a peer that does not read gets here.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(s->sec)) >=
+		    SESSION_OUT_PAUSE) {
+			s->rx_paused = true;
+			session_reading(s, false);
+			break;
+		}
 		yamux_input(s->mx, p + off, n - off, &used, session_now_us(),
 		    &ev);
 		off += used;

@@ -50,6 +50,12 @@ enum {
 	SESSION_OUT_HIGH = 256 * 1024,
 	SESSION_OUT_LOW = 64 * 1024,
 	/*
+	 * Stop reading the peer's frames above this encrypted output, until
+	 * it drains to SESSION_OUT_LOW: what the peer's input makes us
+	 * answer cannot grow our output while the peer does not read.
+	 */
+	SESSION_OUT_PAUSE = 4 * SESSION_OUT_HIGH,
+	/*
 	 * Keepalive: a yamux ping this often (every SESSION_RTT_MS while
 	 * streams are open, to keep the RTT that drives the window growth
 	 * fresh); no answer in time: close.

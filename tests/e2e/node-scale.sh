@@ -18,7 +18,7 @@ keygen A; keygen B
 start_echod echo
 PB=$(free_port); FE=$(free_port)
 conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" security=noise \
-    max_connections=$((N + 100))
+    max_connections=$((N + 100)) max_connections_per_ip=$((N + 100))
 cat >>"$T/B.conf" <<EOC
 
 [expose.echo]

@@ -1,7 +1,7 @@
 /*
  * echod.c - test server for the end-to-end scripts (libevent only).
  *
- * usage: echod [--mode echo|sink|slow] [--port N] [--port-file FILE]
+ * usage: echod [--mode echo|sink|slow|source] [--port N] [--port-file FILE]
  *              [--count-file FILE] [--slow-rate BYTES_PER_SEC]
  *
  * Listens on 127.0.0.1:N (0, the default, picks a free port; the chosen
@@ -18,6 +18,9 @@
  *   slow  like sink, but reads at most --slow-rate bytes per second
  *         (default 16384) through a libevent rate limit, with a small
  *         socket receive buffer so the sender feels it quickly.
+ *   source  sends bytes without end (ECHO_LOW at a time, refilled when
+ *         its output drains to the low mark) and discards what it reads:
+ *         a target that talks faster than anyone reads it.
  *
  * --count-file FILE is rewritten (atomically) after every accepted
  * connection with the total number of connections accepted so far.
@@ -47,7 +50,7 @@
 #define SLOW_RCVBUF (16 * 1024)		/* receive buffer in slow mode */
 #define SLOW_RATE_DEFAULT 16384
 
-enum mode { MODE_ECHO, MODE_SINK, MODE_SLOW };
+enum mode { MODE_ECHO, MODE_SINK, MODE_SLOW, MODE_SOURCE };
 
 struct conn;
 
@@ -141,12 +144,28 @@ conn_on_read(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_READ);
 }
 
+/* source: queue the next ECHO_LOW bytes of output. */
+static void
+conn_refill(struct conn *c)
+{
+	static char chunk[ECHO_LOW];
+
+	if (chunk[0] == 0)
+		memset(chunk, 's', sizeof(chunk));
+	if (bufferevent_write(c->bev, chunk, sizeof(chunk)) == 0)
+		c->bytes_out += sizeof(chunk);
+}
+
 /* Output drained to the low mark: resume reading or finish after EOF. */
 static void
 conn_on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->srv->mode == MODE_SOURCE && !c->eof) {
+		conn_refill(c);
+		return;
+	}
 	if (!c->eof) {
 		bufferevent_enable(bev, EV_READ);
 		return;
@@ -211,6 +230,8 @@ server_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		bufferevent_set_rate_limit(c->bev, srv->rate);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (srv->mode == MODE_SOURCE)
+		conn_refill(c);
 	if (srv->count_file != NULL) {
 		snprintf(text, sizeof(text), "%lu\n", srv->accepted);
 		write_file_atomic(srv->count_file, text);
@@ -256,7 +277,7 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: echod [--mode echo|sink|slow] [--port N] "
+	fprintf(stderr, "usage: echod [--mode echo|sink|slow|source] [--port N] "
 	    "[--port-file FILE]\n             [--count-file FILE] "
 	    "[--slow-rate BYTES_PER_SEC]\n");
 	exit(64);
@@ -338,6 +359,8 @@ parse_args(int argc, char **argv, struct server *srv, struct args *a)
 				srv->mode = MODE_SINK;
 			else if (strcmp(optarg, "slow") == 0)
 				srv->mode = MODE_SLOW;
+			else if (strcmp(optarg, "source") == 0)
+				srv->mode = MODE_SOURCE;
 			else
 				usage();
 			break;
