@@ -73,7 +73,7 @@ cell() {
 }
 
 # CONFIGS: <cell sec>:<kubo security>:<peerlock security, _ for blank>.
-CONFIGS="tls:default:tls_noise noise:noise-only:tls_noise noise:default:noise"
+CONFIGS="tls:default:tls_noise noise:default:noise noise:noise-only:tls_noise"
 
 every_cell() {
 	for c in $CONFIGS; do
@@ -142,7 +142,7 @@ OTHERID=$("$PEERLOCK" keygen -o "$work/other.key")
 
 # kubo_start NAME SECURITY: a throwaway repo $work/NAME (ed25519 identity,
 # test profile: loopback only, no bootstrap, no routing, no MDNS, no
-# relay, no AutoNAT, no AutoConf fetches), TCP only; SECURITY "default"
+# relay, no AutoNAT, no AutoConf fetches, no telemetry), TCP only; SECURITY "default"
 # keeps Kubo's order (TLS, then Noise), "noise-only" disables TLS.  Sets
 # KUBOID, KUBOPORT, kpid, and IPFS_PATH for the `ipfs p2p` commands.
 kubo_start() {
@@ -180,7 +180,7 @@ kubo_start() {
 	fi
 	# GOLOG_LOG_LEVEL: Kubo's libp2p logs, for the log shown on failure.
 	GOLOG_LOG_LEVEL="${KUBO_LOG_LEVEL:-error,p2p-mount=debug,net/identify=debug}" \
-	    timeout 600 "$IPFS" daemon --enable-gc=false \
+	    IPFS_TELEMETRY=off timeout 600 "$IPFS" daemon --enable-gc=false \
 	    >"$work/$_n.daemon.log" 2>&1 &
 	kpid=$!
 	pids="$pids $kpid"
