@@ -1,5 +1,6 @@
 #!/bin/sh
-# interop-kubo.sh - `make check`'s view of tests/interop/cells-kubo.sh
+# interop-kubo.sh - tests/interop/cells-kubo.sh on its own (make check runs
+# it through matrix.sh)
 # (peerlock's node mode against a real Kubo's `ipfs p2p`, both directions,
 # TLS and Noise): prints PASS:/FAIL: per cell and "N passed, N failed".
 # Exit 0 when every cell passed, 1 on any failed cell (or none at all),
