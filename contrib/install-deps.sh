@@ -69,6 +69,8 @@ if [ "${1:-}" = "--interop" ]; then
 	    echo "install-deps: rust interop peer not built (see above)"
 	"$here/contrib/build-interop-py.sh" >/dev/null ||
 	    echo "install-deps: py interop peer not built (see above)"
+	"$here/contrib/build-interop-kubo.sh" >/dev/null ||
+	    echo "install-deps: Kubo not built (tests/interop/cells-kubo.sh will say why)"
 fi
 
 if [ "${1:-}" = "--lint" ]; then
