@@ -588,12 +588,10 @@ conn_pending_fail(struct conn *c, enum conn_reason r, const char *detail)
 		conn_format_addr((struct sockaddr *)&p->from, from,
 		    sizeof(from));
 		snprintf(route, sizeof(route), "forward.%s", p->fw.name);
-		log_warn("%sstream - closed route=%s from=%s peer=%s proto=%s "
-		    "up=0 down=0 dur=%.3fs reason=%s%s%s", c->env->log_prefix,
-		    route, from, c->peer[0] != '-' ? c->peer : "-",
-		    p->fw.protocol, conn_secs(&p->since, &now),
-		    conn_reason_name(r), detail != NULL ? ": " : "",
-		    detail != NULL ? detail : "");
+		stream_log_close(LOG_WARN, c->env->log_prefix, 0, route, from,
+		    c->peer[0] != '-' ? c->peer : "-", p->fw.protocol, 0, 0,
+		    conn_secs(&p->since, &now), conn_reason_name(r), detail,
+		    0);
 		if (c->env->on_stream_close != NULL)
 			c->env->on_stream_close(c->env->node, route, r, 0, 0);
 		/* the app sees a reset, not an empty answer */
@@ -1851,18 +1849,15 @@ conn_refuse_stream(struct conn_env *env, const struct config_forward *fw,
 {
 	struct linger lg = { 1, 0 };
 	char addr[INET6_ADDRSTRLEN + 8], peer[PEER_ID_STR_MAX];
+	char route[CONFIG_NAME_MAX + 8];
 
 	conn_format_addr(from, addr, sizeof(addr));
 	peer_id_to_string(&fw->peer.peer, peer, sizeof(peer));
-	log_warn("%sstream - closed route=forward.%s from=%s peer=%s proto=%s "
-	    "up=0 down=0 dur=0.000s reason=%s: %s", env->log_prefix, fw->name,
-	    addr, peer, fw->protocol, conn_reason_name(r), detail);
-	if (env->on_stream_close != NULL) {
-		char route[CONFIG_NAME_MAX + 8];
-
-		snprintf(route, sizeof(route), "forward.%s", fw->name);
+	snprintf(route, sizeof(route), "forward.%s", fw->name);
+	stream_log_close(LOG_WARN, env->log_prefix, 0, route, addr, peer,
+	    fw->protocol, 0, 0, 0.0, conn_reason_name(r), detail, 0);
+	if (env->on_stream_close != NULL)
 		env->on_stream_close(env->node, route, r, 0, 0);
-	}
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	evutil_closesocket(fd);
 }

@@ -397,6 +397,36 @@ stream_new(struct session *s, bool outbound, const char *from)
 	return st;
 }
 
+void
+stream_log_close(enum log_level lvl, const char *prefix, uint64_t id,
+    const char *route, const char *from, const char *peer, const char *proto,
+    unsigned long long up, unsigned long long down, double dur,
+    const char *reason, const char *detail, uint64_t session)
+{
+	char sid[24], sup[24], sdown[24], sdur[32], ssess[24];
+	const struct log_field f[] = {
+		{ "stream", id != 0 ? sid : NULL, LOG_F_ID },
+		{ "route", route, LOG_F_STR },
+		{ "from", from, LOG_F_STR },
+		{ "peer", peer, LOG_F_STR },
+		{ "proto", proto, LOG_F_STR },
+		{ "up", sup, LOG_F_NUM },
+		{ "down", sdown, LOG_F_NUM },
+		{ "dur", sdur, LOG_F_SECS },
+		{ "reason", reason, LOG_F_STR },
+		{ "detail", detail, LOG_F_DETAIL },
+		{ "session", session != 0 ? ssess : NULL, LOG_F_NUM },
+	};
+
+	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+	snprintf(sup, sizeof(sup), "%llu", up);
+	snprintf(sdown, sizeof(sdown), "%llu", down);
+	snprintf(sdur, sizeof(sdur), "%.3f", dur);
+	snprintf(ssess, sizeof(ssess), "%llu", (unsigned long long)session);
+	log_fields(lvl, f, sizeof(f) / sizeof(f[0]), "%sstream %s closed",
+	    prefix, id != 0 ? sid : "-");
+}
+
 /* Take st off the session's blocked list. */
 static void
 stream_unblock(struct stream *st)
@@ -430,12 +460,9 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 	if (config_quiet(s->env->gen != NULL ? s->env->gen->cfg : NULL,
 	    conn_reason_name(r)))
 		lvl = LOG_DEBUG;
-	log_msg(lvl, "%sstream %llu closed route=%s from=%s peer=%s proto=%s "
-	    "up=%llu down=%llu dur=%.3fs reason=%s%s%s session=%llu",
-	    s->env->log_prefix, (unsigned long long)st->id, st->route,
-	    st->from, s->peer, st->proto, st->up, st->down, stream_age(st),
-	    conn_reason_name(r), detail != NULL ? ": " : "",
-	    detail != NULL ? detail : "", (unsigned long long)conn_id(s->c));
+	stream_log_close(lvl, s->env->log_prefix, st->id, st->route, st->from,
+	    s->peer, st->proto, st->up, st->down, stream_age(st),
+	    conn_reason_name(r), detail, conn_id(s->c));
 	if (s->env->on_stream_close != NULL && st->kind == SK_TUNNEL)
 		s->env->on_stream_close(s->env->node, st->route, r, st->up,
 		    st->down);

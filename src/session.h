@@ -129,6 +129,17 @@ unsigned session_stream_count(const struct session *s);
 /* Last ping round trip in microseconds (0 before the first answer). */
 uint64_t session_rtt_us(const struct session *s);
 
+/*
+ * The one close line of a stream, as text ("stream 4 closed route=...
+ * reason=done: detail session=1") or JSON members (log_format): id 0
+ * prints "-" (an app connection refused before it had a stream), session
+ * 0 leaves the member out.  detail may be NULL.
+ */
+void stream_log_close(enum log_level lvl, const char *prefix, uint64_t id,
+    const char *route, const char *from, const char *peer, const char *proto,
+    unsigned long long up, unsigned long long down, double dur,
+    const char *reason, const char *detail, uint64_t session);
+
 /* Stream facts for listings (admin /connections). */
 struct stream_totals {
 	uint64_t id;
