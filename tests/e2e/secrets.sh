@@ -34,8 +34,8 @@ start_echod echo
 PB=$(free_port); FA=$(free_port); FT=$(free_port); FW=$(free_port)
 FG=$(free_port); FC=$(free_port)
 # Under valgrind (contrib/valgrind.sh) a TLS handshake alone takes seconds.
-HS=2s
-[ -n "${PEERLOCK_WRAPPER:-}" ] && HS=15s
+HS=2s STALL_WAIT=4
+[ -n "${PEERLOCK_WRAPPER:-}" ] && HS=15s STALL_WAIT=18
 conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" "security=noise tls" \
     "handshake_timeout=$HS" log_level=debug
 conf_expose B echo "$ID_A" "$PORT_echo"
@@ -61,7 +61,8 @@ check_not "unlisted ECDSA peer refused" \
     "$TOOLS/plclient" 127.0.0.1 "$FC" --bytes 10 --timeout 5
 check "garbage closed" rawsend "$PB" "474554202f20485454502f312e310d0a0d0a"
 check "stalled handshake closed" rawsend "$PB" \
-    "132f6d756c746973747265616d2f312e302e300a072f6e6f6973650a0020aabb" 4
+    "132f6d756c746973747265616d2f312e302e300a072f6e6f6973650a0020aabb" \
+    "$STALL_WAIT"
 check "spoiled msg 3 closed" "$TOOLS/plpeer" dial "$PB" --key "$T/C.key" \
     --expect "$ID_B" --mode flip-tag --hold 5
 check "debug logging was on (B logged debug lines)" \
