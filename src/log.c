@@ -227,7 +227,7 @@ log_json_fields(char *line, size_t used, size_t cap,
 }
 
 /* Format and print one line with fields if lvl is enabled. */
-static void
+static void __attribute__((format(printf, 4, 0)))
 log_vemit(enum log_level lvl, const struct log_field *f, size_t nf,
     const char *fmt, va_list ap)
 {
