@@ -244,8 +244,9 @@ else
 fi
 # The tunnel's record in peerlock-a's JSON log: 16 MiB each way.
 if podman logs "$P-peerlock-a" 2>&1 |
-    grep '"msg":"conn .* closed' | grep -q 'up=16777216 down=16777216'; then
-	ok "peerlock-a logged the tunnel (json): up=16777216 down=16777216"
+    grep '"msg":"conn .* closed' |
+    grep -q '"up":16777216,"down":16777216'; then
+	ok "peerlock-a logged the tunnel (json): up and down 16777216"
 else bad "peerlock-a logged no 16 MiB tunnel"; fi
 
 # --- stop drains cleanly ------------------------------------------------------
