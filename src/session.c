@@ -340,25 +340,26 @@ stream_arm(struct stream *st, unsigned ms)
  * reads 4 KiB per read(2).  Pause or resume it.
  */
 static void
-session_reading(struct session *s, bool on)
+reader_set(struct event *rd, bool on)
 {
-	if (s->rd == NULL)
+	if (rd == NULL)
 		return;
 	if (on)
-		event_add(s->rd, NULL);
+		event_add(rd, NULL);
 	else
-		event_del(s->rd);
+		event_del(rd);
+}
+
+static void
+session_reading(struct session *s, bool on)
+{
+	reader_set(s->rd, on);
 }
 
 static void
 stream_reading(struct stream *st, bool on)
 {
-	if (st->rd == NULL)
-		return;
-	if (on)
-		event_add(st->rd, NULL);
-	else
-		event_del(st->rd);
+	reader_set(st->rd, on);
 }
 
 /* New stream object on s (not yet bound to a yamux stream). */
@@ -674,6 +675,19 @@ session_wake_blocked(struct session *s)
 	}
 }
 
+/* Callbacks and marks of a stream's new plaintext bufferevent. */
+static void
+stream_plain_setup(struct stream *st)
+{
+	bufferevent_setcb(st->plain, stream_on_read, stream_on_write,
+	    stream_on_event, st);
+	bufferevent_setwatermark(st->plain, EV_READ, 0, CONN_PLAIN_IN_HIGH);
+	bufferevent_setwatermark(st->plain, EV_WRITE, CONN_OUT_LOW, 0);
+	/* whole data frames: libevent reads 16 KiB at a time otherwise */
+	bufferevent_set_max_single_read(st->plain, CONN_READ_MAX);
+	bufferevent_set_max_single_write(st->plain, CONN_READ_MAX);
+}
+
 /* Deliver data for a relaying stream to its plaintext socket. */
 static int
 stream_deliver(struct stream *st, const uint8_t *p, size_t n)
@@ -729,13 +743,7 @@ stream_start_target(struct stream *st, const struct config_expose *ex)
 		stream_drop(st, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
-	bufferevent_setcb(st->plain, stream_on_read, stream_on_write,
-	    stream_on_event, st);
-	bufferevent_setwatermark(st->plain, EV_READ, 0, CONN_PLAIN_IN_HIGH);
-	bufferevent_setwatermark(st->plain, EV_WRITE, CONN_OUT_LOW, 0);
-	/* whole data frames: libevent reads 16 KiB at a time otherwise */
-	bufferevent_set_max_single_read(st->plain, CONN_READ_MAX);
-	bufferevent_set_max_single_write(st->plain, CONN_READ_MAX);
+	stream_plain_setup(st);
 	if (st->target.kind == MA_IP4 || st->target.kind == MA_DNS4)
 		family = AF_INET;
 	else if (st->target.kind == MA_IP6 || st->target.kind == MA_DNS6)
@@ -1712,13 +1720,7 @@ session_open_forward(struct session *s, const struct config_forward *fw,
 		stream_drop(st, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
-	bufferevent_setcb(st->plain, stream_on_read, stream_on_write,
-	    stream_on_event, st);
-	bufferevent_setwatermark(st->plain, EV_READ, 0, CONN_PLAIN_IN_HIGH);
-	bufferevent_setwatermark(st->plain, EV_WRITE, CONN_OUT_LOW, 0);
-	/* whole data frames: libevent reads 16 KiB at a time otherwise */
-	bufferevent_set_max_single_read(st->plain, CONN_READ_MAX);
-	bufferevent_set_max_single_write(st->plain, CONN_READ_MAX);
+	stream_plain_setup(st);
 	conn_bev_nodelay(st->plain);
 	/* nothing is read from the app before the protocol is agreed */
 	bufferevent_disable(st->plain, EV_READ | EV_WRITE);
