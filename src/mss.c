@@ -55,6 +55,7 @@ struct mss {
 	size_t mlen;
 
 	char err[384];
+	enum mss_fail fail;
 };
 
 /* Output under construction for one call. */
@@ -66,14 +67,15 @@ struct mss_out {
 /* Record a failure reason and enter the failed state; returns -1. */
 static int mss_not_header(struct mss *m, uint64_t v, const uint8_t *rest,
     size_t restlen);
-static int mss_fail(struct mss *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int mss_fail(struct mss *m, enum mss_fail kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
-mss_fail(struct mss *m, const char *fmt, ...)
+mss_fail(struct mss *m, enum mss_fail kind, const char *fmt, ...)
 {
 	va_list ap;
 
+	m->fail = kind;
 	va_start(ap, fmt);
 	vsnprintf(m->err, sizeof(m->err), fmt, ap);
 	va_end(ap);
@@ -159,7 +161,8 @@ mss_emit(struct mss *m, struct mss_out *o, const char *s)
 
 	n = mss_encode(s, o->buf + o->len, MSS_OUT_MAX - o->len);
 	if (n == 0)
-		return mss_fail(m, "multistream: internal: no room to send "
+		return mss_fail(m, MSS_FAIL_INTERNAL,
+		    "multistream: internal: no room to send "
 		    "\"%s\"", s);
 	o->len += n;
 	return 0;
@@ -203,7 +206,8 @@ mss_bad_prefix(struct mss *m, const uint8_t *rest, size_t restlen)
 	uint64_t v;
 
 	if (m->vbuf[m->vlen - 1] == 0)
-		return mss_fail(m, "multistream: non-minimal length prefix "
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: non-minimal length prefix "
 		    "%02x %02x", m->vbuf[0], m->vbuf[1]);
 	memcpy(tmp, m->vbuf, m->vlen);
 	k = sizeof(tmp) - m->vlen;
@@ -212,9 +216,11 @@ mss_bad_prefix(struct mss *m, const uint8_t *rest, size_t restlen)
 	memcpy(tmp + m->vlen, rest, k);
 	tlen = m->vlen + k;
 	if (varint_decode(tmp, tlen, VARINT_MAX_LEN, &v) > 0)
-		return mss_fail(m, "multistream: message length %llu exceeds "
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: message length %llu exceeds "
 		    "%d", (unsigned long long)v, MSS_MAX_MSG);
-	return mss_fail(m, "multistream: length prefix longer than %d bytes "
+	return mss_fail(m, MSS_FAIL_MALFORMED,
+	    "multistream: length prefix longer than %d bytes "
 	    "(message length > 16383 exceeds %d)", MSS_MAX_VARINT, MSS_MAX_MSG);
 }
 
@@ -226,12 +232,15 @@ mss_check_msg(struct mss *m)
 	size_t n = m->want;
 
 	if (m->msg[n - 1] != '\n')
-		return mss_fail(m, "multistream: message of %zu bytes lacks "
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: message of %zu bytes lacks "
 		    "trailing newline: \"%s\"", n, mss_esc(m->msg, n, esc));
 	if (n == 1)
-		return mss_fail(m, "multistream: empty message");
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: empty message");
 	if (memchr(m->msg, '\n', n - 1) != NULL)
-		return mss_fail(m, "multistream: message contains an interior "
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: message contains an interior "
 		    "newline: \"%s\"", mss_esc(m->msg, n - 1, esc));
 	return 0;
 }
@@ -259,9 +268,11 @@ mss_read_msg(struct mss *m, const uint8_t *in, size_t len, size_t *off)
 			return mss_bad_prefix(m, in + *off, len - *off);
 		m->vlen = 0;
 		if (v == 0)
-			return mss_fail(m, "multistream: message length 0");
+			return mss_fail(m, MSS_FAIL_MALFORMED,
+			    "multistream: message length 0");
 		if (v > MSS_MAX_MSG)
-			return mss_fail(m, "multistream: message length %llu "
+			return mss_fail(m, MSS_FAIL_MALFORMED,
+			    "multistream: message length %llu "
 			    "exceeds %d", (unsigned long long)v, MSS_MAX_MSG);
 		/* The first message can only be the header: fail fast on
 		 * anything else (an HTTP probe, a TLS ClientHello) instead of
@@ -300,7 +311,8 @@ mss_not_header(struct mss *m, uint64_t v, const uint8_t *rest, size_t restlen)
 
 	first[0] = m->vbuf[0];
 	memcpy(first + 1, rest, n);
-	return mss_fail(m, "multistream: expected header \"%s\" (length %zu), "
+	return mss_fail(m, MSS_FAIL_MALFORMED,
+	    "multistream: expected header \"%s\" (length %zu), "
 	    "received a message of length %llu starting \"%s\"",
 	    MSS_PROTO_HEADER, sizeof(MSS_PROTO_HEADER),
 	    (unsigned long long)v, mss_esc(first, n + 1, esc));
@@ -329,6 +341,7 @@ mss_refused_all(struct mss *m)
 			break;
 		used += (size_t)w;
 	}
+	m->fail = MSS_FAIL_NO_PROTOCOL;
 	m->state = MSS_ST_FAILED;
 	return -1;
 }
@@ -341,7 +354,8 @@ mss_dialer_msg(struct mss *m, struct mss_out *o, int more)
 
 	if (m->state == MSS_ST_HEADER) {
 		if (!mss_msg_is(m, MSS_PROTO_HEADER))
-			return mss_fail(m, "multistream: expected header "
+			return mss_fail(m, MSS_FAIL_MALFORMED,
+			    "multistream: expected header "
 			    "\"%s\" from listener, received \"%s\"",
 			    MSS_PROTO_HEADER,
 			    mss_esc(m->msg, m->mlen, esc));
@@ -354,13 +368,15 @@ mss_dialer_msg(struct mss *m, struct mss_out *o, int more)
 		return 0;
 	}
 	if (!mss_msg_is(m, MSS_NA))
-		return mss_fail(m, "multistream: expected \"%s\" or \"na\" in "
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: expected \"%s\" or \"na\" in "
 		    "answer to proposal, received \"%s\"", m->protos[m->cur],
 		    mss_esc(m->msg, m->mlen, esc));
 	if (++m->cur == m->n)
 		return mss_refused_all(m);
 	if (more)
-		return mss_fail(m, "multistream: listener sent more data after "
+		return mss_fail(m, MSS_FAIL_MALFORMED,
+		    "multistream: listener sent more data after "
 		    "\"na\" before seeing proposal \"%s\"", m->protos[m->cur]);
 	return mss_emit(m, o, m->protos[m->cur]);
 }
@@ -374,7 +390,8 @@ mss_listener_msg(struct mss *m, struct mss_out *o)
 
 	if (m->state == MSS_ST_HEADER) {
 		if (!mss_msg_is(m, MSS_PROTO_HEADER))
-			return mss_fail(m, "multistream: expected header "
+			return mss_fail(m, MSS_FAIL_MALFORMED,
+			    "multistream: expected header "
 			    "\"%s\" from dialer, received \"%s\"",
 			    MSS_PROTO_HEADER,
 			    mss_esc(m->msg, m->mlen, esc));
@@ -390,7 +407,8 @@ mss_listener_msg(struct mss *m, struct mss_out *o)
 	}
 	/* "ls", "na", a repeated header and unknown ids all get "na". */
 	if (m->na_sent >= MSS_MAX_NA)
-		return mss_fail(m, "multistream: no common protocol after %d "
+		return mss_fail(m, MSS_FAIL_NO_PROTOCOL,
+		    "multistream: no common protocol after %d "
 		    "proposals, last \"%s\"", MSS_MAX_NA + 1,
 		    mss_esc(m->msg, m->mlen, esc));
 	m->na_sent++;
@@ -422,7 +440,8 @@ mss_input(struct mss *m, const uint8_t *in, size_t len, size_t *consumed,
 	if (m->state == MSS_ST_DONE || m->state == MSS_ST_FAILED)
 		return mss_status_of(m);
 	if (m->state == MSS_ST_INIT) {
-		mss_fail(m, "multistream: input before mss_start()");
+		mss_fail(m, MSS_FAIL_INTERNAL,
+		    "multistream: input before mss_start()");
 		return MSS_FAILED;
 	}
 	while ((r = mss_read_msg(m, in, len, &off)) == 1) {
@@ -450,4 +469,10 @@ const char *
 mss_error(const struct mss *m)
 {
 	return m->err;
+}
+
+enum mss_fail
+mss_fail_kind(const struct mss *m)
+{
+	return m->fail;
 }

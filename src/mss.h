@@ -47,6 +47,14 @@ enum mss_status {
 	MSS_FAILED	/* negotiation failed: mss_error() says why */
 };
 
+/* Why a negotiation failed (mss_fail_kind()). */
+enum mss_fail {
+	MSS_FAIL_NONE,
+	MSS_FAIL_MALFORMED,	/* the peer broke the framing or the order */
+	MSS_FAIL_NO_PROTOCOL,	/* well-formed, but no protocol in common */
+	MSS_FAIL_INTERNAL	/* misuse by the caller */
+};
+
 /* Largest output a single mss_start()/mss_input() call can produce. */
 #define MSS_OUT_MAX 2200
 
@@ -92,6 +100,9 @@ const char *mss_selected(const struct mss *m);
 
 /* Human-readable failure reason (escaped), or "" if none. */
 const char *mss_error(const struct mss *m);
+
+/* The class of the failure, MSS_FAIL_NONE while not failed. */
+enum mss_fail mss_fail_kind(const struct mss *m);
 
 /*
  * Encode one message uvarint(len+1) || s || '\n' into out; returns size,

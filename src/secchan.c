@@ -38,8 +38,6 @@
 
 #define SIG_PREFIX_LEN (sizeof(NOISE_SIG_PREFIX) - 1)
 
-#define TLS_MISMATCH_PREFIX "tls: peer ID mismatch: expected "
-
 struct secchan_cred {
 	const struct identity *id;
 	struct noise_keypair s;		/* the node's Noise static key */
@@ -562,29 +560,24 @@ tls_drain(struct secchan *sc, uint8_t *out, size_t *outlen)
 	return 0;
 }
 
-/*
- * Record the TLS session's failure.  The expected-peer mismatch gets the
- * wording Noise uses ("peer id mismatch: expected X, remote is Y").
- */
+/* Record the TLS session's failure under its class. */
 static enum secchan_status
 tls_failed(struct secchan *sc, const char *what)
 {
-	const char *e = tls_error(sc->tls), *got;
-	size_t plen = sizeof(TLS_MISMATCH_PREFIX) - 1;
+	static const enum secchan_fail class[] = {
+		[TLS_FAIL_NONE] = SECCHAN_FAIL_BAD_MESSAGE,
+		[TLS_FAIL_PROTOCOL] = SECCHAN_FAIL_BAD_MESSAGE,
+		[TLS_FAIL_ALERT] = SECCHAN_FAIL_BAD_MESSAGE,
+		[TLS_FAIL_IDENTITY] = SECCHAN_FAIL_BAD_IDENTITY,
+		[TLS_FAIL_PEER_MISMATCH] = SECCHAN_FAIL_PEER_MISMATCH,
+		[TLS_FAIL_INTERNAL] = SECCHAN_FAIL_INTERNAL,
+	};
+	enum tls_fail k = tls_fail_kind(sc->tls);
 
-	if (strncmp(e, TLS_MISMATCH_PREFIX, plen) == 0 &&
-	    (got = strstr(e + plen, ", got ")) != NULL)
-		return sc_failf(sc, SECCHAN_FAIL_PEER_MISMATCH,
-		    "peer id mismatch: expected %.*s, remote is %s",
-		    (int)(got - (e + plen)), e + plen, got + 6);
-	if (*e == '\0')
+	if (k == TLS_FAIL_NONE)
 		return sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE, "tls: %s failed",
 		    what);
-	if (strstr(e, " failed: ") == NULL && (strstr(e, "certificate") !=
-	    NULL || strstr(e, "libp2p") != NULL ||
-	    strstr(e, "extension") != NULL))
-		return sc_failf(sc, SECCHAN_FAIL_BAD_IDENTITY, "%s", e);
-	return sc_failf(sc, SECCHAN_FAIL_BAD_MESSAGE, "%s", e);
+	return sc_failf(sc, class[k], "%s", tls_error(sc->tls));
 }
 
 /*
@@ -694,12 +687,11 @@ sc_begin_security(struct secchan *sc, uint8_t *out, size_t *outlen)
 	return sc_begin_proto(sc, i, out, outlen);
 }
 
-/* Map a multistream failure reason to a failure class. */
+/* Map a multistream failure to a failure class. */
 static enum secchan_fail
-sc_mss_fail_class(const char *why)
+sc_mss_fail_class(const struct mss *m)
 {
-	return strstr(why, "refused") != NULL ||
-	    strstr(why, "no common") != NULL ?
+	return mss_fail_kind(m) == MSS_FAIL_NO_PROTOCOL ?
 	    SECCHAN_FAIL_NO_PROTOCOL : SECCHAN_FAIL_MSS;
 }
 
@@ -754,7 +746,7 @@ sc_mss_failed(struct secchan *sc)
 		return sc_failf(sc, SECCHAN_FAIL_NO_PROTOCOL,
 		    "%s (after our na: %s)", why, mss_error(sc->mss));
 	}
-	return sc_failf(sc, sc_mss_fail_class(mss_error(sc->mss)), "%s",
+	return sc_failf(sc, sc_mss_fail_class(sc->mss), "%s",
 	    mss_error(sc->mss));
 }
 

@@ -832,7 +832,8 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 		if (ms == MSS_FAILED) {
 			snprintf(detail, sizeof(detail), "%s",
 			    mss_error(st->mss));
-			stream_drop(st, st->outbound ?
+			stream_drop(st, st->outbound &&
+			    mss_fail_kind(st->mss) == MSS_FAIL_NO_PROTOCOL ?
 			    CONN_R_PROTOCOL_REFUSED : CONN_R_PROTOCOL, detail);
 			return -1;
 		}

@@ -155,6 +155,7 @@ struct tls_session {
 	size_t sec_c_len, sec_s_len;
 	char cipher[40];
 	char err[256];
+	enum tls_fail fail;		/* class of err */
 	/* ALPN (tls_set_muxers): configured at the first tls_handshake() */
 	const char *const *muxers;	/* borrowed */
 	size_t nmuxers;
@@ -179,8 +180,8 @@ static pthread_mutex_t tls_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static int tls_init_ok;
 
-static void tls_set_error(struct tls_session *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
+static void tls_set_error(struct tls_session *, enum tls_fail, const char *,
+    ...) __attribute__((format(printf, 3, 4)));
 
 /* Initialise wolfSSL exactly once per process. */
 static void
@@ -192,13 +193,14 @@ tls_init_once(void)
 
 /* Record the first error of the session and mark it failed. */
 static void
-tls_set_error(struct tls_session *s, const char *fmt, ...)
+tls_set_error(struct tls_session *s, enum tls_fail kind, const char *fmt, ...)
 {
 	va_list ap;
 
 	s->status = TLS_FAILED;
 	if (s->err[0] != '\0')
 		return;
+	s->fail = kind;
 	va_start(ap, fmt);
 	vsnprintf(s->err, sizeof(s->err), fmt, ap);
 	va_end(ap);
@@ -212,7 +214,8 @@ tls_set_wolf_error(struct tls_session *s, const char *what, int r)
 	int e = wolfSSL_get_error(s->ssl, r);
 
 	wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
-	tls_set_error(s, "tls: %s failed: %s (%d)", what, reason, e);
+	tls_set_error(s, TLS_FAIL_PROTOCOL,
+	    "tls: %s failed: %s (%d)", what, reason, e);
 }
 
 /*
@@ -372,7 +375,7 @@ tls_on_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	if (tlscert_verify(certs, lens, n, time(NULL), &s->remote, why,
 	    sizeof(why)) == -1) {
 		s->verify_failed = true;
-		tls_set_error(s, "%s", why);
+		tls_set_error(s, TLS_FAIL_IDENTITY, "%s", why);
 		return 0;
 	}
 	if (s->nexpect > 0 &&
@@ -383,8 +386,8 @@ tls_on_verify(int preverify, WOLFSSL_X509_STORE_CTX *store)
 		peer_id_list(s->expect, s->nexpect, want, sizeof(want));
 		peer_id_to_string(pubkey_peer_id(s->remote), got, sizeof(got));
 		s->verify_failed = true;
-		tls_set_error(s, "tls: peer ID mismatch: expected %s, got %s",
-		    want, got);
+		tls_set_error(s, TLS_FAIL_PEER_MISMATCH,
+		    "peer id mismatch: expected %s, remote is %s", want, got);
 		return 0;
 	}
 	s->verified = true;
@@ -423,7 +426,8 @@ tls_setup_ctx(struct tls_session *s)
 	    wolfSSL_CTX_set_cipher_list(s->ctx, tls_suites()) !=
 	    WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_groups(s->ctx, groups, 2) != WOLFSSL_SUCCESS) {
-		tls_set_error(s, "tls: cannot configure suites and groups");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot configure suites and groups");
 		return -1;
 	}
 	wolfSSL_CTX_set_session_cache_mode(s->ctx, WOLFSSL_SESS_CACHE_OFF);
@@ -445,7 +449,8 @@ tls_load_cert(struct tls_session *s, const uint8_t *cert, size_t certlen,
 	    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_PrivateKey_buffer(s->ctx, key, (long)keylen,
 	    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
-		tls_set_error(s, "tls: cannot load certificate");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot load certificate");
 		return -1;
 	}
 	return 0;
@@ -478,7 +483,8 @@ tls_ctx_get_locked(struct tls_session *s, const uint8_t *cert,
 	s->ctx = wolfSSL_CTX_new(s->role == TLS_CLIENT ?
 	    wolfTLSv1_3_client_method() : wolfTLSv1_3_server_method());
 	if (s->ctx == NULL) {
-		tls_set_error(s, "tls: cannot create context");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot create context");
 		return -1;
 	}
 	if (tls_setup_ctx(s) == -1 ||
@@ -541,7 +547,8 @@ tls_setup_ssl(struct tls_session *s)
 	if (tls_offload_enabled &&
 	    wolfSSL_set_tls13_secret_cb(s->ssl, tls_on_secret, s) !=
 	    WOLFSSL_SUCCESS) {
-		tls_set_error(s, "tls: cannot install the secret callback");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot install the secret callback");
 		return -1;
 	}
 #endif
@@ -577,7 +584,8 @@ tls_setup_alpn(struct tls_session *s)
 	/* either side aborts on a mismatch */
 	if (wolfSSL_UseALPN(s->ssl, list, (unsigned)n,
 	    WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS) {
-		tls_set_error(s, "tls: cannot configure ALPN");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot configure ALPN");
 		return -1;
 	}
 	return 0;
@@ -673,7 +681,8 @@ tls_check_alpn(struct tls_session *s)
 	    s->role == TLS_SERVER && offer == -1))
 		return 0;
 	if (r != WOLFSSL_SUCCESS) {
-		tls_set_error(s, s->role == TLS_CLIENT ? "tls: the server "
+		tls_set_error(s, TLS_FAIL_PROTOCOL,
+		    s->role == TLS_CLIENT ? "tls: the server "
 		    "selected no ALPN protocol (we offered \"libp2p\")" :
 		    "tls: cannot read ALPN result");
 		return -1;
@@ -687,7 +696,8 @@ tls_check_alpn(struct tls_session *s)
 			s->peer_muxer = true;
 			return 0;
 		}
-	tls_set_error(s, "tls: unexpected ALPN protocol (%u bytes), expected "
+	tls_set_error(s, TLS_FAIL_PROTOCOL,
+	    "tls: unexpected ALPN protocol (%u bytes), expected "
 	    "\"libp2p\" or one of our %zu muxers", plen, s->nmuxers);
 	return -1;
 }
@@ -713,7 +723,8 @@ tls_session_new_cert(enum tls_role role, const uint8_t *cert,
 	if (tls_ctx_get(s, cert, certlen, key, keylen) == -1)
 		goto fail;
 	if ((s->ssl = wolfSSL_new(s->ctx)) == NULL) {
-		tls_set_error(s, "tls: cannot create session");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot create session");
 		goto fail;
 	}
 	if (tls_setup_ssl(s) == -1)
@@ -903,7 +914,8 @@ tls_seal_records(struct tls_session *s, const uint8_t *pt, size_t len,
 	} while (off < len);
 	return (int)pos;
 fail:
-	tls_set_error(s, "tls: cannot seal a record (write sequence "
+	tls_set_error(s, TLS_FAIL_INTERNAL,
+	    "tls: cannot seal a record (write sequence "
 	    "exhausted)");
 	return -1;
 }
@@ -939,6 +951,7 @@ tls_fail_alert(struct tls_session *s, uint8_t alert, const char *fmt, ...)
 
 	s->status = TLS_FAILED;
 	if (first) {
+		s->fail = TLS_FAIL_PROTOCOL;
 		va_start(ap, fmt);
 		vsnprintf(s->err, sizeof(s->err), fmt, ap);
 		va_end(ap);
@@ -971,14 +984,16 @@ tls_on_key_update(struct tls_session *s, uint8_t request)
 		return -1;
 	}
 	if (tlsrec_update(&s->rx) != 0) {
-		tls_set_error(s, "tls: cannot derive the next read key");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot derive the next read key");
 		return -1;
 	}
 	s->key_updates++;
 	if (request == 0 || s->sent_close || s->ku_answer_queued)
 		return 0;
 	if (tls_send_key_update(s, false) != 0) {
-		tls_set_error(s, "tls: cannot answer the peer's KeyUpdate");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot answer the peer's KeyUpdate");
 		return -1;
 	}
 	s->ku_answer_queued = true;
@@ -1098,7 +1113,8 @@ tls_on_alert(struct tls_session *s, const uint8_t *p, size_t n)
 		}
 		return 0;	/* a close_notify follows */
 	}
-	tls_set_error(s, "tls: peer sent alert %s (%u)", tls_alert_name(p[1]),
+	tls_set_error(s, TLS_FAIL_ALERT,
+	    "tls: peer sent alert %s (%u)", tls_alert_name(p[1]),
 	    p[1]);
 	return -1;
 }
@@ -1193,7 +1209,8 @@ static void
 tls_check_established(struct tls_session *s)
 {
 	if (!s->verified || s->remote == NULL) {
-		tls_set_error(s, "tls: peer certificate was not verified");
+		tls_set_error(s, TLS_FAIL_IDENTITY,
+		    "tls: peer certificate was not verified");
 		return;
 	}
 	if (tls_check_alpn(s) != 0)
@@ -1268,7 +1285,7 @@ tls_write(struct tls_session *s, const uint8_t *pt, size_t len)
 		return 0;
 	/* size the queue once: records are 16 KiB + 22 bytes at most */
 	if (tls_out_room(s, tls_records_bound(len)) != 0) {
-		tls_set_error(s, "tls: out of memory");
+		tls_set_error(s, TLS_FAIL_INTERNAL, "tls: out of memory");
 		return -1;
 	}
 	if (s->offloaded) {
@@ -1413,7 +1430,8 @@ tls_shutdown(struct tls_session *s)
 		s->sent_close = true;
 		if (tls_queue_record(s, TLSREC_ALERT, cn, sizeof(cn)) == 0)
 			return 0;
-		tls_set_error(s, "tls: cannot queue close_notify");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot queue close_notify");
 		return -1;
 	}
 	r = wolfSSL_shutdown(s->ssl);
@@ -1441,7 +1459,8 @@ tls_key_update(struct tls_session *s, bool request)
 	if (!s->offloaded || s->status != TLS_DONE || s->sent_close)
 		return -1;
 	if (tls_send_key_update(s, request) != 0) {
-		tls_set_error(s, "tls: cannot send a KeyUpdate");
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot send a KeyUpdate");
 		return -1;
 	}
 	return 0;
@@ -1501,6 +1520,12 @@ const char *
 tls_error(const struct tls_session *s)
 {
 	return s->err;
+}
+
+enum tls_fail
+tls_fail_kind(const struct tls_session *s)
+{
+	return s->fail;
 }
 
 bool

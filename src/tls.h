@@ -37,6 +37,16 @@ enum tls_status {
 	TLS_CLOSED		/* peer sent close_notify */
 };
 
+/* The class of a failure (tls_fail_kind()); tls_error() has the detail. */
+enum tls_fail {
+	TLS_FAIL_NONE,
+	TLS_FAIL_PROTOCOL,	/* the peer broke TLS or sent bytes we refuse */
+	TLS_FAIL_ALERT,		/* the peer sent a fatal alert */
+	TLS_FAIL_IDENTITY,	/* its libp2p certificate or key is invalid */
+	TLS_FAIL_PEER_MISMATCH,	/* a valid identity, not an expected peer */
+	TLS_FAIL_INTERNAL	/* local: context, credentials, memory */
+};
+
 enum {
 	TLS_MAX_PLAINTEXT = 16384,	/* per record */
 	TLS_INPUT_MAX = 65536,		/* bounded input queue */
@@ -236,6 +246,9 @@ const char *tls_cipher(const struct tls_session *s);
 
 /* Last error text (starts with "tls: "); "" if none. */
 const char *tls_error(const struct tls_session *s);
+
+/* Class of the first failure, TLS_FAIL_NONE if none. */
+enum tls_fail tls_fail_kind(const struct tls_session *s);
 
 /*
  * True if the wolfSSL peerlock was built against lets a peer certificate

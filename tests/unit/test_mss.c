@@ -261,6 +261,7 @@ START_TEST(test_transcript)
 		ck_assert_int_eq(ls, MSS_CONTINUE);	/* awaits more */
 		ck_assert_ptr_null(mss_selected(d));
 		ck_assert_str_eq(mss_error(d), tr_table[c].error);
+		ck_assert_int_eq(mss_fail_kind(d), MSS_FAIL_NO_PROTOCOL);
 	}
 	mss_free(d);
 	mss_free(l);
@@ -439,6 +440,7 @@ START_TEST(test_listener_bad)
 	want = bytewise && bad_l[c].error_bw ? bad_l[c].error_bw :
 	    bad_l[c].error;
 	ck_assert_str_eq(mss_error(l), want);
+	ck_assert_int_eq(mss_fail_kind(l), MSS_FAIL_MALFORMED);
 	ck_assert_ptr_null(mss_selected(l));
 	mss_free(l);
 	free(in);
@@ -537,6 +539,7 @@ START_TEST(test_listener_round_limit)
 	    MSS_FAILED);
 	ck_assert_str_eq(mss_error(l), "multistream: no common protocol "
 	    "after 17 proposals, last \"/unknown\"");
+	ck_assert_int_eq(mss_fail_kind(l), MSS_FAIL_NO_PROTOCOL);
 	ck_assert_uint_eq(outlen, 20 + 4 * MSS_MAX_NA);
 	mss_free(l);
 

@@ -223,8 +223,9 @@ START_TEST(test_wrong_peer_id)
 	tls_expect_peer(P.c, identity_peer_id(other));
 	pump_handshake(P.c, P.s);
 	ck_assert_int_eq(tls_status(P.c), TLS_FAILED);
-	ck_assert_msg(strncmp(tls_error(P.c), "tls: peer ID mismatch: ",
-	    23) == 0, "%s", tls_error(P.c));
+	ck_assert_msg(strncmp(tls_error(P.c), "peer id mismatch: expected ",
+	    27) == 0, "%s", tls_error(P.c));
+	ck_assert_int_eq(tls_fail_kind(P.c), TLS_FAIL_PEER_MISMATCH);
 	ck_assert_int_ne(tls_status(P.s), TLS_DONE);
 	ck_assert_ptr_null(tls_remote_key(P.c));
 	identity_free(other);
@@ -246,11 +247,13 @@ START_TEST(test_tampered_record)
 	ck_assert_int_eq(tls_status(P.s), TLS_FAILED);
 	ck_assert_str_eq(tls_error(P.s), "tls: record failed authentication "
 	    "(tampered, replayed or reordered)");
+	ck_assert_int_eq(tls_fail_kind(P.s), TLS_FAIL_PROTOCOL);
 	/* the fatal alert (bad_record_mac) goes back to the sender */
 	ck_assert_uint_gt(move(P.s, P.c), 0);
 	ck_assert_int_eq(tls_read(P.c, buf, sizeof(buf)), -1);
 	ck_assert_str_eq(tls_error(P.c),
 	    "tls: peer sent alert bad_record_mac (20)");
+	ck_assert_int_eq(tls_fail_kind(P.c), TLS_FAIL_ALERT);
 }
 END_TEST
 
@@ -688,6 +691,7 @@ START_TEST(test_presented_certs)
 		ck_assert_msg(strncmp(tls_error(victim), want,
 		    strlen(want)) == 0, "%s: got \"%s\"", bc->name,
 		    tls_error(victim));
+		ck_assert_int_eq(tls_fail_kind(victim), TLS_FAIL_IDENTITY);
 		ck_assert_ptr_null(tls_remote_key(victim));
 		if (victim == P.c) {
 			/* the server (presenter) never completes */
