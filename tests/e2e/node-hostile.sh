@@ -140,6 +140,11 @@ attack ping-trickle "reason=done" "open_after=1 .*closed=eof" \
 # window updates that overflow the 32-bit sum: the stream still echoes
 attack window-flood "reason=closed_early: peer closed the connection with 1 streams open" \
     "open_after=1 echo=1" --seconds "$SECS"
+# a lazy proposal (multistream-select.md): header, protocol and the
+# first app bytes in one frame, before any answer; the app bytes reach
+# the target and its echo comes back
+attack lazy "reason=closed_early: peer closed the connection with 1 streams open" \
+    "open_after=1 echo=1" --hold 5
 attack stall "reason=closed_early: peer closed the connection with 1 streams open" \
     "open_after=1" --seconds "$SECS" --proto /x/src
 # last (its half-open streams leave the heap larger for what follows):

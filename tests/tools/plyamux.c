@@ -23,6 +23,10 @@
  *                 sum overflows at once), for S s; then sends a token on
  *                 the stream and reads until the echo of it comes back
  *                 (echo=1) or --hold s pass.
+ *   lazy          opens stream 1 with the multistream header, a proposal
+ *                 for --proto and a token in one data frame (a lazy
+ *                 proposal, multistream-select.md), then reads until the
+ *                 echo of the token comes back (echo=1) or --hold s.
  *   overrun       opens stream 1 to --proto, then one data frame of
  *                 256 KiB: more than the receive window left after the
  *                 proposal.
@@ -206,12 +210,15 @@ hdr(struct peer *p, uint8_t ver, uint8_t type, uint16_t flags, uint32_t id,
 
 /*
  * Open stream 1 with a window delta on the SYN, and send the
- * multistream header and a proposal for proto as its first data.
+ * multistream header and a proposal for proto as its first data, with
+ * extra[0..elen) in the same frame (a lazy proposal: app bytes before
+ * the answer).
  */
 static int
-open_proto(struct peer *p, const char *proto, uint32_t delta)
+open_proto(struct peer *p, const char *proto, uint32_t delta,
+    const uint8_t *extra, size_t elen)
 {
-	uint8_t m[2 + 256 + 64];
+	uint8_t m[2 + 256 + 64 + 64];
 	size_t n = 0, pl = strlen(proto), hl = strlen(MSS_PROTO_HEADER);
 
 	if (pl + 1 > 127)
@@ -223,6 +230,11 @@ open_proto(struct peer *p, const char *proto, uint32_t delta)
 	memcpy(m + n, proto, pl);
 	n += pl;
 	m[n++] = '\n';
+	if (elen > 64)
+		return -1;
+	if (elen > 0)
+		memcpy(m + n, extra, elen);
+	n += elen;
 	if (hdr(p, 0, YAMUX_T_WINDOW, YAMUX_F_SYN, 1, delta) != 0 ||
 	    hdr(p, 0, YAMUX_T_DATA, 0, 1, (uint32_t)n) != 0 ||
 	    put(p, m, n) != 0)
@@ -331,7 +343,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		return flush(p) == 0 || p->blocked ? 0 : -1;
 	}
 	if (strcmp(o->mode, "window-flood") == 0) {
-		if (open_proto(p, o->proto, 0) != 0)
+		if (open_proto(p, o->proto, 0, NULL, 0) != 0)
 			return -1;
 		while (!p->blocked && !p->gone && now_s() < t_end)
 			if (hdr(p, 0, YAMUX_T_WINDOW, 0, 1,
@@ -346,8 +358,14 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		(void)read_until(p, o->hold, token, sizeof(token) - 1, echo);
 		return 0;
 	}
+	if (strcmp(o->mode, "lazy") == 0) {
+		if (open_proto(p, o->proto, 0, token, sizeof(token) - 1) != 0)
+			return -1;
+		(void)read_until(p, o->hold, token, sizeof(token) - 1, echo);
+		return 0;
+	}
 	if (strcmp(o->mode, "overrun") == 0) {
-		if (open_proto(p, o->proto, 0) != 0 ||
+		if (open_proto(p, o->proto, 0, NULL, 0) != 0 ||
 		    hdr(p, 0, YAMUX_T_DATA, 0, 1, YAMUX_INITIAL_WINDOW) != 0)
 			return -1;
 		for (left = YAMUX_INITIAL_WINDOW; left > 0;
@@ -359,7 +377,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		return 0;
 	}
 	if (strcmp(o->mode, "stall") == 0) {
-		if (open_proto(p, o->proto, 16u << 20) != 0 ||
+		if (open_proto(p, o->proto, 16u << 20, NULL, 0) != 0 ||
 		    hdr(p, 0, YAMUX_T_WINDOW, 0, 1, 0xffffffffu) != 0 ||
 		    flush(p) != 0)
 			return -1;
