@@ -358,32 +358,6 @@ conn_family(const struct multiaddr *ma)
 	}
 }
 
-/* The address of an IP literal multiaddr into ss; false for a name. */
-static bool
-conn_literal(const struct multiaddr *ma, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (ma->kind == MA_IP4 &&
-	    inet_pton(AF_INET, ma->host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(ma->port);
-		*len = sizeof(*s4);
-		return true;
-	}
-	if (ma->kind == MA_IP6 &&
-	    inet_pton(AF_INET6, ma->host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(ma->port);
-		*len = sizeof(*s6);
-		return true;
-	}
-	return false;
-}
-
 /*
  * The dial address's name resolved (on the loop, from the resolver's
  * workers): connect, or drop with the resolver's own reason.
@@ -424,7 +398,7 @@ conn_connect(struct conn *c, struct bufferevent *bev,
 	char detail[400];
 
 	conn_arm(c, c->connect_ms);
-	if (conn_literal(ma, &ss, &len))
+	if (multiaddr_literal(ma, &ss, &len))
 		return bufferevent_socket_connect(bev,
 		    (struct sockaddr *)&ss, (int)len);
 	c->dns_bev = bev;

@@ -500,3 +500,28 @@ multiaddr_fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t cap)
 		snprintf(buf, cap, "-");
 	return buf;
 }
+
+bool
+multiaddr_literal(const struct multiaddr *ma, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ma->kind == MA_IP4 &&
+	    inet_pton(AF_INET, ma->host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ma->port);
+		*len = sizeof(*s4);
+		return true;
+	}
+	if (ma->kind == MA_IP6 &&
+	    inet_pton(AF_INET6, ma->host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ma->port);
+		*len = sizeof(*s6);
+		return true;
+	}
+	return false;
+}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "peerid.h"
 
@@ -54,6 +55,13 @@ char *multiaddr_to_string(const struct multiaddr *ma, char *buf, size_t cap);
 int multiaddr_to_bytes(const struct multiaddr *ma, uint8_t *out, size_t cap);
 
 struct sockaddr;
+
+/*
+ * The socket address of an IP literal multiaddr (ip4/ip6) into ss and
+ * *len; false for a name (dns, dns4, dns6), which needs a lookup.
+ */
+bool multiaddr_literal(const struct multiaddr *ma,
+    struct sockaddr_storage *ss, socklen_t *len);
 
 /*
  * A socket address as text for logs and listings: "1.2.3.4:5",

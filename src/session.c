@@ -731,6 +731,8 @@ static int
 stream_start_target(struct stream *st, const struct config_expose *ex)
 {
 	struct session *s = st->s;
+	struct sockaddr_storage ss;
+	socklen_t sl;
 	int family = AF_UNSPEC;
 
 	snprintf(st->route, sizeof(st->route), "expose.%s", ex->name);
@@ -752,7 +754,14 @@ stream_start_target(struct stream *st, const struct config_expose *ex)
 	if (s->env->on_stream_open != NULL)
 		s->env->on_stream_open(s->env->node, st->route, st->proto,
 		    stream_age(st));
-	/* as the system resolves, off the loop (literals come back too) */
+	/* an IP literal at once; a name as the system resolves, off the loop */
+	if (multiaddr_literal(&st->target, &ss, &sl)) {
+		if (bufferevent_socket_connect(st->plain,
+		    (struct sockaddr *)&ss, (int)sl) == 0)
+			return 0;
+		stream_drop(st, CONN_R_TARGET_FAILED, "cannot start connect");
+		return -1;
+	}
 	st->dns = resolver_lookup(s->env->resolver, st->target.host,
 	    st->target.port, family, stream_on_resolved, st);
 	if (st->dns == NULL) {
