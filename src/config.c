@@ -1223,11 +1223,6 @@ cfg_check_expose(struct pstate *st, size_t i)
 	if (m->key_line[K_TARGET] == 0)
 		return cfg_fail(st, m->hdr, "expose.%s needs target",
 		    e->name);
-	if (e->proxy_v2 && e->protocol[0] != '\0')
-		return cfg_fail(st, m->key_line[K_PROXY_PROTOCOL], "proxy_protocol:"
-		    " not supported in node mode yet (expose.%s has protocol); "
-		    "use a raw-mode expose for targets that need the header",
-		    e->name);
 	if (!st->c->has_listen && (e->protocol[0] == '\0' ||
 	    st->c->nconnects == 0))
 		return cfg_fail(st, m->hdr, "expose.%s needs [peerlock] "

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "frame.h"
-#include "iptable.h"
+#include "proxyv2.h"
 #include "log.h"
 #include "pb.h"
 #include "varint.h"
@@ -1558,65 +1558,25 @@ conn_on_plain_write(struct bufferevent *bev, void *arg)
 		conn_pump_down(c);
 }
 
-/* Put addr's IP into 16 bytes, IPv4 as ::ffff:a.b.c.d; its port too. */
-static void
-conn_pp2_v6(const struct sockaddr_storage *ss, uint8_t ip[16], uint8_t port[2])
-{
-	const struct sockaddr_in *s4 = (const void *)ss;
-	const struct sockaddr_in6 *s6 = (const void *)ss;
-
-	(void)iptable_addr16((const void *)ss, ip);
-	memcpy(port, ss->ss_family == AF_INET6 ? (const void *)&s6->sin6_port :
-	    (const void *)&s4->sin_port, 2);
-}
-
 /*
- * Send the PROXY protocol v2 header to the target, first thing:
- * signature, PROXY over TCP/IPv4 or TCP/IPv6 with the remote peer's
- * address as source and our encrypted listener's as destination, then
- * the peer ID TLV (CONN_PP2_TYPE_PEER_ID).  0, or -1 (conn dropped).
+ * Send the PROXY protocol v2 header to the target, first thing, with the
+ * remote peer's address as source and our encrypted listener's as
+ * destination (proxyv2.h).  0, or -1 (conn dropped).
  */
 static int
 conn_proxy_header(struct conn *c)
 {
-	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-	    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
-	uint8_t h[16 + 36 + 3 + PEER_ID_STR_MAX];
+	uint8_t h[PROXY_V2_MAX];
 	struct sockaddr_storage dst;
 	socklen_t dlen = sizeof(dst);
-	const struct sockaddr_in *s4 = (const void *)&c->from_sa;
-	const struct sockaddr_in *d4 = (const void *)&dst;
-	size_t n = 16, plen = strlen(c->peer);
+	size_t n;
 
-	memcpy(h, sig, sizeof(sig));
-	h[12] = 0x21;				/* version 2, PROXY */
 	memset(&dst, 0, sizeof(dst));
 	if (getsockname(bufferevent_getfd(c->sec), (struct sockaddr *)&dst,
-	    &dlen) != 0 || (c->from_sa.ss_family != AF_INET &&
-	    c->from_sa.ss_family != AF_INET6)) {
-		h[12] = 0x20;			/* LOCAL: no addresses */
-		h[13] = 0x00;
-	} else if (c->from_sa.ss_family == AF_INET &&
-	    dst.ss_family == AF_INET) {
-		h[13] = 0x11;			/* TCP over IPv4 */
-		memcpy(h + 16, &s4->sin_addr, 4);
-		memcpy(h + 20, &d4->sin_addr, 4);
-		memcpy(h + 24, &s4->sin_port, 2);
-		memcpy(h + 26, &d4->sin_port, 2);
-		n += 12;
-	} else {
-		h[13] = 0x21;			/* TCP over IPv6 */
-		conn_pp2_v6(&c->from_sa, h + 16, h + 48);
-		conn_pp2_v6(&dst, h + 32, h + 50);
-		n += 36;
-	}
-	h[n++] = CONN_PP2_TYPE_PEER_ID;
-	h[n++] = (uint8_t)(plen >> 8);
-	h[n++] = (uint8_t)plen;
-	memcpy(h + n, c->peer, plen);
-	n += plen;
-	h[14] = (uint8_t)((n - 16) >> 8);
-	h[15] = (uint8_t)(n - 16);
+	    &dlen) != 0)
+		dst.ss_family = AF_UNSPEC;
+	n = proxy_v2_header(h, (const struct sockaddr *)&c->from_sa,
+	    (const struct sockaddr *)&dst, c->peer);
 	if (bufferevent_write(c->plain, h, n) != 0) {
 		conn_drop(c, CONN_R_INTERNAL, "out of memory");
 		return -1;

@@ -225,12 +225,6 @@ ev_ssize_t conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
  */
 void conn_revoke(struct conn *c, const char *detail);
 
-/*
- * PROXY protocol v2 TLV type carrying the authenticated peer ID (base58
- * text) to an expose target with proxy_protocol = v2 (custom range).
- */
-#define CONN_PP2_TYPE_PEER_ID 0xE0
-
 /* Read-only facts for the node (metrics, listings). */
 struct conn_totals {
 	unsigned long long up, down;	/* plaintext bytes each way */

@@ -32,6 +32,7 @@
 #include "conn.h"
 #include "log.h"
 #include "mss.h"
+#include "proxyv2.h"
 #include "resolve.h"
 #include "secchan.h"
 #include "wire.h"
@@ -117,6 +118,7 @@ struct stream {
 	bool up_eof, up_done;		/* plain EOF read; FIN sent */
 	bool down_eof, down_done;	/* peer FIN; plain shut for writing */
 	bool window_wait;		/* plain reading off: no send window */
+	bool proxy_v2;			/* expose: PROXY v2 header first */
 	struct timespec started;
 };
 
@@ -738,6 +740,7 @@ stream_start_target(struct stream *st, const struct config_expose *ex)
 	snprintf(st->route, sizeof(st->route), "expose.%s", ex->name);
 	st->kind = SK_TUNNEL;
 	st->target = ex->target;
+	st->proxy_v2 = ex->proxy_v2;
 	st->phase = ST_TARGETING;
 	st->plain = bufferevent_socket_new(s->env->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -1584,6 +1587,40 @@ stream_on_write(struct bufferevent *bev, void *arg)
 		(void)session_flush(s);
 }
 
+/*
+ * The PROXY v2 header goes to the target ahead of whatever the peer
+ * sent while we connected (proxyv2.h): source is the peer's end of the
+ * session's connection, destination ours.  Its bytes count as delivered
+ * and credited, so the credit the peer gets stays its own bytes.  0, or
+ * -1 (st dropped).
+ */
+static int
+stream_proxy_header(struct stream *st)
+{
+	struct session *s = st->s;
+	struct sockaddr_storage src, dst;
+	socklen_t sl = sizeof(src), dl = sizeof(dst);
+	evutil_socket_t fd = bufferevent_getfd(s->sec);
+	uint8_t h[PROXY_V2_MAX];
+	size_t n;
+
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if (getpeername(fd, (struct sockaddr *)&src, &sl) != 0)
+		src.ss_family = AF_UNSPEC;
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl) != 0)
+		dst.ss_family = AF_UNSPEC;
+	n = proxy_v2_header(h, (const struct sockaddr *)&src,
+	    (const struct sockaddr *)&dst, s->peer);
+	if (evbuffer_prepend(bufferevent_get_output(st->plain), h, n) != 0) {
+		stream_drop(st, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	st->delivered += n;
+	st->credited += n;
+	return 0;
+}
+
 /* Stream socket: connected (target), EOF, error. */
 static void
 stream_on_event(struct bufferevent *bev, short what, void *arg)
@@ -1596,6 +1633,10 @@ stream_on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_bev_nodelay(bev);
+		if (st->proxy_v2 && stream_proxy_header(st) != 0) {
+			(void)session_flush(s);
+			return;
+		}
 		st->phase = ST_RELAYING;
 		stream_arm(st, st->gen->cfg->idle_timeout_ms);
 		st->rd = event_new(s->env->base, bufferevent_getfd(bev),

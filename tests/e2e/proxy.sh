@@ -10,6 +10,7 @@
 
 keygen A; keygen B
 PB=$(free_port); FA=$(free_port); FP=$(free_port); PT=$(free_port)
+FN=$(free_port)
 python3 - "$PT" "$T/pp.out" >"$T/ppd.log" 2>&1 <<'PY' &
 import socket, struct, sys, threading
 port, out = int(sys.argv[1]), sys.argv[2]
@@ -75,6 +76,11 @@ proxy_protocol = v2
 [expose.plain]
 peers = *
 target = 127.0.0.1:$PORT_echo
+[expose.legacynode]
+peers = $ID_A
+protocol = /x/legacy
+target = 127.0.0.1:$PT
+proxy_protocol = v2
 CONF
 cat >"$T/A.conf" <<CONF
 [peerlock]
@@ -82,6 +88,10 @@ identity = $T/A.key
 [forward.legacy]
 listen = 127.0.0.1:$FP
 peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
+[forward.legacynode]
+listen = 127.0.0.1:$FN
+peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
+protocol = /x/legacy
 CONF
 start_peerlock B || exit 1
 start_peerlock A || exit 1
@@ -101,6 +111,24 @@ check "source is A's address and port as B accepted it" \
 check "destination is B's encrypted listener ($4:$5)" \
     test "$4:$5" = "127.0.0.1:$PB"
 check "TLV 0xE0 carries A's peer ID ($6)" test "$6" = "$ID_A"
+
+# node mode: each stream of the session gets its own header, ahead of
+# the bytes the peer sent while the target was being connected
+: >"$T/pp.out"
+check "node mode: data flows through the PROXY v2 target (2 streams)" \
+    sh -c "'$TOOLS/plclient' 127.0.0.1 $FN --bytes 1M &&
+        '$TOOLS/plclient' 127.0.0.1 $FN --bytes 64K"
+sleep 0.3
+check "node mode: the target parsed two valid headers" \
+    test "$(grep -c '^ok ' "$T/pp.out")" -eq 2
+check_not "node mode: no header was rejected" grep -q '^bad' "$T/pp.out"
+# shellcheck disable=SC2046
+set -- $(grep '^ok ' "$T/pp.out" | head -1) - - - - - -
+check "node mode: source is A's end of the session ($2:$3)" \
+    grep -q "route=expose.legacynode from=$2:$3 " "$T/B.log"
+check "node mode: destination is B's encrypted listener ($4:$5)" \
+    test "$4:$5" = "127.0.0.1:$PB"
+check "node mode: TLV 0xE0 carries A's peer ID ($6)" test "$6" = "$ID_A"
 
 # a peer routed to an expose without proxy_protocol gets raw bytes
 keygen C

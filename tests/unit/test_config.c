@@ -209,8 +209,6 @@ static const struct {
 	{ PL FWD("a") "proxy_protocol = v2\n", 7,
 	    "unknown key 'proxy_protocol' in [forward.a]" },
 	/* node mode */
-	{ PL EXP("a", ID1) "protocol = /x/a\nproxy_protocol = v2\n", 8,
-	    "proxy_protocol: not supported in node mode yet" },
 	{ PL "max_stream_window = 100KiB\n" FWD("a"), 4,
 	    "max_stream_window: expected 256KiB to 1024MiB" },
 	{ PL "max_stream_window = 2048MiB\n" FWD("a"), 4,
@@ -409,6 +407,11 @@ START_TEST(test_ops_keys)
 	ck_assert(!config_quiet(c, "not_allowed"));
 	ck_assert(!config_quiet(c, "nonsense"));
 	ck_assert(c->exposes[0].proxy_v2);
+	config_free(c);
+	/* node mode sends the header per stream */
+	c = parse_ok(PL EXP("a", ID1) "protocol = /x/a\nproxy_protocol = v2\n");
+	ck_assert(c->exposes[0].proxy_v2);
+	ck_assert_str_eq(c->exposes[0].protocol, "/x/a");
 	config_free(c);
 }
 END_TEST
