@@ -513,6 +513,8 @@ conn_totals(const struct conn *c, struct conn_totals *t)
 	t->route = c->route;
 	t->peer = c->peer;
 	t->peer_id = c->authenticated ? secchan_peer(c->sc) : NULL;
+	t->session_dial = c->session_dial;
+	t->dial_peer = c->session_dial ? &c->dial.peer : NULL;
 	t->age = conn_age(c);
 	t->from = (const struct sockaddr *)&c->from_sa;
 	t->inbound = !c->outbound;
@@ -1798,7 +1800,7 @@ conn_refuse_stream(struct conn_env *env, const struct config_forward *fw,
 
 void
 conn_forward_stream(struct conn_env *env, const struct config_forward *fw,
-    evutil_socket_t fd, const struct sockaddr *from)
+    evutil_socket_t fd, const struct sockaddr *from, const char *no_dial)
 {
 	struct session *s;
 	struct conn *c;
@@ -1817,6 +1819,11 @@ conn_forward_stream(struct conn_env *env, const struct config_forward *fw,
 				    "waiting for the session");
 			return;
 		}
+	if (no_dial != NULL && !fw->no_addr) {
+		conn_refuse_stream(env, fw, fd, from, CONN_R_CONNECT_FAILED,
+		    no_dial);
+		return;
+	}
 	if (fw->no_addr) {
 		conn_refuse_stream(env, fw, fd, from, CONN_R_NO_SESSION,
 		    "no live session with the peer, and peer has no address "

@@ -172,12 +172,13 @@ void conn_shutdown(struct conn *c);
  * Node mode: an app connection fd (ownership taken) accepted on forward
  * fw (fw->protocol set) becomes a stream on the session to fw's peer: a
  * live one (dialed or accepted), else one being dialed, else a new dial
- * when fw has an address.  Without any, fd is closed with reason
- * no_session.
+ * when fw has an address and no_dial is NULL.  Without any, fd is closed
+ * with reason no_session, or connect_failed and the detail no_dial (the
+ * node backs off after failed dials).
  */
 void conn_forward_stream(struct conn_env *env,
     const struct config_forward *fw, evutil_socket_t fd,
-    const struct sockaddr *from);
+    const struct sockaddr *from, const char *no_dial);
 
 /*
  * Node mode: dial a session to ma (address and /p2p/ID) for [connect]
@@ -232,6 +233,8 @@ struct conn_totals {
 	const char *route;
 	const char *peer;		/* base58 peer ID or "-" */
 	const struct peer_id *peer_id;	/* once authenticated, else NULL */
+	bool session_dial;		/* dialing a node-mode session */
+	const struct peer_id *dial_peer; /* session_dial: the expected peer */
 	double age;			/* seconds */
 	const struct sockaddr *from;	/* the accepted socket's peer */
 	bool inbound;			/* accepted on the encrypted side */

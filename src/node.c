@@ -35,7 +35,14 @@ enum {
 	/* [connect]: check every second; back off 1 s, doubling to 60 s */
 	NODE_CONNECT_TICK_MS = 1000,
 	NODE_CONNECT_BACKOFF_MIN_MS = 1000,
-	NODE_CONNECT_BACKOFF_MAX_MS = 60000
+	NODE_CONNECT_BACKOFF_MAX_MS = 60000,
+	/*
+	 * Node-mode forwards: after a failed session dial, app connections
+	 * are refused without dialing for 0.5 s, doubling to 10 s while
+	 * dials keep failing (the longest a recovered peer waits for us).
+	 */
+	NODE_DIAL_BACKOFF_MIN_MS = 500,
+	NODE_DIAL_BACKOFF_MAX_MS = 10000
 };
 
 /* Reconnect state of one [connect.NAME] (by name across reloads). */
@@ -63,6 +70,9 @@ struct node_peer {
 	char peer[PEER_ID_STR_MAX];	/* last authenticated */
 	double last_ok, last_err_at;	/* Unix time, 0 = never */
 	char last_err[320];
+	/* node mode: no session dial before retry_at (backoff_ms) */
+	unsigned backoff_ms;
+	struct timespec retry_at;
 };
 
 /* One generation: config, identity and their credentials. */
@@ -153,6 +163,42 @@ node_peers_commit(struct node *n, struct node_peer *np,
 	n->npeers = cfg->nforwards;
 }
 
+static long long node_ms(const struct timespec *, const struct timespec *);
+
+/* Forward i of the current config is in node mode and dials peer. */
+static bool
+node_fw_dials(const struct node *n, size_t i, const struct peer_id *peer)
+{
+	const struct config *cfg = n->gen->cfg;
+
+	return i < cfg->nforwards && peer != NULL &&
+	    cfg->forwards[i].protocol[0] != '\0' &&
+	    !cfg->forwards[i].no_addr &&
+	    peer_id_equal(&cfg->forwards[i].peer.peer, peer);
+}
+
+/* The forward's peer authenticated: up, and no backoff. */
+static void
+node_peer_up(struct node_peer *p, const char *peer)
+{
+	p->state = NODE_PEER_UP;
+	p->last_ok = node_now();
+	snprintf(p->peer, sizeof(p->peer), "%s", peer);
+	p->backoff_ms = 0;
+	memset(&p->retry_at, 0, sizeof(p->retry_at));
+}
+
+/* The forward's peer could not be reached: down, since when and why. */
+static void
+node_peer_down(struct node_peer *p, enum conn_reason r, const char *detail)
+{
+	p->state = NODE_PEER_DOWN;
+	p->last_err_at = node_now();
+	snprintf(p->last_err, sizeof(p->last_err), "%s%s%s",
+	    conn_reason_name(r), detail != NULL ? ": " : "",
+	    detail != NULL ? detail : "");
+}
+
 /* A conn was created: count inbound ones per source address. */
 static void
 node_on_conn_open(struct node *n, struct conn *c)
@@ -174,13 +220,14 @@ node_on_conn_ready(struct node *n, struct conn *c)
 	struct conn_totals t;
 	struct ipcount ic;
 	struct node_peer *p;
+	size_t i;
 
 	conn_totals(c, &t);
-	if (!t.inbound && (p = node_peer_find(n, t.route)) != NULL) {
-		p->state = NODE_PEER_UP;
-		p->last_ok = node_now();
-		snprintf(p->peer, sizeof(p->peer), "%s", t.peer);
-	}
+	if (!t.inbound && (p = node_peer_find(n, t.route)) != NULL)
+		node_peer_up(p, t.peer);
+	for (i = 0; t.session_dial && i < n->npeers; i++)
+		if (node_fw_dials(n, i, t.dial_peer))
+			node_peer_up(&n->peers[i], t.peer);
 	if (t.handshake >= 0 && t.proto != NULL)
 		metrics_hist_observe(&n->m.handshake[strcmp(t.proto,
 		    sec_proto_id(SEC_TLS)) == 0 ? SEC_TLS : SEC_NOISE],
@@ -232,17 +279,67 @@ node_peer_closed(struct node *n, const struct conn_totals *t,
 {
 	struct node_peer *p;
 
-	if (t->inbound || (p = node_peer_find(n, t->route)) == NULL)
+	struct timespec now;
+	size_t i;
+
+	if (t->inbound)
+		return;
+	if (t->session_dial && !t->authenticated && r != CONN_R_SHUTDOWN &&
+	    r != CONN_R_INTERNAL) {
+		/* a node-mode dial failed: its forwards back off */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (i = 0; i < n->npeers; i++) {
+			if (!node_fw_dials(n, i, t->dial_peer))
+				continue;
+			p = &n->peers[i];
+			node_peer_down(p, r, t->detail);
+			p->backoff_ms = p->backoff_ms == 0 ?
+			    NODE_DIAL_BACKOFF_MIN_MS : p->backoff_ms * 2 >
+			    NODE_DIAL_BACKOFF_MAX_MS ?
+			    NODE_DIAL_BACKOFF_MAX_MS : p->backoff_ms * 2;
+			p->retry_at = now;
+			p->retry_at.tv_sec += p->backoff_ms / 1000;
+			p->retry_at.tv_nsec += (long)(p->backoff_ms % 1000) *
+			    1000000;
+			if (p->retry_at.tv_nsec >= 1000000000) {
+				p->retry_at.tv_sec++;
+				p->retry_at.tv_nsec -= 1000000000;
+			}
+		}
+		return;
+	}
+	if ((p = node_peer_find(n, t->route)) == NULL)
 		return;
 	if (!t->handshake_failed && r != CONN_R_CONNECT_FAILED &&
 	    r != CONN_R_CONNECT_TIMEOUT && r != CONN_R_DNS_FAILED &&
 	    r != CONN_R_REMOTE_CLOSED)
 		return;
-	p->state = NODE_PEER_DOWN;
-	p->last_err_at = node_now();
-	snprintf(p->last_err, sizeof(p->last_err), "%s%s%s",
-	    conn_reason_name(r), t->detail != NULL ? ": " : "",
-	    t->detail != NULL ? t->detail : "");
+	node_peer_down(p, r, t->detail);
+}
+
+/*
+ * A node-mode forward backing off after failed dials: true, with the
+ * refusal's detail in why ("peer unreachable, next dial in 1.5 s; last
+ * failure: ...").
+ */
+static bool
+node_fw_backoff(struct node *n, const struct config_forward *fw, char *why,
+    size_t cap)
+{
+	char route[CONFIG_NAME_MAX + 16];
+	struct node_peer *p;
+	struct timespec now;
+	long long ms;
+
+	snprintf(route, sizeof(route), "forward.%s", fw->name);
+	if ((p = node_peer_find(n, route)) == NULL || p->backoff_ms == 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((ms = node_ms(&now, &p->retry_at)) <= 0)
+		return false;
+	snprintf(why, cap, "peer unreachable, next dial in %.1f s; last "
+	    "failure: %s", (double)ms / 1000, p->last_err);
+	return true;
 }
 
 /* A conn ended; finish a pending stop when it was the last. */
@@ -472,7 +569,7 @@ node_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct node_listener *nl = arg;
 	struct node *n = nl->node;
-	char from[64] = "?";
+	char from[64] = "?", why[400];
 
 	enum node_limit lim;
 	unsigned limit;
@@ -487,7 +584,8 @@ node_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if (nl->fw != NULL && nl->fw->protocol[0] != '\0')
-		conn_forward_stream(&n->env, nl->fw, fd, sa);
+		conn_forward_stream(&n->env, nl->fw, fd, sa,
+		    node_fw_backoff(n, nl->fw, why, sizeof(why)) ? why : NULL);
 	else if (nl->fw != NULL)
 		conn_new_forward(&n->env, nl->fw, fd, sa, salen);
 	else

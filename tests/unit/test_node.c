@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -238,6 +239,13 @@ apps_done(void *arg)
 		    (s->a[i].got < s->a[i].len && !s->a[i].error))
 			return false;
 	return true;
+}
+
+static bool
+never(void *arg)
+{
+	(void)arg;
+	return false;
 }
 
 static bool
@@ -493,7 +501,10 @@ END_TEST
  */
 START_TEST(test_remote_gone)
 {
+	struct node_peer_status ps;
+	unsigned long long cf0;
 	struct app a, b;
+	time_t t0;
 
 	/* an open stream: no half-close, the echo target waits */
 	app_start(&a, node_forward_port(A, FW_ECHO), 1000, false);
@@ -506,11 +517,34 @@ START_TEST(test_remote_gone)
 	ck_assert(run_until(a_no_sessions, NULL, 10));
 	app_free(&a);
 	/* nothing listens on B's port now: the app is closed, A stays up */
+	cf0 = node_stats(A)->closed[CONN_R_CONNECT_FAILED];
 	app_start(&b, node_forward_port(A, FW_ECHO), 10, false);
 	ck_assert(run_until(app_ended, &b, 10));
 	ck_assert_uint_eq(b.got, 0);
 	app_free(&b);
 	ck_assert_uint_eq(sessions(A), 0);
+	/* the dial and the app's stream: two connect_failed closes */
+	ck_assert_uint_eq(node_stats(A)->closed[CONN_R_CONNECT_FAILED],
+	    cf0 + 2);
+	ck_assert(node_peer_status(A, FW_ECHO, &ps));
+	ck_assert_int_eq(ps.state, NODE_PEER_DOWN);
+	ck_assert_msg(strstr(ps.last_error, "connect_failed") != NULL, "%s",
+	    ps.last_error);
+	/* backing off: the next app is refused without a dial (one close) */
+	app_start(&b, node_forward_port(A, FW_ECHO), 10, false);
+	ck_assert(run_until(app_ended, &b, 10));
+	app_free(&b);
+	ck_assert_uint_eq(node_stats(A)->closed[CONN_R_CONNECT_FAILED],
+	    cf0 + 3);
+	/* after the backoff (0.5 s) the forward dials again */
+	t0 = time(NULL);
+	ck_assert(!run_until(never, NULL, 0.7));
+	ck_assert_int_le(time(NULL) - t0, 2);
+	app_start(&b, node_forward_port(A, FW_ECHO), 10, false);
+	ck_assert(run_until(app_ended, &b, 10));
+	app_free(&b);
+	ck_assert_uint_eq(node_stats(A)->closed[CONN_R_CONNECT_FAILED],
+	    cf0 + 5);
 }
 END_TEST
 
