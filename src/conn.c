@@ -1912,10 +1912,11 @@ conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap)
 		m->has_observed_addr = true;
 	}
 	protos[0] = IDENTIFY_PROTO;
-	protos[1] = PING_PROTO;
+	protos[1] = IDENTIFY_PUSH_PROTO;
+	protos[2] = PING_PROTO;
 	peer = *session_peer(c->sess);
-	k = 2 + config_peer_protocols(cfg, &peer, protos + 2,
-	    PB_ID_PROTOCOLS_MAX - 2);
+	k = 3 + config_peer_protocols(cfg, &peer, protos + 3,
+	    PB_ID_PROTOCOLS_MAX - 3);
 	for (i = 0; i < k; i++)
 		snprintf(m->protocols[i], sizeof(m->protocols[i]), "%s",
 		    protos[i]);

@@ -57,6 +57,7 @@ enum stream_kind {
 	SK_TUNNEL,		/* forward or expose: a plaintext socket */
 	SK_PING,		/* /ipfs/ping/1.0.0 served: echo */
 	SK_IDENTIFY,		/* /ipfs/id/1.0.0 served: one message */
+	SK_PUSH,		/* /ipfs/id/push/1.0.0: read and dropped */
 	SK_PENDING		/* inbound, protocol not chosen yet */
 };
 
@@ -812,6 +813,14 @@ stream_selected(struct stream *st, const char *proto)
 		st->up_done = true;
 		return 0;
 	}
+	if (strcmp(proto, IDENTIFY_PUSH_PROTO) == 0) {
+		/* we use nothing of it: read (bounded) and let it end */
+		strcpy(st->route, "identify-push");
+		st->phase = ST_RELAYING;
+		stream_arm(st, SESSION_NEGOTIATE_MS);
+		st->kind = SK_PUSH;
+		return 0;
+	}
 	ex = config_route_proto(st->gen->cfg, &s->peer_id, proto);
 	if (ex == NULL) {
 		/* a reload took it away between the answer and now */
@@ -868,10 +877,16 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 		return 0;
 	if (st->kind == SK_TUNNEL)
 		return stream_deliver(st, p, n);
-	/* ping: echo the bytes back */
+	/* ping: echo the bytes back; identify push: drop them */
 	st->delivered += n;
 	st->credited += n;
+	st->down += n;
 	yamux_consume(st->s->mx, st->ys, n, session_now_us());
+	if (st->kind == SK_PUSH && st->down > IDENTIFY_MSG_MAX) {
+		stream_drop(st, CONN_R_PROTOCOL, "identify push: more than "
+		    "one message");
+		return -1;
+	}
 	if (st->kind != SK_PING || st->up_done)
 		return 0;
 	/*
@@ -890,7 +905,7 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 static void
 session_on_open(struct session *s, struct yamux_stream *ys)
 {
-	const char *protos[3 + 64];
+	const char *protos[4 + 64];
 	size_t n = 0;
 	struct stream *st;
 
@@ -918,6 +933,7 @@ session_on_open(struct session *s, struct yamux_stream *ys)
 		return;
 	}
 	protos[n++] = IDENTIFY_PROTO;
+	protos[n++] = IDENTIFY_PUSH_PROTO;
 	protos[n++] = PING_PROTO;
 	n += config_peer_protocols(s->env->gen->cfg, &s->peer_id, protos + n,
 	    64);

@@ -145,6 +145,8 @@ attack window-flood "reason=closed_early: peer closed the connection with 1 stre
 # the target and its echo comes back
 attack lazy "reason=closed_early: peer closed the connection with 1 streams open" \
     "open_after=1 echo=1" --hold 5
+# identify push (node-mode.md): accepted, its message read and dropped
+attack push "reason=done" "echo=1" --hold 5
 attack stall "reason=closed_early: peer closed the connection with 1 streams open" \
     "open_after=1" --seconds "$SECS" --proto /x/src
 # last (its half-open streams leave the heap larger for what follows):

@@ -27,6 +27,9 @@
  *                 for --proto and a token in one data frame (a lazy
  *                 proposal, multistream-select.md), then reads until the
  *                 echo of the token comes back (echo=1) or --hold s.
+ *   push          opens stream 1 with a proposal of /ipfs/id/push/1.0.0,
+ *                 a small identify message and a FIN; echo=1 when the
+ *                 answer accepts the protocol (not "na").
  *   overrun       opens stream 1 to --proto, then one data frame of
  *                 256 KiB: more than the receive window left after the
  *                 proposal.
@@ -362,6 +365,23 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		if (open_proto(p, o->proto, 0, token, sizeof(token) - 1) != 0)
 			return -1;
 		(void)read_until(p, o->hold, token, sizeof(token) - 1, echo);
+		return 0;
+	}
+	if (strcmp(o->mode, "push") == 0) {
+		/*
+		 * identify push: a small identify message (agentVersion,
+		 * field 6) behind the proposal; the answer echoes the
+		 * protocol id when it is accepted (not "na").
+		 */
+		static const uint8_t msg[] = { 9, 0x32, 7, 'p', 'l', 'y',
+		    'a', 'm', 'u', 'x' };
+		static const uint8_t acc[] = "/ipfs/id/push/1.0.0\n";
+
+		if (open_proto(p, "/ipfs/id/push/1.0.0", 0, msg,
+		    sizeof(msg)) != 0 || hdr(p, 0, YAMUX_T_DATA, YAMUX_F_FIN,
+		    1, 0) != 0 || flush(p) != 0)
+			return -1;
+		(void)read_until(p, o->hold, acc, sizeof(acc) - 1, echo);
 		return 0;
 	}
 	if (strcmp(o->mode, "overrun") == 0) {
