@@ -52,6 +52,21 @@ struct dir {
 	size_t rdsz;		/* next read size on its source (ours) */
 };
 
+/*
+ * One socket of a tunnel.  Each side has its bufferevent, the input
+ * mark it reads up to, and, while relaying, our own reader: libevent
+ * 2.1's bufferevent reads at most 4 KiB per read(2) (16 syscalls per
+ * Noise frame), so we read into the bufferevent's input buffer
+ * ourselves.  Functions that act on either socket take a side.
+ */
+struct side {
+	struct bufferevent *bev;
+	struct event *rd;	/* our reader while relaying, else NULL */
+	struct dir *in;		/* the direction this socket feeds */
+	size_t high;		/* input high-water mark */
+	bool encrypted;		/* the secure connection, not plaintext */
+};
+
 struct conn {
 	uint64_t id;
 	struct conn_env *env;
@@ -65,20 +80,14 @@ struct conn {
 	char peer[PEER_ID_STR_MAX];
 	const char *proto;
 
-	struct bufferevent *plain;	/* app (forward) or target (expose) */
-	struct bufferevent *sec;	/* the encrypted connection */
+	struct side plain;		/* app (forward) or target (expose) */
+	struct side sec;		/* the encrypted connection */
 	struct secchan *sc;
 	struct event *timer;		/* one timer, re-armed per phase */
 
 	struct dir up;			/* plain -> sec */
 	struct dir down;		/* sec -> plain */
 	int rcvlowat;			/* SO_RCVLOWAT set on sec (0: 1) */
-	/*
-	 * Relay-phase readers.  libevent 2.1's bufferevent reads at most
-	 * 4 KiB per read(2) (16 syscalls per Noise frame), so while relaying
-	 * we read into the bufferevents' input buffers ourselves.
-	 */
-	struct event *rd_plain, *rd_sec;
 	/* the lookup of dial's host while connecting, NULL otherwise */
 	struct resolve_req *dns;
 	struct bufferevent *dns_bev;	/* what connects once resolved */
@@ -285,6 +294,11 @@ conn_alloc(struct conn_env *env, bool outbound,
 		return NULL;
 	c->id = conn_next_id++;
 	c->env = env;
+	c->plain.in = &c->up;
+	c->plain.high = CONN_PLAIN_IN_HIGH;
+	c->sec.in = &c->down;
+	c->sec.high = CONN_SEC_IN_HIGH;
+	c->sec.encrypted = true;
 	c->outbound = outbound;
 	c->proto = "-";
 	strcpy(c->peer, "-");
@@ -316,30 +330,32 @@ conn_alloc(struct conn_env *env, bool outbound,
 	return c;
 }
 
-/* Wrap fd (or a new socket if fd < 0) in a bufferevent with our marks. */
-static struct bufferevent *
-conn_bev(struct conn *c, evutil_socket_t fd, bool sec)
+/*
+ * Wrap fd (or a new socket if fd < 0) in side's bufferevent, with our
+ * marks and the side's callbacks.  0, or -1 when out of memory.
+ */
+static int
+conn_bev(struct conn *c, struct side *sd, evutil_socket_t fd)
 {
 	struct bufferevent *bev;
 
 	bev = bufferevent_socket_new(c->env->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (bev == NULL)
-		return NULL;
-	if (sec)
+	if ((sd->bev = bev) == NULL)
+		return -1;
+	if (sd->encrypted)
 		bufferevent_setcb(bev, conn_on_sec_read, conn_on_sec_write,
 		    conn_on_sec_event, c);
 	else
 		bufferevent_setcb(bev, conn_on_plain_read,
 		    conn_on_plain_write, conn_on_plain_event, c);
-	bufferevent_setwatermark(bev, EV_READ, 0,
-	    sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH);
+	bufferevent_setwatermark(bev, EV_READ, 0, sd->high);
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_LOW, 0);
 	bufferevent_set_max_single_read(bev, CONN_READ_MAX);
 	bufferevent_set_max_single_write(bev, CONN_READ_MAX);
 	/* we write ourselves first; see conn_bev_push() */
 	bufferevent_disable(bev, EV_WRITE);
-	return bev;
+	return 0;
 }
 
 /* Address family to resolve a multiaddr host with. */
@@ -432,23 +448,23 @@ conn_new_forward(struct conn_env *env, const struct config_forward *fw,
 	c->dial = fw->peer;
 	memcpy(c->security, fw->security, sizeof(c->security));
 	c->nsecurity = fw->nsecurity;
-	c->plain = conn_bev(c, fd, false);
-	c->sec = conn_bev(c, -1, true);
+	(void)conn_bev(c, &c->plain, fd);
+	(void)conn_bev(c, &c->sec, -1);
 	c->sc = secchan_new(SECCHAN_DIALER, c->gen->cred, c->security,
 	    c->nsecurity, &fw->peer_ids[0]);
 	for (i = 1; c->sc != NULL && i < fw->npeer_ids; i++)
 		(void)secchan_expect(c->sc, &fw->peer_ids[i]);
-	if (c->plain == NULL || c->sec == NULL || c->sc == NULL) {
-		if (c->plain == NULL)
+	if (c->plain.bev == NULL || c->sec.bev == NULL || c->sc == NULL) {
+		if (c->plain.bev == NULL)
 			evutil_closesocket(fd);
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return NULL;
 	}
-	conn_bev_nodelay(c->plain);
+	conn_bev_nodelay(c->plain.bev);
 	/* Nothing is read from the app before the peer is authenticated. */
-	bufferevent_disable(c->plain, EV_READ);
+	bufferevent_disable(c->plain.bev, EV_READ);
 	c->phase = CONN_DIALING;
-	if ((rc = conn_connect(c, c->sec, &c->dial)) != 0) {
+	if ((rc = conn_connect(c, c->sec.bev, &c->dial)) != 0) {
 		if (rc < 0)
 			conn_drop(c, CONN_R_CONNECT_FAILED,
 			    "cannot start connect");
@@ -472,7 +488,7 @@ conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
 	strcpy(c->route, "inbound");
 	memcpy(c->security, c->gen->cfg->security, sizeof(c->security));
 	c->nsecurity = c->gen->cfg->nsecurity;
-	c->sec = conn_bev(c, fd, true);
+	(void)conn_bev(c, &c->sec, fd);
 	c->sc = secchan_new(SECCHAN_LISTENER, c->gen->cred, c->security,
 	    c->nsecurity, NULL);
 	if (c->sc != NULL && config_node_mode(c->gen->cfg) &&
@@ -480,16 +496,16 @@ conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
 		secchan_free(c->sc);
 		c->sc = NULL;
 	}
-	if (c->sec == NULL || c->sc == NULL) {
-		if (c->sec == NULL)
+	if (c->sec.bev == NULL || c->sc == NULL) {
+		if (c->sec.bev == NULL)
 			evutil_closesocket(fd);
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return NULL;
 	}
-	conn_bev_nodelay(c->sec);
+	conn_bev_nodelay(c->sec.bev);
 	c->phase = CONN_HANDSHAKING;
 	conn_arm(c, c->handshake_ms);
-	bufferevent_enable(c->sec, EV_READ);
+	bufferevent_enable(c->sec.bev, EV_READ);
 	return c;
 }
 
@@ -614,17 +630,17 @@ conn_refuse_close(struct conn *c)
 
 	if (c->outbound || !c->authenticated ||
 	    (c->phase != CONN_HANDSHAKING && c->phase != CONN_TARGETING) ||
-	    c->sec == NULL || c->sc == NULL ||
-	    (fd = bufferevent_getfd(c->sec)) < 0)
+	    c->sec.bev == NULL || c->sc == NULL ||
+	    (fd = bufferevent_getfd(c->sec.bev)) < 0)
 		return;
-	out = bufferevent_get_output(c->sec);
+	out = bufferevent_get_output(c->sec.bev);
 	if (secchan_close(c->sc) == 0)
 		while ((n = secchan_pending(c->sc)) > 0 &&
 		    evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) == 1) {
 			v.iov_len = secchan_take(c->sc, v.iov_base, n);
 			evbuffer_commit_space(out, &v, 1);
 		}
-	conn_bev_push(c->sec);
+	conn_bev_push(c->sec.bev);
 	/* bounded: what has arrived so far, at most 256 KiB */
 	for (i = 0; i < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
 	    i++)
@@ -734,14 +750,14 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	}
 	if (c->timer != NULL)
 		event_free(c->timer);
-	if (c->rd_plain != NULL)
-		event_free(c->rd_plain);
-	if (c->rd_sec != NULL)
-		event_free(c->rd_sec);
-	if (c->plain != NULL)
-		bufferevent_free(c->plain);
-	if (c->sec != NULL)
-		bufferevent_free(c->sec);
+	if (c->plain.rd != NULL)
+		event_free(c->plain.rd);
+	if (c->sec.rd != NULL)
+		event_free(c->sec.rd);
+	if (c->plain.bev != NULL)
+		bufferevent_free(c->plain.bev);
+	if (c->sec.bev != NULL)
+		bufferevent_free(c->sec.bev);
 	secchan_free(c->sc);
 	conn_gen_drop(c->gen);
 	sodium_memzero(c, sizeof(*c));
@@ -762,7 +778,7 @@ conn_drop_sc(struct conn *c, enum conn_reason r)
 static int
 conn_flush_sc(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->sec);
+	struct evbuffer *out = bufferevent_get_output(c->sec.bev);
 	struct evbuffer_iovec v;
 	size_t n;
 
@@ -820,17 +836,17 @@ static void
 conn_drop_down(struct conn *c, const char *detail)
 {
 	struct linger lg = { 1, 0 };
-	evutil_socket_t fd = c->plain != NULL ? bufferevent_getfd(c->plain) :
-	    -1;
+	evutil_socket_t fd = c->plain.bev != NULL ?
+	    bufferevent_getfd(c->plain.bev) : -1;
 
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	/* our fatal alert (TLS) goes out before the close, as far as the
 	 * socket takes it now (RFC 8446 6.2) */
-	if (c->sc != NULL && c->sec != NULL) {
+	if (c->sc != NULL && c->sec.bev != NULL) {
 		if (conn_flush_sc(c) != 0)
 			return;
-		conn_bev_push(c->sec);
+		conn_bev_push(c->sec.bev);
 	}
 	if (detail != NULL)
 		conn_drop(c, CONN_R_PROTOCOL, detail);
@@ -840,20 +856,17 @@ conn_drop_down(struct conn *c, const char *detail)
 
 /* Pause or resume reading one side (our reader once relaying). */
 static void
-conn_reading(struct conn *c, bool sec, bool on)
+conn_reading(struct side *sd, bool on)
 {
-	struct event *ev = sec ? c->rd_sec : c->rd_plain;
-	struct bufferevent *bev = sec ? c->sec : c->plain;
-
-	if (ev == NULL) {
+	if (sd->rd == NULL) {
 		if (on)
-			bufferevent_enable(bev, EV_READ);
+			bufferevent_enable(sd->bev, EV_READ);
 		else
-			bufferevent_disable(bev, EV_READ);
+			bufferevent_disable(sd->bev, EV_READ);
 	} else if (on)
-		event_add(ev, NULL);
+		event_add(sd->rd, NULL);
 	else
-		event_del(ev);
+		event_del(sd->rd);
 }
 
 /*
@@ -934,34 +947,32 @@ conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
 
 /* A relay socket is readable: read, then pump, or pass EOF/errors on. */
 static void
-conn_on_readable(struct conn *c, bool sec)
+conn_on_readable(struct conn *c, struct side *sd)
 {
-	struct bufferevent *bev = sec ? c->sec : c->plain;
 	ev_ssize_t n;
 
 	/* with SO_RCVLOWAT set, read at least the rest of the frame */
-	n = conn_bev_read(bev, sec ? &c->down.rdsz : &c->up.rdsz,
-	    sec ? CONN_SEC_IN_HIGH : CONN_PLAIN_IN_HIGH,
-	    sec ? (size_t)c->rcvlowat : 0);
-	if (n == -2 && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
+	n = conn_bev_read(sd->bev, &sd->in->rdsz, sd->high,
+	    sd->encrypted ? (size_t)c->rcvlowat : 0);
+	if (n == -2 &&
+	    evbuffer_get_length(bufferevent_get_input(sd->bev)) == 0)
 		return;
 	if (n < 0 && n != -2) {
-		if (sec)
+		if (sd->encrypted)
 			conn_remote_ended(c);
 		conn_drop(c, CONN_R_IO_ERROR,
 		    evutil_socket_error_to_string(errno));
 		return;
 	}
 	if (n == 0) {
-		conn_reading(c, sec, false);
-		if (sec) {
+		conn_reading(sd, false);
+		if (sd->encrypted) {
 			conn_remote_ended(c);
-			c->down.fin = true;
-		}
-		else
-			c->up.eof = true;
+			sd->in->fin = true;	/* TCP FIN, no close_notify */
+		} else
+			sd->in->eof = true;
 	}
-	if (sec)
+	if (sd->encrypted)
 		conn_pump_down(c);
 	else
 		conn_pump_up(c);
@@ -973,7 +984,9 @@ conn_on_plain_readable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conn_on_readable(arg, false);
+	struct conn *c = arg;
+
+	conn_on_readable(c, &c->plain);
 }
 
 /* Our reader of the encrypted socket fired. */
@@ -982,7 +995,9 @@ conn_on_sec_readable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conn_on_readable(arg, true);
+	struct conn *c = arg;
+
+	conn_on_readable(c, &c->sec);
 }
 
 /*
@@ -992,18 +1007,18 @@ conn_on_sec_readable(evutil_socket_t fd, short what, void *arg)
 static int
 conn_reader_start(struct conn *c)
 {
-	bufferevent_disable(c->plain, EV_READ);
-	bufferevent_disable(c->sec, EV_READ);
-	c->rd_plain = event_new(c->env->base, bufferevent_getfd(c->plain),
+	bufferevent_disable(c->plain.bev, EV_READ);
+	bufferevent_disable(c->sec.bev, EV_READ);
+	c->plain.rd = event_new(c->env->base, bufferevent_getfd(c->plain.bev),
 	    EV_READ | EV_PERSIST, conn_on_plain_readable, c);
-	c->rd_sec = event_new(c->env->base, bufferevent_getfd(c->sec),
+	c->sec.rd = event_new(c->env->base, bufferevent_getfd(c->sec.bev),
 	    EV_READ | EV_PERSIST, conn_on_sec_readable, c);
-	if (c->rd_plain == NULL || c->rd_sec == NULL) {
+	if (c->plain.rd == NULL || c->sec.rd == NULL) {
 		conn_drop(c, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
-	event_add(c->rd_plain, NULL);
-	event_add(c->rd_sec, NULL);
+	event_add(c->plain.rd, NULL);
+	event_add(c->sec.rd, NULL);
 	return 0;
 }
 
@@ -1083,15 +1098,15 @@ conn_seal_one(struct conn *c, struct evbuffer *in, struct evbuffer *out,
 static int
 conn_pump_up(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->plain);
-	struct evbuffer *out = bufferevent_get_output(c->sec);
+	struct evbuffer *in = bufferevent_get_input(c->plain.bev);
+	struct evbuffer *out = bufferevent_get_output(c->sec.bev);
 	size_t n;
 	bool moved = false;
 
 	while ((n = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
 			c->up.throttled = true;
-			conn_reading(c, false, false);
+			conn_reading(&c->plain, false);
 			break;
 		}
 		if (n > secchan_seal_max(c->sc))
@@ -1107,7 +1122,7 @@ conn_pump_up(struct conn *c)
 		return 0;
 	if (c->up.throttled && !c->up.eof) {
 		c->up.throttled = false;
-		conn_reading(c, false, true);
+		conn_reading(&c->plain, true);
 	}
 	/* end of our stream first (TLS close_notify), then the FIN */
 	if (c->up.eof && !c->up.done && secchan_close(c->sc) != 0) {
@@ -1116,8 +1131,8 @@ conn_pump_up(struct conn *c)
 	}
 	if (conn_flush_sc(c) != 0)
 		return -1;
-	conn_bev_push(c->sec);
-	conn_pass_eof(&c->up, c->sec);
+	conn_bev_push(c->sec.bev);
+	conn_pass_eof(&c->up, c->sec.bev);
 	return conn_maybe_done(c) ? -1 : 0;
 }
 
@@ -1137,7 +1152,7 @@ conn_set_lowat(struct conn *c, size_t missing)
 
 	if (want == c->rcvlowat)
 		return;
-	fd = bufferevent_getfd(c->sec);
+	fd = bufferevent_getfd(c->sec.bev);
 	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v,
 	    sizeof(v)) == 0)
 		c->rcvlowat = want;
@@ -1196,7 +1211,7 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 		}
 		if (evbuffer_get_length(out) >= CONN_OUT_HIGH) {
 			c->down.throttled = true;
-			conn_reading(c, true, false);
+			conn_reading(&c->sec, false);
 			ret = 1;
 			break;
 		}
@@ -1256,13 +1271,13 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 static int
 conn_pump_down(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->sec);
-	struct evbuffer *out = bufferevent_get_output(c->plain);
+	struct evbuffer *in = bufferevent_get_input(c->sec.bev);
+	struct evbuffer *out = bufferevent_get_output(c->plain.bev);
 	int r;
 
 	r = conn_open_loop(c, in, out);
 	if (r >= 0)
-		conn_bev_push(c->plain);
+		conn_bev_push(c->plain.bev);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	/*
@@ -1272,14 +1287,14 @@ conn_pump_down(struct conn *c)
 	 * the encrypted reads instead would deadlock two peers that both
 	 * echo bulk data.)  The write callback flushes them.
 	 */
-	if (evbuffer_get_length(bufferevent_get_output(c->sec)) <
+	if (evbuffer_get_length(bufferevent_get_output(c->sec.bev)) <
 	    CONN_OUT_HIGH && conn_flush_sc(c) != 0)
 		return -1;
-	conn_bev_push(c->sec);
+	conn_bev_push(c->sec.bev);
 	if (c->down.throttled && !c->down.eof) {
 		c->down.throttled = false;
 		if (!c->down.fin)
-			conn_reading(c, true, true);
+			conn_reading(&c->sec, true);
 	}
 	if (c->down.fin && !c->down.eof) {
 		if (!secchan_fin_is_eof(c->sc)) {
@@ -1294,7 +1309,7 @@ conn_pump_down(struct conn *c)
 		}
 		c->down.eof = true;
 	}
-	conn_pass_eof(&c->down, c->plain);
+	conn_pass_eof(&c->down, c->plain.bev);
 	return conn_maybe_done(c) ? -1 : 0;
 }
 
@@ -1304,8 +1319,8 @@ conn_start_relay(struct conn *c)
 {
 	c->phase = CONN_RELAYING;
 	conn_arm(c, c->idle_ms);
-	conn_bev_push(c->plain);		/* e.g. the PROXY header */
-	conn_bev_push(c->sec);
+	conn_bev_push(c->plain.bev);		/* e.g. the PROXY header */
+	conn_bev_push(c->sec.bev);
 	if (c->env->on_relay != NULL)
 		c->env->on_relay(c->env->node, c);
 	if (conn_reader_start(c) != 0)
@@ -1323,7 +1338,7 @@ conn_become_session(struct conn *c)
 	snprintf(c->route, sizeof(c->route), "session");
 	c->phase = CONN_SESSION;
 	conn_arm(c, 0);
-	c->sess = session_new(c, c->env, c->gen, c->sec, c->sc, c->outbound,
+	c->sess = session_new(c, c->env, c->gen, c->sec.bev, c->sc, c->outbound,
 	    secchan_muxer(c->sc));
 	if (c->sess == NULL) {
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate a session");
@@ -1387,13 +1402,13 @@ conn_on_secure(struct conn *c)
 	c->proxy_v2 = ex->proxy_v2;
 	c->phase = CONN_TARGETING;
 	/* Frames that arrived with msg 3 wait in the input buffer. */
-	bufferevent_disable(c->sec, EV_READ);
-	c->plain = conn_bev(c, -1, false);
-	if (c->plain == NULL) {
+	bufferevent_disable(c->sec.bev, EV_READ);
+	(void)conn_bev(c, &c->plain, -1);
+	if (c->plain.bev == NULL) {
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return;
 	}
-	if (conn_connect(c, c->plain, &c->dial) < 0)
+	if (conn_connect(c, c->plain.bev, &c->dial) < 0)
 		conn_drop(c, CONN_R_TARGET_FAILED, "cannot start connect");
 }
 
@@ -1401,7 +1416,7 @@ conn_on_secure(struct conn *c)
 static void
 conn_handshake_input(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->sec);
+	struct evbuffer *in = bufferevent_get_input(c->sec.bev);
 	uint8_t out[SECCHAN_OUT_MAX];
 	size_t len, used, outlen;
 	enum secchan_status st;
@@ -1412,11 +1427,12 @@ conn_handshake_input(struct conn *c)
 		st = secchan_input(c->sc, evbuffer_pullup(in, (ev_ssize_t)len),
 		    len, &used, out, &outlen);
 		evbuffer_drain(in, used);
-		if (outlen > 0 && bufferevent_write(c->sec, out, outlen) != 0) {
+		if (outlen > 0 &&
+		    bufferevent_write(c->sec.bev, out, outlen) != 0) {
 			conn_drop(c, CONN_R_INTERNAL, "out of memory");
 			return;
 		}
-		conn_bev_push(c->sec);
+		conn_bev_push(c->sec.bev);
 		if (outlen > 0)		/* while the peer works on it */
 			secchan_cred_refill(c->gen->cred);
 		if (st == SECCHAN_FAILED) {
@@ -1457,7 +1473,8 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 	if ((c->up.throttled || c->up.eof) && conn_pump_up(c) < 0)
 		return;
 	if (secchan_pending(c->sc) > 0 && conn_flush_sc(c) == 0)
-		conn_bev_push(c->sec);	/* answers held back at the mark */
+		/* answers held back at the mark */
+		conn_bev_push(c->sec.bev);
 }
 
 /* Text of a bufferevent error (names are resolved before: resolve.c). */
@@ -1574,12 +1591,12 @@ conn_proxy_header(struct conn *c)
 	size_t n;
 
 	memset(&dst, 0, sizeof(dst));
-	if (getsockname(bufferevent_getfd(c->sec), (struct sockaddr *)&dst,
+	if (getsockname(bufferevent_getfd(c->sec.bev), (struct sockaddr *)&dst,
 	    &dlen) != 0)
 		dst.ss_family = AF_UNSPEC;
 	n = proxy_v2_header(h, (const struct sockaddr *)&c->from_sa,
 	    (const struct sockaddr *)&dst, c->peer);
-	if (bufferevent_write(c->plain, h, n) != 0) {
+	if (bufferevent_write(c->plain.bev, h, n) != 0) {
 		conn_drop(c, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
@@ -1678,8 +1695,8 @@ conn_abort_on_close(struct bufferevent *bev)
 void
 conn_revoke(struct conn *c, const char *detail)
 {
-	conn_abort_on_close(c->plain);
-	conn_abort_on_close(c->sec);
+	conn_abort_on_close(c->plain.bev);
+	conn_abort_on_close(c->sec.bev);
 	conn_drop(c, CONN_R_REVOKED, detail);
 }
 
@@ -1706,16 +1723,16 @@ conn_new_session(struct conn_env *env, const char *route,
 	c->dial = *ma;
 	memcpy(c->security, sec, nsec * sizeof(*sec));
 	c->nsecurity = nsec;
-	c->sec = conn_bev(c, -1, true);
+	(void)conn_bev(c, &c->sec, -1);
 	c->sc = secchan_new(SECCHAN_DIALER, c->gen->cred, c->security,
 	    c->nsecurity, &ma->peer);
-	if (c->sec == NULL || c->sc == NULL ||
+	if (c->sec.bev == NULL || c->sc == NULL ||
 	    secchan_set_muxers(c->sc, conn_muxers, 1) != 0) {
 		conn_drop(c, CONN_R_INTERNAL, "cannot allocate connection");
 		return NULL;
 	}
 	c->phase = CONN_DIALING;
-	if (conn_connect(c, c->sec, &c->dial) != 0) {
+	if (conn_connect(c, c->sec.bev, &c->dial) != 0) {
 		conn_drop(c, CONN_R_CONNECT_FAILED, "cannot start connect");
 		return NULL;
 	}
@@ -1905,7 +1922,7 @@ conn_identify_msg(const struct conn *c, uint8_t *buf, size_t cap)
 		m->n_listen_addrs = 1;
 	}
 	memset(&ss, 0, sizeof(ss));
-	if (getpeername(bufferevent_getfd(c->sec), (struct sockaddr *)&ss,
+	if (getpeername(bufferevent_getfd(c->sec.bev), (struct sockaddr *)&ss,
 	    &sl) == 0 && (n = conn_sockaddr_ma(&ss, m->observed_addr,
 	    sizeof(m->observed_addr))) > 0) {
 		m->observed_addr_len = n;
