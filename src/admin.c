@@ -326,6 +326,13 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 		evbuffer_add_printf(b, "peerlock_refused_total{limit=\"%s\"} "
 		    "%llu\n", node_limit_name((enum node_limit)l),
 		    st->refused[l]);
+	admin_help(b, "peerlock_handshakes_shed_total", "counter",
+	    "Unauthenticated inbound connections closed to admit a new one "
+	    "while max_handshakes was full, by whether they had sent "
+	    "anything (silent) or not finished their handshake (partial).");
+	evbuffer_add_printf(b, "peerlock_handshakes_shed_total{state=\"silent\"}"
+	    " %llu\npeerlock_handshakes_shed_total{state=\"partial\"} %llu\n",
+	    st->shed[CONN_PA_SILENT], st->shed[CONN_PA_TALKED]);
 	admin_help(b, "peerlock_reloads_total", "counter", "Configuration "
 	    "reloads (SIGHUP) by result.");
 	evbuffer_add_printf(b, "peerlock_reloads_total{result=\"ok\"} %llu\n"

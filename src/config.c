@@ -451,7 +451,7 @@ const char *const config_quiet_classes[] = {
 	"no_common_protocol", "peer_id_mismatch", "bad_identity",
 	"tls_verify", "not_allowed", "connect_failed", "connect_timeout",
 	"target_failed", "idle_timeout", "io_error", "protocol_error",
-	"remote_closed_early", "revoked", "dns_failed",
+	"remote_closed_early", "revoked", "dns_failed", "shed",
 	NULL
 };
 
