@@ -35,7 +35,8 @@ enum key_id {
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
-	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_COUNT
+	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_LOCAL_RESERVE,
+	K_COUNT
 };
 
 enum {
@@ -395,6 +396,25 @@ cfg_set_limit(struct pstate *st, const char *v, bool cont)
 	return 1;
 }
 
+/* local_reserve = N (0..2^20; below max_connections, checked at the end) */
+static int
+cfg_set_reserve(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long n;
+	char *end;
+
+	(void)cont;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE ||
+	    n > CONFIG_MAX_CONNECTIONS)
+		return cfg_fail(st, st->lineno, "local_reserve: expected a "
+		    "number from 0 to %d, got '%.32s'", CONFIG_MAX_CONNECTIONS,
+		    v);
+	st->c->local_reserve = (unsigned)n;
+	return 1;
+}
+
 /* log_level = debug|info|warn|error */
 static int
 cfg_set_log_level(struct pstate *st, const char *v, bool cont)
@@ -722,6 +742,8 @@ static const struct key_def cfg_keys[] = {
 	    false, cfg_set_limit },
 	{ "max_stream_window", K_MAX_STREAM_WINDOW, SECT_PEERLOCK, false,
 	    cfg_set_window },
+	{ "local_reserve", K_LOCAL_RESERVE, SECT_PEERLOCK, false,
+	    cfg_set_reserve },
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
@@ -1425,6 +1447,14 @@ cfg_check(struct pstate *st)
 		return 0;
 	if (cfg_check_binds(st) == 0)
 		return 0;
+	if (st->pmeta.key_line[K_LOCAL_RESERVE] == 0)
+		c->local_reserve = c->nforwards > 0 ? c->max_connections / 8 :
+		    0;
+	else if (c->local_reserve >= c->max_connections)
+		return cfg_fail(st, st->pmeta.key_line[K_LOCAL_RESERVE],
+		    "local_reserve (%u) must be less than max_connections "
+		    "(%u): remote peers would get nothing", c->local_reserve,
+		    c->max_connections);
 	if (c->nforwards == 0 && c->nexposes == 0 && c->nconnects == 0)
 		return cfg_fail(st, st->pmeta.hdr, "nothing to do: add a "
 		    "[forward.NAME], [expose.NAME] or [connect.NAME] section");

@@ -105,6 +105,13 @@ struct config {
 	unsigned max_handshakes;	/* default 256, inbound pending */
 	unsigned max_connections_per_ip;	/* default 256, inbound */
 	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
+	/*
+	 * Of max_connections, how many only local forwards may use: what
+	 * remote peers hold (inbound conns and the streams they open) is
+	 * capped at max_connections - local_reserve.  Default: 1/8 of
+	 * max_connections when there are forwards, else 0.
+	 */
+	unsigned local_reserve;
 	unsigned max_stream_window;	/* node mode: bytes, default 16 MiB */
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */

@@ -816,6 +816,17 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	free(c);
 }
 
+/* Inbound budget reached; see conn.h. */
+bool
+conn_env_inbound_full(const struct conn_env *env)
+{
+	const struct config *cfg = env->gen->cfg;
+
+	return env->count + env->nstreams >= cfg->max_connections ||
+	    env->ninbound + env->ninbound_streams + cfg->local_reserve >=
+	    cfg->max_connections;
+}
+
 /* Shed the oldest unauthenticated inbound conn; see conn.h. */
 bool
 conn_shed_oldest(struct conn_env *env, const char *why,

@@ -158,6 +158,7 @@ struct conn_env {
 	/* Node mode: live sessions and streams, kept by session.c. */
 	struct session *sessions;
 	unsigned nstreams;
+	unsigned ninbound_streams;	/* of which opened by the peer */
 	/* times a stream waited for the peer's window (node's counter) */
 	unsigned long long *window_stalls;
 };
@@ -193,6 +194,14 @@ void conn_drop(struct conn *c, enum conn_reason r, const char *detail);
  */
 bool conn_shed_oldest(struct conn_env *env, const char *why,
     enum conn_preauth *which);
+
+/*
+ * Whether what remote peers hold (inbound conns, handshaking or not, and
+ * streams they opened) has reached max_connections - local_reserve, or
+ * everything has reached max_connections: then nothing more may come in,
+ * so that local forwards keep their reserve.
+ */
+bool conn_env_inbound_full(const struct conn_env *env);
 
 /* Stop a relaying conn gracefully or drop one that is not (shutdown). */
 void conn_shutdown(struct conn *c);

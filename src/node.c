@@ -528,6 +528,7 @@ node_limit_name(enum node_limit l)
 		[NODE_LIMIT_CONNECTIONS_PER_IP] = "max_connections_per_ip",
 		[NODE_LIMIT_HANDSHAKES_PER_IP] = "max_handshakes_per_ip",
 		[NODE_LIMIT_FDS] = "file_descriptors",
+		[NODE_LIMIT_LOCAL_RESERVE] = "local_reserve",
 	};
 
 	return (unsigned)l < NODE_LIMIT_COUNT ? names[l] : "unknown";
@@ -551,6 +552,9 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 		return NODE_LIMIT_CONNECTIONS;
 	if (nl->fw != NULL)
 		return NODE_LIMIT_COUNT;	/* local apps: global cap only */
+	*limit = cfg->local_reserve;
+	if (conn_env_inbound_full(&n->env))
+		return NODE_LIMIT_LOCAL_RESERVE;
 	ic = iptable_get(n->per_ip, sa);
 	*limit = cfg->max_connections_per_ip;
 	if (ic.conns >= cfg->max_connections_per_ip)

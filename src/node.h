@@ -91,6 +91,7 @@ enum node_limit {
 	NODE_LIMIT_CONNECTIONS_PER_IP,
 	NODE_LIMIT_HANDSHAKES_PER_IP,
 	NODE_LIMIT_FDS,
+	NODE_LIMIT_LOCAL_RESERVE,	/* inbound: the rest is for forwards */
 	NODE_LIMIT_COUNT
 };
 

@@ -6,6 +6,8 @@
 # ones before ones that sent bytes), one close line and one metric count
 # per shed connection.  A reload that raises max_connections resizes the
 # per-IP table, so new addresses are still held to the per-IP limits.
+# Remote peers cannot take the capacity local forwards need: inbound
+# connections stop at max_connections - local_reserve.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
@@ -29,11 +31,12 @@ metric() {
 	curl -s "http://127.0.0.1:$AB/metrics" |
 	    awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
 }
-# flood NAME HOLD SPEC...: tests/tools/idleflood.py in the background,
+# flood NAME HOLD SPEC...: tests/tools/idleflood.py (to port $FPORT, or
+# B's listener) in the background,
 # output in $T/NAME.flood; returns once every connection is open.
 flood() {
 	_n=$1; shift
-	python3 "${top_srcdir:?}/tests/tools/idleflood.py" "$PB" "$@" \
+	python3 "${top_srcdir:?}/tests/tools/idleflood.py" "${FPORT:-$PB}" "$@" \
 	    >"$T/$_n.flood" 2>&1 &
 	eval "FL_$_n=$!"
 	for _ in $(seq 200); do
@@ -127,4 +130,31 @@ check "and the 60 single connections were not touched" \
 check "refusal logged for that source" \
     logged B "limit: max_handshakes_per_ip (4) reached, refusing connection from 127.0.2.1"
 honest "honest tunnel after the reload"
+
+# --- local_reserve: inbound connections leave room for local forwards ---
+# C: max_connections = 6 with 2 reserved for its forward to D
+keygen C; keygen D
+PC=$(free_port); PD=$(free_port); FC=$(free_port)
+conf_node D "listen=/ip4/127.0.0.1/tcp/$PD"
+conf_expose D echo "$ID_C" "$PORT_echo"
+conf_node C "listen=/ip4/127.0.0.1/tcp/$PC" handshake_timeout=30s \
+    max_connections=6 local_reserve=2
+conf_forward C out "$FC" "$PD" "$ID_D"
+start_peerlock D || exit 1
+start_peerlock C || exit 1
+FPORT=$PC flood five 3 127.0.0.50:2 127.0.0.51:2 127.0.0.52:2 || exit 1
+check "C's forward works while remote peers hold all they may" \
+    "$TOOLS/plclient" 127.0.0.1 "$FC" --bytes 65536 --timeout 5
+# two tunnels at once through the forward: both reserved slots in use
+"$TOOLS/plclient" 127.0.0.1 "$FC" --bytes 1000 --hold 2 --timeout 5 \
+    >"$T/held.out" 2>&1 &
+held=$!
+check "and a second one alongside a held tunnel" \
+    "$TOOLS/plclient" 127.0.0.1 "$FC" --bytes 65536 --timeout 5
+wait "$held"
+wait "$FL_five"
+check "inbound stopped at max_connections - local_reserve (2 of 6 refused)" \
+    test "$(awk '{ s += $3 } END { print s }' "$T/five.flood")" = 2
+check "refusal logged with the reserve" \
+    logged C "limit: local_reserve (2) reached, refusing connection from 127.0.0.52"
 pl_finish

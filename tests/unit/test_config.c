@@ -98,6 +98,10 @@ static const struct {
 	    "max_connections: expected a number" },
 	{ PL "max_connections = 1048577\n" FWD("a"), 4,
 	    "max_connections: expected a number" },
+	{ PL "local_reserve = -1\n" FWD("a"), 4,
+	    "local_reserve: expected a number from 0" },
+	{ PL "max_connections = 8\nlocal_reserve = 8\n" FWD("a"), 5,
+	    "local_reserve (8) must be less than max_connections (8)" },
 	{ PL "log_level = verbose\n" FWD("a"), 4, "log_level: expected" },
 	{ PL "log_format = xml\n" FWD("a"), 4, "log_format: expected" },
 	{ PL "log_level =\n" FWD("a"), 4, "'log_level' has no value" },
@@ -312,6 +316,7 @@ START_TEST(test_shipped)
 	ck_assert_uint_eq(c->connect_timeout_ms, 10000);
 	ck_assert_uint_eq(c->idle_timeout_ms, 0);
 	ck_assert_uint_eq(c->max_connections, 4096);
+	ck_assert_uint_eq(c->local_reserve, 4096 / 8);	/* has a forward */
 	ck_assert_int_eq(c->log_level, LOG_INFO);
 	ck_assert(!c->log_format_json);
 
