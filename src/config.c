@@ -1140,6 +1140,29 @@ cfg_loopback(const struct multiaddr *ma)
 	}
 }
 
+/* Whether warning w applies to c; see config.h. */
+bool
+config_warning(const struct config *c, enum config_warning w, char *buf,
+    size_t cap)
+{
+	switch (w) {
+	case CONFIG_WARN_ADMIN_EXPOSED:
+		if (!c->has_admin || cfg_loopback(&c->admin))
+			return false;
+		snprintf(buf, cap, "%s:%d: admin = %s%s%s:%u is reachable "
+		    "from other hosts, and the admin endpoint has no "
+		    "authentication: anyone who reaches it reads the peers, "
+		    "routes and tunnels of this host (/status, /connections, "
+		    "/metrics); bind it to 127.0.0.1 or ::1 unless probes or "
+		    "scrapers elsewhere need it", c->path, c->admin_line,
+		    c->admin.kind == MA_IP6 ? "[" : "", c->admin.host,
+		    c->admin.kind == MA_IP6 ? "]" : "", (unsigned)c->admin.port);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Check that a forward is complete and inherit the global security. */
 static int
 cfg_check_forward(struct pstate *st, size_t i)

@@ -182,6 +182,21 @@ size_t config_peer_protocols(const struct config *c,
     const struct peer_id *peer, const char **out, size_t cap);
 
 /*
+ * Things a valid config does that work but are risky; `peerlock check`
+ * prints them (it does not fail) and `run` logs them.
+ */
+enum config_warning {
+	CONFIG_WARN_ADMIN_EXPOSED,	/* admin bound beyond loopback */
+	CONFIG_WARN_COUNT
+};
+/*
+ * Whether warning w applies to c; if so its text, starting with
+ * "FILE:LINE: ", into buf (cap bytes).
+ */
+bool config_warning(const struct config *c, enum config_warning w,
+    char *buf, size_t cap);
+
+/*
  * Close classes that `quiet` may name (NULL-terminated): close reasons
  * and handshake failure classes ("closed_early", "bad_message", ...).
  */
