@@ -1,22 +1,36 @@
 /*
- * admin.c - /healthz, /metrics and /connections over evhttp.
+ * admin.c - /healthz, /metrics, /connections and /status over a small
+ * HTTP/1.x server of our own.
  *
  * Everything is rendered from the node at request time: the counters it
  * keeps (node_metrics, node_stats) plus a walk over the live conns for
  * the open-connection gauge and the bytes of tunnels still running, so
  * byte counters include live traffic and never go backwards.
+ *
+ * Transport: one request per connection (the answer says Connection:
+ * close).  libevent 2.1's evhttp can neither cap its connections nor
+ * bound a request's total time (its timeout restarts with every byte, so
+ * a client dribbling a byte every few seconds held a connection for
+ * hours), hence this: at most ADMIN_MAX_CLIENTS connections (more are
+ * answered 503 and closed at once), and each one is closed
+ * ADMIN_DEADLINE_MS after its accept whatever it is doing.  Refusals are
+ * counted by kind and logged at most once a minute per kind.
  */
 #include "admin.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "log.h"
@@ -26,65 +40,103 @@
 #include "version.h"
 
 enum {
-	ADMIN_TIMEOUT_S = 10,
-	ADMIN_MAX_HEADERS = 8192,
-	ADMIN_MAX_BODY = 1024
+	ADMIN_DEADLINE_MS = 10000,	/* accept to the end of the answer */
+	ADMIN_MAX_CLIENTS = 16,		/* connections at once */
+	ADMIN_MAX_HEADERS = 8192,	/* request line and headers */
+	ADMIN_LOG_EVERY_S = 60,		/* refusal lines, per kind */
+	ADMIN_BACKLOG = 64
+};
+
+/* Why the admin endpoint closed a connection without a normal answer. */
+enum admin_refusal {
+	ADMIN_REFUSE_BUSY,		/* ADMIN_MAX_CLIENTS open */
+	ADMIN_REFUSE_DEADLINE,		/* request not done in time */
+	ADMIN_REFUSE_BAD_REQUEST,	/* unparsable or oversized */
+	ADMIN_REFUSE_COUNT
+};
+
+/* One answer: status, content type, body (NULL: none). */
+struct admin_answer {
+	int code;
+	const char *reason;
+	const char *ctype;
+	const char *allow;		/* Allow header (405) or NULL */
+	struct evbuffer *body;
+};
+
+struct admin;
+
+/* One admin connection, from accept to close. */
+struct admin_client {
+	struct admin *a;
+	struct admin_client *prev, *next;
+	struct bufferevent *bev;
+	struct event *deadline;
+	bool answered;			/* answer queued: close once sent */
+	bool shut;			/* FIN sent: wait for the client's */
+	bool eof;			/* the client's FIN came */
+	char from[64];
 };
 
 struct admin {
-	struct evhttp *http;
+	struct event_base *base;
+	struct evconnlistener *l;
 	struct node *node;
+	struct admin_client *clients;
+	unsigned nclients;
+	time_t logged[ADMIN_REFUSE_COUNT];	/* last line per kind */
+	unsigned long long suppressed[ADMIN_REFUSE_COUNT];
+	unsigned long long refused[ADMIN_REFUSE_COUNT];
 };
 
-/* Send status code with body buf and content type ctype. */
-static void
-admin_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *ctype, struct evbuffer *buf)
+/* Label of a refusal kind (metrics, logs). */
+static const char *
+admin_refusal_name(enum admin_refusal r)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	static const char *const names[ADMIN_REFUSE_COUNT] = {
+		[ADMIN_REFUSE_BUSY] = "max_connections",
+		[ADMIN_REFUSE_DEADLINE] = "deadline",
+		[ADMIN_REFUSE_BAD_REQUEST] = "bad_request",
+	};
 
-	evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, buf);
+	return (unsigned)r < ADMIN_REFUSE_COUNT ? names[r] : "unknown";
 }
 
-/* Only GET and HEAD: others get 405 with Allow; false if refused. */
-static bool
-admin_method_ok(struct evhttp_request *req)
-{
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-		return true;
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-	    "GET, HEAD");
-	evhttp_send_error(req, 405, "Method Not Allowed");
-	return false;
-}
-
-/* GET /healthz */
+/*
+ * Count a refusal; log it unless a line of the same kind went out in
+ * the last ADMIN_LOG_EVERY_S seconds (the next line says how many were
+ * not logged meanwhile).
+ */
 static void
-admin_on_healthz(struct evhttp_request *req, void *arg)
+admin_refused(struct admin *a, enum admin_refusal r, const char *from)
 {
-	struct admin *a = arg;
-	struct evbuffer *buf;
-	enum node_state st = node_state(a->node);
+	time_t now = time(NULL);
+	unsigned long long more = a->suppressed[r];
 
-	if (!admin_method_ok(req))
-		return;
-	buf = evbuffer_new();
-	if (buf == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+	a->refused[r]++;
+	if (a->logged[r] != 0 && now - a->logged[r] < ADMIN_LOG_EVERY_S) {
+		a->suppressed[r]++;
 		return;
 	}
-	evbuffer_add_printf(buf, "%s\n", st == NODE_SERVING ? "serving" :
-	    st == NODE_DRAINING ? "draining" : "starting");
-	if (st == NODE_SERVING)
-		admin_reply(req, HTTP_OK, "OK", "text/plain", buf);
-	else
-		admin_reply(req, 503, "Service Unavailable", "text/plain",
-		    buf);
-	evbuffer_free(buf);
+	a->logged[r] = now;
+	a->suppressed[r] = 0;
+	switch (r) {
+	case ADMIN_REFUSE_BUSY:
+		log_warn("admin: %u connections open (the cap): closing a new "
+		    "one from %s at once (+%llu more since the last such "
+		    "line)", ADMIN_MAX_CLIENTS, from, more);
+		break;
+	case ADMIN_REFUSE_DEADLINE:
+		log_warn("admin: request from %s not answered %u s after its "
+		    "connection: closing it (+%llu more since the last such "
+		    "line)", from, ADMIN_DEADLINE_MS / 1000, more);
+		break;
+	default:
+		log_warn("admin: bad or oversized request from %s: answered "
+		    "400 and closing (+%llu more since the last such line)",
+		    from, more);
+		break;
+	}
 }
 
 /* Metric header lines. */
@@ -326,6 +378,21 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 		evbuffer_add_printf(b, "peerlock_refused_total{limit=\"%s\"} "
 		    "%llu\n", node_limit_name((enum node_limit)l),
 		    st->refused[l]);
+	admin_help(b, "peerlock_handshakes_shed_total", "counter",
+	    "Unauthenticated inbound connections closed to admit a new one "
+	    "while max_handshakes was full, by whether they had sent "
+	    "anything (silent) or not finished their handshake (partial).");
+	evbuffer_add_printf(b, "peerlock_handshakes_shed_total{state=\"silent\"}"
+	    " %llu\npeerlock_handshakes_shed_total{state=\"partial\"} %llu\n",
+	    st->shed[CONN_PA_SILENT], st->shed[CONN_PA_TALKED]);
+	admin_help(b, "peerlock_admin_refused_total", "counter", "Admin "
+	    "endpoint connections closed without an answer (max_connections: "
+	    "over the cap, deadline: not done in time) or answered 400 "
+	    "(bad_request).");
+	for (l = 0; l < ADMIN_REFUSE_COUNT; l++)
+		evbuffer_add_printf(b, "peerlock_admin_refused_total{reason="
+		    "\"%s\"} %llu\n", admin_refusal_name(
+		    (enum admin_refusal)l), a->refused[l]);
 	admin_help(b, "peerlock_reloads_total", "counter", "Configuration "
 	    "reloads (SIGHUP) by result.");
 	evbuffer_add_printf(b, "peerlock_reloads_total{result=\"ok\"} %llu\n"
@@ -357,23 +424,29 @@ out:
 	return rc;
 }
 
+/* GET /healthz: 200 serving, 503 starting or draining. */
+static void
+admin_healthz(struct admin *a, struct admin_answer *ans)
+{
+	enum node_state st = node_state(a->node);
+
+	evbuffer_add_printf(ans->body, "%s\n", st == NODE_SERVING ?
+	    "serving" : st == NODE_DRAINING ? "draining" : "starting");
+	if (st != NODE_SERVING) {
+		ans->code = 503;
+		ans->reason = "Service Unavailable";
+	}
+}
+
 /* GET /metrics */
 static void
-admin_on_metrics(struct evhttp_request *req, void *arg)
+admin_metrics(struct admin *a, struct admin_answer *ans)
 {
-	struct admin *a = arg;
-	struct evbuffer *buf;
-
-	if (!admin_method_ok(req))
-		return;
-	buf = evbuffer_new();
-	if (buf == NULL || admin_render_metrics(a, buf) != 0) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		evbuffer_free(buf);
-		return;
+	ans->ctype = "text/plain; version=0.0.4";
+	if (admin_render_metrics(a, ans->body) != 0) {
+		ans->code = 500;
+		ans->reason = "Internal Server Error";
 	}
-	admin_reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4", buf);
-	evbuffer_free(buf);
 }
 
 /* Append s as a JSON string (quoted, escaped). */
@@ -471,22 +544,15 @@ admin_json_peers(struct admin *a, struct evbuffer *b)
 
 /* GET /connections */
 static void
-admin_on_connections(struct evhttp_request *req, void *arg)
+admin_connections(struct admin *a, struct admin_answer *ans)
 {
-	struct admin *a = arg;
-	struct evbuffer *b;
+	struct evbuffer *b = ans->body;
 	struct conn_totals t;
 	struct conn *c;
 	char from[MULTIADDR_SOCKADDR_MAX];
 	const char *sep = "";
 
-	if (!admin_method_ok(req))
-		return;
-	b = evbuffer_new();
-	if (b == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
+	ans->ctype = "application/json";
 	evbuffer_add_printf(b, "{\"connections\":[");
 	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
@@ -512,39 +578,268 @@ admin_on_connections(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "\n],\"peers\":[");
 	admin_json_peers(a, b);
 	evbuffer_add_printf(b, "\n]}\n");
-	admin_reply(req, HTTP_OK, "OK", "application/json", b);
-	evbuffer_free(b);
 }
 
 /* GET /status: routes, peers, tunnels as text tables. */
 static void
-admin_on_status(struct evhttp_request *req, void *arg)
+admin_status(struct admin *a, struct admin_answer *ans)
 {
-	struct admin *a = arg;
-	struct evbuffer *b;
-
-	if (!admin_method_ok(req))
-		return;
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
+	ans->ctype = "text/plain; charset=utf-8";
+	if (status_render(a->node, ans->body) != 0) {
+		ans->code = 500;
+		ans->reason = "Internal Server Error";
 	}
-	if (status_render(a->node, b) != 0) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		evbuffer_free(b);
-		return;
-	}
-	admin_reply(req, HTTP_OK, "OK", "text/plain; charset=utf-8", b);
-	evbuffer_free(b);
 }
 
-/* Any other path. */
+/*
+ * Answer one parsed request: method and path (query cut off) into ans,
+ * whose body is empty and code 200 on entry.
+ */
 static void
-admin_on_other(struct evhttp_request *req, void *arg)
+admin_dispatch(struct admin *a, const char *method, const char *path,
+    struct admin_answer *ans)
 {
-	(void)arg;
-	evhttp_send_error(req, HTTP_NOTFOUND, "try /healthz, /metrics, "
-	    "/connections or /status");
+	static const struct {
+		const char *path;
+		void (*fn)(struct admin *, struct admin_answer *);
+	} routes[] = {
+		{ "/healthz", admin_healthz },
+		{ "/metrics", admin_metrics },
+		{ "/connections", admin_connections },
+		{ "/status", admin_status },
+	};
+	size_t i;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		ans->code = 405;
+		ans->reason = "Method Not Allowed";
+		ans->allow = "GET, HEAD";
+		evbuffer_add_printf(ans->body, "only GET and HEAD\n");
+		return;
+	}
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(path, routes[i].path) == 0) {
+			routes[i].fn(a, ans);
+			return;
+		}
+	ans->code = 404;
+	ans->reason = "Not Found";
+	evbuffer_add_printf(ans->body, "try /healthz, /metrics, /connections "
+	    "or /status\n");
+}
+
+/* Free a client and its socket; it leaves the list. */
+static void
+admin_client_free(struct admin_client *cl)
+{
+	struct admin *a = cl->a;
+
+	if (cl->prev != NULL)
+		cl->prev->next = cl->next;
+	else
+		a->clients = cl->next;
+	if (cl->next != NULL)
+		cl->next->prev = cl->prev;
+	a->nclients--;
+	if (cl->deadline != NULL)
+		event_free(cl->deadline);
+	if (cl->bev != NULL)
+		bufferevent_free(cl->bev);
+	free(cl);
+}
+
+/* Queue status line, headers and (unless HEAD) body; close once sent. */
+static void
+admin_send(struct admin_client *cl, const struct admin_answer *ans,
+    bool head)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s%s"
+	    "Connection: close\r\n\r\n", ans->code, ans->reason, ans->ctype,
+	    evbuffer_get_length(ans->body), ans->allow != NULL ? "Allow: " :
+	    "", ans->allow != NULL ? ans->allow : "", ans->allow != NULL ?
+	    "\r\n" : "");
+	if (!head)
+		evbuffer_add_buffer(out, ans->body);
+	cl->answered = true;
+	bufferevent_enable(cl->bev, EV_WRITE);
+}
+
+/*
+ * Parse the request line of a complete head (NUL-terminated at its blank
+ * line) into method and path; false if it is not "METHOD TARGET
+ * HTTP/1.x".
+ */
+static bool
+admin_parse(char *head, char **method, char **path)
+{
+	char *sp1, *sp2, *eol, *q;
+
+	if ((eol = strpbrk(head, "\r\n")) != NULL)
+		*eol = '\0';
+	if ((sp1 = strchr(head, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
+	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp1 == head)
+		return false;
+	*sp1 = *sp2 = '\0';
+	*method = head;
+	*path = sp1 + 1;
+	if ((q = strchr(*path, '?')) != NULL)
+		*q = '\0';
+	return **path == '/';
+}
+
+/* The client sent bytes: answer once the head is complete. */
+static void
+admin_on_read(struct bufferevent *bev, void *arg)
+{
+	struct admin_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end;
+	struct admin_answer ans = { 200, "OK", "text/plain", NULL, NULL };
+	char head[ADMIN_MAX_HEADERS + 1], *method, *path;
+	size_t n;
+
+	if (cl->answered) {		/* a body, or more: not ours to read */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0)
+		end = evbuffer_search(in, "\n\n", 2, NULL);
+	n = end.pos < 0 ? evbuffer_get_length(in) : (size_t)end.pos;
+	if (end.pos < 0 && n <= ADMIN_MAX_HEADERS)
+		return;			/* not complete yet */
+	if ((ans.body = evbuffer_new()) == NULL) {
+		admin_client_free(cl);
+		return;
+	}
+	if (n > ADMIN_MAX_HEADERS)
+		n = ADMIN_MAX_HEADERS;
+	evbuffer_copyout(in, head, n);
+	head[n] = '\0';
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (end.pos < 0 || !admin_parse(head, &method, &path)) {
+		admin_refused(cl->a, ADMIN_REFUSE_BAD_REQUEST, cl->from);
+		ans.code = 400;
+		ans.reason = "Bad Request";
+		evbuffer_add_printf(ans.body, "bad request\n");
+		method = "GET";
+	} else
+		admin_dispatch(cl->a, method, path, &ans);
+	admin_send(cl, &ans, strcmp(method, "HEAD") == 0);
+	evbuffer_free(ans.body);
+}
+
+/* Output drained: after the answer, FIN and wait for the client's. */
+static void
+admin_on_write(struct bufferevent *bev, void *arg)
+{
+	struct admin_client *cl = arg;
+
+	if (!cl->answered || cl->shut ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (cl->eof) {			/* both ways done */
+		admin_client_free(cl);
+		return;
+	}
+	cl->shut = true;
+	/* a FIN, not a close over unread bytes (which would be a reset) */
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+/*
+ * EOF or error from the client: done with it, unless it half-closed
+ * after its request and our answer is still on its way.
+ */
+static void
+admin_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin_client *cl = arg;
+
+	if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_ERROR) == 0 &&
+	    cl->answered &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		cl->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	admin_client_free(cl);
+}
+
+/* The total deadline passed (not reset by traffic): close. */
+static void
+admin_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_client *cl = arg;
+
+	(void)fd;
+	(void)what;
+	if (!cl->answered)
+		admin_refused(cl->a, ADMIN_REFUSE_DEADLINE, cl->from);
+	admin_client_free(cl);
+}
+
+/* Best effort: a short 503 before closing a connection over the cap. */
+static void
+admin_busy(evutil_socket_t fd)
+{
+	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 5\r\n"
+	    "Connection: close\r\n\r\nbusy\n";
+
+	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	evutil_closesocket(fd);
+}
+
+/* A connection to the admin endpoint. */
+static void
+admin_on_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct admin *a = arg;
+	struct admin_client *cl;
+	struct timeval tv = { ADMIN_DEADLINE_MS / 1000,
+	    (ADMIN_DEADLINE_MS % 1000) * 1000 };
+	char from[64] = "?";
+
+	(void)l;
+	getnameinfo(sa, (socklen_t)salen, from, sizeof(from), NULL, 0,
+	    NI_NUMERICHOST);
+	if (a->nclients >= ADMIN_MAX_CLIENTS) {
+		admin_refused(a, ADMIN_REFUSE_BUSY, from);
+		admin_busy(fd);
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	cl->a = a;
+	snprintf(cl->from, sizeof(cl->from), "%s", from);
+	cl->next = a->clients;
+	if (a->clients != NULL)
+		a->clients->prev = cl;
+	a->clients = cl;
+	a->nclients++;
+	cl->bev = bufferevent_socket_new(a->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cl->deadline = evtimer_new(a->base, admin_on_deadline, cl);
+	if (cl->bev == NULL || cl->deadline == NULL) {
+		if (cl->bev == NULL)
+			evutil_closesocket(fd);
+		admin_client_free(cl);
+		return;
+	}
+	bufferevent_setcb(cl->bev, admin_on_read, admin_on_write,
+	    admin_on_event, cl);
+	/* the head is read up to its limit, then answered 400 */
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, ADMIN_MAX_HEADERS + 1);
+	bufferevent_enable(cl->bev, EV_READ);
+	evtimer_add(cl->deadline, &tv);
 }
 
 /* Listen on addr; see admin.h. */
@@ -553,47 +848,47 @@ admin_new(struct event_base *base, struct node *n,
     const struct multiaddr *addr)
 {
 	struct admin *a = calloc(1, sizeof(*a));
-	char text[320];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE }, *res;
+	char text[320], port[8];
+	int rc;
 
 	multiaddr_to_string(addr, text, sizeof(text));
-	if (a == NULL || (a->http = evhttp_new(base)) == NULL)
-		goto fail;
+	if (a == NULL)
+		return NULL;
+	a->base = base;
 	a->node = n;
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
-	evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
-	evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
-	if (evhttp_set_cb(a->http, "/healthz", admin_on_healthz, a) != 0 ||
-	    evhttp_set_cb(a->http, "/metrics", admin_on_metrics, a) != 0 ||
-	    evhttp_set_cb(a->http, "/connections", admin_on_connections,
-	    a) != 0 ||
-	    evhttp_set_cb(a->http, "/status", admin_on_status, a) != 0)
-		goto fail;
-	evhttp_set_gencb(a->http, admin_on_other, a);
-	if (evhttp_bind_socket_with_handle(a->http, addr->host,
-	    (ev_uint16_t)addr->port) == NULL) {
+	snprintf(port, sizeof(port), "%u", (unsigned)addr->port);
+	if ((rc = getaddrinfo(addr->host, port, &hints, &res)) != 0) {
+		log_err("admin: cannot listen on %s: %s", text,
+		    gai_strerror(rc));
+		free(a);
+		return NULL;
+	}
+	a->l = evconnlistener_new_bind(base, admin_on_accept, a,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    ADMIN_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (a->l == NULL) {
 		log_err("admin: cannot listen on %s: %s", text,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		goto fail;
+		free(a);
+		return NULL;
 	}
 	log_info("admin: listening on %s (/healthz /metrics /connections "
-	    "/status)",
-	    text);
+	    "/status; at most %u connections, %u s each)", text,
+	    ADMIN_MAX_CLIENTS, ADMIN_DEADLINE_MS / 1000);
 	return a;
-fail:
-	if (a != NULL && a->http != NULL)
-		evhttp_free(a->http);
-	free(a);
-	return NULL;
 }
 
-/* Stop listening. */
+/* Stop listening, close every admin connection. */
 void
 admin_free(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	evhttp_free(a->http);
+	while (a->clients != NULL)
+		admin_client_free(a->clients);
+	evconnlistener_free(a->l);
 	free(a);
 }

@@ -1,5 +1,5 @@
 /*
- * admin.h - the HTTP admin listener (L3, libevent's evhttp).
+ * admin.h - the HTTP admin listener (L3; a small HTTP/1.x server).
  *
  *   GET /healthz      200 "serving" while the node serves; 503 with
  *                     "starting" or "draining" otherwise
@@ -9,7 +9,10 @@
  *                     what `peerlock status` prints)
  *
  * Only GET and HEAD are answered; anything else gets 405, unknown paths
- * 404.  Meant for loopback: no authentication.
+ * 404.  One request per connection; each connection is closed 10 s
+ * after it was accepted, answered or not, and at most 16 are open at
+ * once (more get 503 and are closed).  Meant for loopback: no
+ * authentication.
  */
 #ifndef PEERLOCK_ADMIN_H
 #define PEERLOCK_ADMIN_H

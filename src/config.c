@@ -35,7 +35,8 @@ enum key_id {
 	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
-	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_COUNT
+	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_LOCAL_RESERVE,
+	K_COUNT
 };
 
 enum {
@@ -395,6 +396,25 @@ cfg_set_limit(struct pstate *st, const char *v, bool cont)
 	return 1;
 }
 
+/* local_reserve = N (0..2^20; below max_connections, checked at the end) */
+static int
+cfg_set_reserve(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long n;
+	char *end;
+
+	(void)cont;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE ||
+	    n > CONFIG_MAX_CONNECTIONS)
+		return cfg_fail(st, st->lineno, "local_reserve: expected a "
+		    "number from 0 to %d, got '%.32s'", CONFIG_MAX_CONNECTIONS,
+		    v);
+	st->c->local_reserve = (unsigned)n;
+	return 1;
+}
+
 /* log_level = debug|info|warn|error */
 static int
 cfg_set_log_level(struct pstate *st, const char *v, bool cont)
@@ -451,7 +471,7 @@ const char *const config_quiet_classes[] = {
 	"no_common_protocol", "peer_id_mismatch", "bad_identity",
 	"tls_verify", "not_allowed", "connect_failed", "connect_timeout",
 	"target_failed", "idle_timeout", "io_error", "protocol_error",
-	"remote_closed_early", "revoked", "dns_failed",
+	"remote_closed_early", "revoked", "dns_failed", "shed",
 	NULL
 };
 
@@ -722,6 +742,8 @@ static const struct key_def cfg_keys[] = {
 	    false, cfg_set_limit },
 	{ "max_stream_window", K_MAX_STREAM_WINDOW, SECT_PEERLOCK, false,
 	    cfg_set_window },
+	{ "local_reserve", K_LOCAL_RESERVE, SECT_PEERLOCK, false,
+	    cfg_set_reserve },
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
@@ -1118,6 +1140,29 @@ cfg_loopback(const struct multiaddr *ma)
 	}
 }
 
+/* Whether warning w applies to c; see config.h. */
+bool
+config_warning(const struct config *c, enum config_warning w, char *buf,
+    size_t cap)
+{
+	switch (w) {
+	case CONFIG_WARN_ADMIN_EXPOSED:
+		if (!c->has_admin || cfg_loopback(&c->admin))
+			return false;
+		snprintf(buf, cap, "%s:%d: admin = %s%s%s:%u is reachable "
+		    "from other hosts, and the admin endpoint has no "
+		    "authentication: anyone who reaches it reads the peers, "
+		    "routes and tunnels of this host (/status, /connections, "
+		    "/metrics); bind it to 127.0.0.1 or ::1 unless probes or "
+		    "scrapers elsewhere need it", c->path, c->admin_line,
+		    c->admin.kind == MA_IP6 ? "[" : "", c->admin.host,
+		    c->admin.kind == MA_IP6 ? "]" : "", (unsigned)c->admin.port);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Check that a forward is complete and inherit the global security. */
 static int
 cfg_check_forward(struct pstate *st, size_t i)
@@ -1425,6 +1470,14 @@ cfg_check(struct pstate *st)
 		return 0;
 	if (cfg_check_binds(st) == 0)
 		return 0;
+	if (st->pmeta.key_line[K_LOCAL_RESERVE] == 0)
+		c->local_reserve = c->nforwards > 0 ? c->max_connections / 8 :
+		    0;
+	else if (c->local_reserve >= c->max_connections)
+		return cfg_fail(st, st->pmeta.key_line[K_LOCAL_RESERVE],
+		    "local_reserve (%u) must be less than max_connections "
+		    "(%u): remote peers would get nothing", c->local_reserve,
+		    c->max_connections);
 	if (c->nforwards == 0 && c->nexposes == 0 && c->nconnects == 0)
 		return cfg_fail(st, st->pmeta.hdr, "nothing to do: add a "
 		    "[forward.NAME], [expose.NAME] or [connect.NAME] section");

@@ -105,6 +105,13 @@ struct config {
 	unsigned max_handshakes;	/* default 256, inbound pending */
 	unsigned max_connections_per_ip;	/* default 256, inbound */
 	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
+	/*
+	 * Of max_connections, how many only local forwards may use: what
+	 * remote peers hold (inbound conns and the streams they open) is
+	 * capped at max_connections - local_reserve.  Default: 1/8 of
+	 * max_connections when there are forwards, else 0.
+	 */
+	unsigned local_reserve;
 	unsigned max_stream_window;	/* node mode: bytes, default 16 MiB */
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */
@@ -173,6 +180,21 @@ bool config_node_mode(const struct config *c);
  */
 size_t config_peer_protocols(const struct config *c,
     const struct peer_id *peer, const char **out, size_t cap);
+
+/*
+ * Things a valid config does that work but are risky; `peerlock check`
+ * prints them (it does not fail) and `run` logs them.
+ */
+enum config_warning {
+	CONFIG_WARN_ADMIN_EXPOSED,	/* admin bound beyond loopback */
+	CONFIG_WARN_COUNT
+};
+/*
+ * Whether warning w applies to c; if so its text, starting with
+ * "FILE:LINE: ", into buf (cap bytes).
+ */
+bool config_warning(const struct config *c, enum config_warning w,
+    char *buf, size_t cap);
 
 /*
  * Close classes that `quiet` may name (NULL-terminated): close reasons

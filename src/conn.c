@@ -71,6 +71,9 @@ struct conn {
 	uint64_t id;
 	struct conn_env *env;
 	struct conn *prev, *next;	/* env's list of live conns */
+	/* inbound, before authentication: env->preauth[pa] */
+	struct conn *pa_prev, *pa_next;
+	int pa;				/* enum conn_preauth, -1: none */
 	bool outbound;			/* forward (we dial) or inbound */
 	enum conn_phase phase;
 	char route[CONFIG_NAME_MAX + 8];	/* "forward.db" / "expose.db" */
@@ -189,6 +192,7 @@ conn_reason_name(enum conn_reason r)
 		[CONN_R_REMOTE_CLOSED] = "remote_closed_early",
 		[CONN_R_REVOKED] = "revoked",
 		[CONN_R_DNS_FAILED] = "dns_failed",
+		[CONN_R_SHED] = "shed",
 	};
 
 	return (unsigned)r < CONN_R_COUNT ? names[r] : "unknown";
@@ -252,6 +256,46 @@ conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap)
 	multiaddr_fmt_sockaddr(sa, buf, cap);
 }
 
+/* Take c off its pre-authentication list, if it is on one. */
+static void
+conn_pa_unlink(struct conn *c)
+{
+	struct conn_list *l;
+
+	if (c->pa < 0)
+		return;
+	l = &c->env->preauth[c->pa];
+	if (c->pa_prev != NULL)
+		c->pa_prev->pa_next = c->pa_next;
+	else
+		l->head = c->pa_next;
+	if (c->pa_next != NULL)
+		c->pa_next->pa_prev = c->pa_prev;
+	else
+		l->tail = c->pa_prev;
+	l->n--;
+	c->pa_prev = c->pa_next = NULL;
+	c->pa = -1;
+}
+
+/* Put c at the tail (newest end) of pre-authentication list pa. */
+static void
+conn_pa_link(struct conn *c, enum conn_preauth pa)
+{
+	struct conn_list *l = &c->env->preauth[pa];
+
+	conn_pa_unlink(c);
+	c->pa = (int)pa;
+	c->pa_prev = l->tail;
+	c->pa_next = NULL;
+	if (l->tail != NULL)
+		l->tail->pa_next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
 /* Arm the phase timer for ms milliseconds (0 disarms). */
 static void
 conn_arm(struct conn *c, unsigned ms)
@@ -300,6 +344,7 @@ conn_alloc(struct conn_env *env, bool outbound,
 	c->sec.high = CONN_SEC_IN_HIGH;
 	c->sec.encrypted = true;
 	c->outbound = outbound;
+	c->pa = -1;
 	c->proto = "-";
 	strcpy(c->peer, "-");
 	conn_format_addr(from, c->from, sizeof(c->from));
@@ -325,6 +370,10 @@ conn_alloc(struct conn_env *env, bool outbound,
 		env->head->prev = c;
 	env->head = c;
 	env->count++;
+	if (!outbound) {
+		env->ninbound++;
+		conn_pa_link(c, CONN_PA_SILENT);
+	}
 	if (env->on_open != NULL)
 		env->on_open(env->node, c);
 	return c;
@@ -735,6 +784,9 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->env->count--;
+	if (!c->outbound)
+		c->env->ninbound--;
+	conn_pa_unlink(c);
 	c->detail = detail;
 	if (c->env->on_close != NULL)
 		c->env->on_close(c->env->node, c, r);
@@ -762,6 +814,39 @@ conn_drop(struct conn *c, enum conn_reason r, const char *detail)
 	conn_gen_drop(c->gen);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
+}
+
+/* Inbound budget reached; see conn.h. */
+bool
+conn_env_inbound_full(const struct conn_env *env)
+{
+	const struct config *cfg = env->gen->cfg;
+
+	return env->count + env->nstreams >= cfg->max_connections ||
+	    env->ninbound + env->ninbound_streams + cfg->local_reserve >=
+	    cfg->max_connections;
+}
+
+/* Shed the oldest unauthenticated inbound conn; see conn.h. */
+bool
+conn_shed_oldest(struct conn_env *env, const char *why,
+    enum conn_preauth *which)
+{
+	struct conn *c;
+	char detail[400];
+
+	*which = CONN_PA_SILENT;
+	if ((c = env->preauth[CONN_PA_SILENT].head) == NULL) {
+		*which = CONN_PA_TALKED;
+		if ((c = env->preauth[CONN_PA_TALKED].head) == NULL)
+			return false;
+	}
+	snprintf(detail, sizeof(detail), "%s: shed the oldest unauthenticated "
+	    "connection to admit a new one (%s after %.1fs)", why,
+	    *which == CONN_PA_SILENT ? "it had sent nothing" :
+	    "handshake unfinished", conn_age(c));
+	conn_drop(c, CONN_R_SHED, detail);
+	return true;
 }
 
 /* Drop with the secchan's reason as detail. */
@@ -1366,6 +1451,7 @@ conn_on_secure(struct conn *c)
 	peer_id_to_string(secchan_peer(c->sc), c->peer, sizeof(c->peer));
 	c->proto = sec_proto_id(secchan_proto(c->sc));
 	c->authenticated = true;
+	conn_pa_unlink(c);
 	if (c->env->on_ready != NULL)
 		c->env->on_ready(c->env->node, c);
 	if (c->session_dial) {
@@ -1455,6 +1541,8 @@ conn_on_sec_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->pa == CONN_PA_SILENT)	/* it spoke: no longer idle */
+		conn_pa_link(c, CONN_PA_TALKED);
 	if (c->phase == CONN_HANDSHAKING)
 		conn_handshake_input(c);
 	else if (c->phase == CONN_RELAYING)

@@ -71,6 +71,11 @@ enum conn_reason {
 	CONN_R_REMOTE_CLOSED,
 	CONN_R_REVOKED,			/* a reload removed the peer */
 	CONN_R_DNS_FAILED,		/* resolving the dial address */
+	/*
+	 * Inbound, before authentication: the handshake budget was full and
+	 * this was the oldest pending connection (see conn_shed_oldest).
+	 */
+	CONN_R_SHED,
 	CONN_R_COUNT
 };
 
@@ -107,6 +112,18 @@ void conn_gen_drop(struct conn_gen *g);
  * list of live conns is kept here by conn.c.
  */
 struct resolver;
+
+/*
+ * Inbound conns not yet authenticated, oldest first: those that have sent
+ * nothing at all, and those that have sent bytes (moved over at their
+ * first byte).  Kept by conn.c; shedding takes a head in O(1).
+ */
+enum conn_preauth { CONN_PA_SILENT, CONN_PA_TALKED, CONN_PA_COUNT };
+struct conn_list {
+	struct conn *head, *tail;
+	unsigned n;
+};
+
 struct conn_env {
 	struct event_base *base;
 	struct resolver *resolver;	/* names in dial addresses */
@@ -136,9 +153,12 @@ struct conn_env {
 	/* Live conns of this env, maintained by conn.c. */
 	struct conn *head;
 	unsigned count;
+	unsigned ninbound;		/* of which accepted (encrypted side) */
+	struct conn_list preauth[CONN_PA_COUNT];
 	/* Node mode: live sessions and streams, kept by session.c. */
 	struct session *sessions;
 	unsigned nstreams;
+	unsigned ninbound_streams;	/* of which opened by the peer */
 	/* times a stream waited for the peer's window (node's counter) */
 	unsigned long long *window_stalls;
 };
@@ -164,6 +184,24 @@ struct conn *conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
  * reach twice; the caller must not touch c afterwards.
  */
 void conn_drop(struct conn *c, enum conn_reason r, const char *detail);
+
+/*
+ * The handshake budget is full: drop the oldest inbound conn that is not
+ * authenticated yet, preferring one that has sent nothing at all, with
+ * reason CONN_R_SHED and why (e.g. "max_handshakes (256) reached") in its
+ * close line.  *which gets the list it came from.  Returns false when
+ * there is none.  O(1).
+ */
+bool conn_shed_oldest(struct conn_env *env, const char *why,
+    enum conn_preauth *which);
+
+/*
+ * Whether what remote peers hold (inbound conns, handshaking or not, and
+ * streams they opened) has reached max_connections - local_reserve, or
+ * everything has reached max_connections: then nothing more may come in,
+ * so that local forwards keep their reserve.
+ */
+bool conn_env_inbound_full(const struct conn_env *env);
 
 /* Stop a relaying conn gracefully or drop one that is not (shutdown). */
 void conn_shutdown(struct conn *c);

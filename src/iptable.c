@@ -1,6 +1,6 @@
 /*
  * iptable.c - linear probing with backward-shift deletion, keyed by the
- * 16-byte (IPv4-mapped) address, hashed with a per-table random key so
+ * 16-byte (IPv4-mapped) address or IPv6 /64, hashed with a per-table random key so
  * a peer cannot aim at one probe chain.
  */
 #include "iptable.h"
@@ -76,6 +76,20 @@ iptable_addr16(const struct sockaddr *sa, uint8_t k[static 16])
 	return -1;
 }
 
+/* The key of sa: IPv6 grouped by /64; see iptable.h. */
+int
+iptable_key(const struct sockaddr *sa, uint8_t k[static 16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	if (iptable_addr16(sa, k) != 0)
+		return -1;
+	if (memcmp(k, mapped, sizeof(mapped)) != 0)
+		memset(k + 8, 0, 8);	/* native IPv6: the /64 */
+	return 0;
+}
+
 /* Home slot of k. */
 static unsigned
 ipt_home(const struct iptable *t, const uint8_t k[static 16])
@@ -134,7 +148,7 @@ iptable_add(struct iptable *t, const struct sockaddr *sa, int dconns,
 	struct slot *s;
 
 	memset(out, 0, sizeof(*out));
-	if (iptable_addr16(sa, k) != 0)
+	if (iptable_key(sa, k) != 0)
 		return 0;		/* not IP (unix socket): not limited */
 	i = ipt_find(t, k);
 	s = &t->slots[i];
@@ -164,10 +178,47 @@ iptable_get(const struct iptable *t, const struct sockaddr *sa)
 	uint8_t k[16];
 	unsigned i;
 
-	if (iptable_addr16(sa, k) != 0)
+	if (iptable_key(sa, k) != 0)
 		return none;
 	i = ipt_find(t, k);
 	return t->slots[i].used ? t->slots[i].n : none;
+}
+
+/* Rehash into a table for cap addresses; see iptable.h. */
+int
+iptable_grow(struct iptable *t, unsigned cap)
+{
+	struct slot *old = t->slots, *ns;
+	unsigned n = 16, oldn = t->mask + 1, i, j;
+
+	if (cap <= t->cap)
+		return 0;
+	while (n < 2 * cap && n < (1u << 30))
+		n <<= 1;
+	if (n <= oldn) {
+		t->cap = cap < n / 2 ? cap : n / 2;
+		return 0;
+	}
+	if ((ns = calloc(n, sizeof(*ns))) == NULL)
+		return -1;
+	t->slots = ns;
+	t->mask = n - 1;
+	for (i = 0; i < oldn; i++) {
+		if (!old[i].used)
+			continue;
+		j = ipt_find(t, old[i].addr);
+		t->slots[j] = old[i];
+	}
+	free(old);
+	t->cap = cap < n / 2 ? cap : n / 2;
+	return 0;
+}
+
+/* Capacity in addresses. */
+unsigned
+iptable_cap(const struct iptable *t)
+{
+	return t->cap;
 }
 
 /* Addresses tracked. */

@@ -22,8 +22,8 @@ struct iptable *iptable_new(unsigned cap);
 void iptable_free(struct iptable *t);
 
 /*
- * Add dconns/dhs (may be negative) to the counters of sa (AF_INET or
- * AF_INET6; IPv4-mapped IPv6 counts as IPv4) and return the new values in
+ * Add dconns/dhs (may be negative) to the counters of sa's group (see
+ * iptable_key: an IPv4 address, or an IPv6 /64) and return the new values in
  * *out.  Returns 0, or -1 if the table is full for a new address (nothing
  * changed).
  */
@@ -39,6 +39,25 @@ struct ipcount iptable_get(const struct iptable *t, const struct sockaddr *sa);
  * not AF_INET or AF_INET6.
  */
 int iptable_addr16(const struct sockaddr *sa, uint8_t k[static 16]);
+
+/*
+ * The table's key for sa: the 16-byte form (iptable_addr16), with the
+ * interface half of a native IPv6 address cleared, so that one /64 (what
+ * a single host or customer is usually given) counts as one source.
+ * IPv4 and IPv4-mapped IPv6 stay per address.  -1 if not IP.
+ */
+int iptable_key(const struct sockaddr *sa, uint8_t k[static 16]);
+
+/*
+ * Make room for at least cap distinct addresses (a reload that raised
+ * max_connections), keeping every counter.  Shrinking is a no-op (the
+ * limits themselves bound what is tracked).  0, or -1 when out of memory
+ * (the table is unchanged).
+ */
+int iptable_grow(struct iptable *t, unsigned cap);
+
+/* Max distinct addresses (groups) the table holds. */
+unsigned iptable_cap(const struct iptable *t);
 
 /* Number of addresses tracked. */
 unsigned iptable_size(const struct iptable *t);

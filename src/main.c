@@ -231,6 +231,19 @@ drop_privileges(const char *user, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* Log what `check` would warn about (risky but valid settings). */
+static void
+log_config_warnings(const struct config *cfg)
+{
+	char warn[512];
+	int w;
+
+	for (w = 0; w < CONFIG_WARN_COUNT; w++)
+		if (config_warning(cfg, (enum config_warning)w, warn,
+		    sizeof(warn)))
+			log_warn("config: %s", warn);
+}
+
 /* peerlock check: validate a config and its identity. */
 static int
 cmd_check(int argc, char **argv)
@@ -238,7 +251,8 @@ cmd_check(int argc, char **argv)
 	const char *path = opt_config(argc, argv);
 	struct config *cfg;
 	struct identity *id;
-	char pid[PEER_ID_STR_MAX];
+	char pid[PEER_ID_STR_MAX], warn[512];
+	int w;
 
 	uid_t uid;
 	gid_t gid;
@@ -253,6 +267,10 @@ cmd_check(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	for (w = 0; w < CONFIG_WARN_COUNT; w++)
+		if (config_warning(cfg, (enum config_warning)w, warn,
+		    sizeof(warn)))
+			fprintf(stderr, "peerlock: warning: %s\n", warn);
 	printf("%s: ok: %zu forward(s), %zu expose(s), peer id %s\n", path,
 	    cfg->nforwards, cfg->nexposes,
 	    peer_id_to_string(identity_peer_id(id), pid, sizeof(pid)));
@@ -593,6 +611,7 @@ cmd_run(int argc, char **argv)
 	if (node_config(run_node)->has_admin && (run_admin = admin_new(run_base,
 	    run_node, &node_config(run_node)->admin)) == NULL)
 		goto out;
+	log_config_warnings(node_config(run_node));
 	if (cfg->user != NULL && drop_privileges(cfg->user, uid, gid) != 0)
 		goto out;
 	sigterm = evsignal_new(run_base, SIGTERM, on_signal, NULL);

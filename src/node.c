@@ -422,7 +422,7 @@ fail:
 static const char *const node_hs_classes[] = {
 	"handshake_timeout", "closed_early", "no_common_protocol",
 	"peer_id_mismatch", "not_allowed", "bad_message", "bad_identity",
-	"tls_verify", "internal"
+	"tls_verify", "internal", "shed"
 };
 
 /* Allocate the metric families. */
@@ -528,6 +528,7 @@ node_limit_name(enum node_limit l)
 		[NODE_LIMIT_CONNECTIONS_PER_IP] = "max_connections_per_ip",
 		[NODE_LIMIT_HANDSHAKES_PER_IP] = "max_handshakes_per_ip",
 		[NODE_LIMIT_FDS] = "file_descriptors",
+		[NODE_LIMIT_LOCAL_RESERVE] = "local_reserve",
 	};
 
 	return (unsigned)l < NODE_LIMIT_COUNT ? names[l] : "unknown";
@@ -535,7 +536,9 @@ node_limit_name(enum node_limit l)
 
 /*
  * Which limit refuses a new connection from sa on listener nl, or
- * NODE_LIMIT_COUNT if none; *limit gets the configured value.
+ * NODE_LIMIT_COUNT if none; *limit gets the configured value.  The
+ * per-source limits come before max_handshakes, so that a newcomer is
+ * refused by its own source's limits before anyone is shed for it.
  */
 static enum node_limit
 node_check_limits(struct node *n, const struct node_listener *nl,
@@ -549,17 +552,44 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 		return NODE_LIMIT_CONNECTIONS;
 	if (nl->fw != NULL)
 		return NODE_LIMIT_COUNT;	/* local apps: global cap only */
-	*limit = cfg->max_handshakes;
-	if (n->handshaking >= cfg->max_handshakes)
-		return NODE_LIMIT_HANDSHAKES;
+	*limit = cfg->local_reserve;
+	if (conn_env_inbound_full(&n->env))
+		return NODE_LIMIT_LOCAL_RESERVE;
 	ic = iptable_get(n->per_ip, sa);
 	*limit = cfg->max_connections_per_ip;
 	if (ic.conns >= cfg->max_connections_per_ip)
 		return NODE_LIMIT_CONNECTIONS_PER_IP;
+	/* a new source the table has no room for would not be counted */
+	if (ic.conns == 0 && iptable_size(n->per_ip) >= iptable_cap(n->per_ip))
+		return NODE_LIMIT_CONNECTIONS_PER_IP;
 	*limit = cfg->max_handshakes_per_ip;
 	if (ic.handshakes >= cfg->max_handshakes_per_ip)
 		return NODE_LIMIT_HANDSHAKES_PER_IP;
+	*limit = cfg->max_handshakes;
+	if (n->handshaking >= cfg->max_handshakes)
+		return NODE_LIMIT_HANDSHAKES;
 	return NODE_LIMIT_COUNT;
+}
+
+/*
+ * The handshake budget is full: make room by shedding the oldest
+ * unauthenticated inbound connection (silent ones first) rather than
+ * refusing the newcomer, so that an idle flood from many addresses
+ * cannot lock out a peer that completes its handshake promptly.  The
+ * shed conn's close line says why.  Returns whether room was made.
+ */
+static bool
+node_shed(struct node *n, unsigned limit)
+{
+	enum conn_preauth which;
+	char why[96];
+
+	snprintf(why, sizeof(why), "limit: max_handshakes (%u) reached",
+	    limit);
+	if (!conn_shed_oldest(&n->env, why, &which))
+		return false;
+	n->stats.shed[which]++;
+	return n->handshaking < n->gen->cfg->max_handshakes;
 }
 
 /* A socket was accepted on one of our listeners. */
@@ -575,7 +605,10 @@ node_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	unsigned limit;
 
 	(void)l;
-	if ((lim = node_check_limits(n, nl, sa, &limit)) != NODE_LIMIT_COUNT) {
+	lim = node_check_limits(n, nl, sa, &limit);
+	if (lim == NODE_LIMIT_HANDSHAKES && node_shed(n, limit))
+		lim = NODE_LIMIT_COUNT;
+	if (lim != NODE_LIMIT_COUNT) {
 		if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 			getnameinfo(sa, (socklen_t)salen, from, sizeof(from),
 			    NULL, 0, NI_NUMERICHOST);
@@ -1119,7 +1152,9 @@ node_reload(struct node *n, struct config *cfg, struct identity *id)
 	}
 	if ((ng = node_gen_new(cfg, id, n->prefix)) == NULL)
 		goto fail;
-	if ((np = node_peers_for(n, cfg)) == NULL) {
+	/* new addresses must not escape the per-IP limits */
+	if (iptable_grow(n->per_ip, cfg->max_connections) != 0 ||
+	    (np = node_peers_for(n, cfg)) == NULL) {
 		conn_gen_drop(&ng->g);
 		goto fail;
 	}

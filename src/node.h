@@ -91,6 +91,7 @@ enum node_limit {
 	NODE_LIMIT_CONNECTIONS_PER_IP,
 	NODE_LIMIT_HANDSHAKES_PER_IP,
 	NODE_LIMIT_FDS,
+	NODE_LIMIT_LOCAL_RESERVE,	/* inbound: the rest is for forwards */
 	NODE_LIMIT_COUNT
 };
 
@@ -100,6 +101,8 @@ const char *node_limit_name(enum node_limit l);
 /* Totals since start, for the demo and the metrics. */
 struct node_stats {
 	unsigned long long refused[NODE_LIMIT_COUNT];
+	/* pending handshakes shed to admit newcomers (conn_shed_oldest) */
+	unsigned long long shed[CONN_PA_COUNT];
 	unsigned long long closed[CONN_R_COUNT];
 	unsigned long long bytes_up, bytes_down;
 	char last_proto[16];		/* protocol of the last tunnel */

@@ -82,6 +82,7 @@ struct session {
 	unsigned nstreams;
 	unsigned ninbound;		/* of those, opened by the peer */
 	bool refusing;			/* ninbound hit its cap (logged) */
+	bool refusing_reserve;		/* inbound budget full (logged) */
 	struct stream *blocked;		/* streams waiting for sec room */
 	struct event *ping_timer;
 	struct event *kill;		/* deferred end: see session_fail */
@@ -396,8 +397,10 @@ stream_new(struct session *s, bool outbound, const char *from)
 	s->head = st;
 	s->nstreams++;
 	s->env->nstreams++;
-	if (!outbound)
+	if (!outbound) {
 		s->ninbound++;
+		s->env->ninbound_streams++;
+	}
 	return st;
 }
 
@@ -484,8 +487,10 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 		st->next->prev = st->prev;
 	s->nstreams--;
 	s->env->nstreams--;
-	if (!st->outbound)
+	if (!st->outbound) {
 		s->ninbound--;
+		s->env->ninbound_streams--;
+	}
 	if (st->rd != NULL)
 		event_free(st->rd);
 	if (st->plain != NULL) {
@@ -932,6 +937,23 @@ session_on_open(struct session *s, struct yamux_stream *ys)
 		yamux_release(s->mx, ys);
 		return;
 	}
+	/* what remote peers open must leave local forwards their reserve */
+	if (conn_env_inbound_full(s->env)) {
+		if (!s->refusing_reserve)
+			log_warn("%ssession %llu: peer %s opened a stream while "
+			    "%u inbound tunnels are open (max_connections %u, "
+			    "local_reserve %u); refusing streams until some "
+			    "close", s->env->log_prefix,
+			    (unsigned long long)conn_id(s->c), s->peer,
+			    s->env->ninbound + s->env->ninbound_streams,
+			    s->env->gen->cfg->max_connections,
+			    s->env->gen->cfg->local_reserve);
+		s->refusing_reserve = true;
+		yamux_reset(s->mx, ys, 0);
+		yamux_release(s->mx, ys);
+		return;
+	}
+	s->refusing_reserve = false;
 	protos[n++] = IDENTIFY_PROTO;
 	protos[n++] = IDENTIFY_PUSH_PROTO;
 	protos[n++] = PING_PROTO;

@@ -98,6 +98,10 @@ static const struct {
 	    "max_connections: expected a number" },
 	{ PL "max_connections = 1048577\n" FWD("a"), 4,
 	    "max_connections: expected a number" },
+	{ PL "local_reserve = -1\n" FWD("a"), 4,
+	    "local_reserve: expected a number from 0" },
+	{ PL "max_connections = 8\nlocal_reserve = 8\n" FWD("a"), 5,
+	    "local_reserve (8) must be less than max_connections (8)" },
 	{ PL "log_level = verbose\n" FWD("a"), 4, "log_level: expected" },
 	{ PL "log_format = xml\n" FWD("a"), 4, "log_format: expected" },
 	{ PL "log_level =\n" FWD("a"), 4, "'log_level' has no value" },
@@ -312,6 +316,7 @@ START_TEST(test_shipped)
 	ck_assert_uint_eq(c->connect_timeout_ms, 10000);
 	ck_assert_uint_eq(c->idle_timeout_ms, 0);
 	ck_assert_uint_eq(c->max_connections, 4096);
+	ck_assert_uint_eq(c->local_reserve, 4096 / 8);	/* has a forward */
 	ck_assert_int_eq(c->log_level, LOG_INFO);
 	ck_assert(!c->log_format_json);
 
@@ -944,6 +949,45 @@ START_TEST(test_trailing_crs_do_not_overflow)
 }
 END_TEST
 
+/* `admin` beyond loopback is a warning naming file:line, not an error. */
+START_TEST(test_admin_exposed_warning)
+{
+	static const struct {
+		const char *admin;
+		bool warns;
+	} cases[] = {
+		{ "0.0.0.0:9090", true }, { "10.0.0.5:9090", true },
+		{ "[::]:9090", true }, { "127.0.0.1:9090", false },
+		{ "127.0.0.2:9090", false }, { "[::1]:9090", false },
+	};
+	char text[512], buf[512];
+	struct config *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), PL "admin = %s\n" FWD("a"),
+		    cases[i].admin);
+		c = parse_ok(text);
+		buf[0] = '\0';
+		ck_assert_msg(config_warning(c, CONFIG_WARN_ADMIN_EXPOSED, buf,
+		    sizeof(buf)) == cases[i].warns, "%s: %s", cases[i].admin,
+		    buf);
+		if (cases[i].warns) {
+			ck_assert_msg(strncmp(buf, "t.conf:4: admin = ", 18) ==
+			    0, "%s", buf);
+			ck_assert_msg(strstr(buf, "no authentication") != NULL,
+			    "%s", buf);
+		}
+		config_free(c);
+	}
+	snprintf(text, sizeof(text), PL FWD("a"));	/* no admin at all */
+	c = parse_ok(text);
+	ck_assert(!config_warning(c, CONFIG_WARN_ADMIN_EXPOSED, buf,
+	    sizeof(buf)));
+	config_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -955,6 +999,7 @@ main(void)
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_binds_ok);
 	tcase_add_test(tc, test_keys_documented);
+	tcase_add_test(tc, test_admin_exposed_warning);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_ops_keys);
 	tcase_add_test(tc, test_security_inherit);
