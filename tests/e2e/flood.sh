@@ -146,6 +146,9 @@ FPORT=$PC flood five 3 127.0.0.50:2 127.0.0.51:2 127.0.0.52:2 || exit 1
 check "C's forward works while remote peers hold all they may" \
     "$TOOLS/plclient" 127.0.0.1 "$FC" --bytes 65536 --timeout 5
 # two tunnels at once through the forward: both reserved slots in use
+# (once C has closed the first one: the app has its echo a moment
+# before C's conn is gone)
+logged C "closed route=forward.out" >/dev/null
 "$TOOLS/plclient" 127.0.0.1 "$FC" --bytes 1000 --hold 2 --timeout 5 \
     >"$T/held.out" 2>&1 &
 held=$!
