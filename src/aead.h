@@ -27,7 +27,7 @@ enum {
 };
 
 enum aead_impl {
-	AEAD_AUTO,	/* aead_select(): the fastest this build and CPU have */
+	AEAD_AUTO,	/* the fastest this build and CPU have */
 	AEAD_SODIUM,	/* libsodium */
 	AEAD_WOLFCRYPT	/* wolfCrypt's ChaCha20 and Poly1305 */
 };

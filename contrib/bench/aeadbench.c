@@ -24,9 +24,9 @@
  *
  * Seals are in place, as in peerlock; opens read one sealed frame
  * again and again and write the plaintext beside it (an in-place open
- * would destroy its input).  "pair" is seal + open: what one byte costs a peerlock pair
- * in AEAD work (A seals it, B opens it).  s/GB is CPU seconds per 10^9
- * bytes of plaintext; MB/s = 1000 / (s/GB), on one core.
+ * would destroy its input).  "pair" is seal + open: what one byte costs
+ * a peerlock pair in AEAD work (A seals it, B opens it).  s/GB is CPU
+ * seconds per 10^9 bytes of plaintext; MB/s = 1000 / (s/GB), one core.
  */
 #include <errno.h>
 #include <stdint.h>

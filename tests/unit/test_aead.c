@@ -151,7 +151,7 @@ check_length(size_t len)
 
 	ck_assert_uint_le(len, MAXLEN);
 	if (len > MAXLEN)
-		return;		/* not reached; tells the compiler the range */
+		return;	/* not reached: tells the compiler the range */
 	clen = len + AEAD_TAG_LEN;
 	rnd(key, sizeof(key));
 	rnd(nonce, sizeof(nonce));
@@ -223,7 +223,7 @@ START_TEST(test_identical)
 {
 	int i, n = length_count(), per = (n + 7) / 8;
 
-	draws = (uint64_t)_i << 40;	/* each slice its own random stream */
+	draws = (uint64_t)_i << 40;	/* a random stream per slice */
 	for (i = _i * per; i < n && i < (_i + 1) * per; i++)
 		check_length(length_at(i));
 }
