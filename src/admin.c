@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aead.h"
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
@@ -339,10 +340,12 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	    admin_live(a, open, bytes, &nm) != 0)
 		goto out;
 	admin_help(b, "peerlock_build_info", "gauge", "Always 1; the labels "
-	    "name the release version and the git revision of this build.");
+	    "name the release version and the git revision of this build "
+	    "and the ChaCha20-Poly1305 implementation of Noise frames.");
 	evbuffer_add_printf(b, "peerlock_build_info{version=\"%s\","
-	    "revision=\"%s\"} 1\n", metrics_escape(version_release(), ev,
-	    sizeof(ev)), metrics_escape(version_revision(), er, sizeof(er)));
+	    "revision=\"%s\",aead=\"%s\"} 1\n", metrics_escape(
+	    version_release(), ev, sizeof(ev)), metrics_escape(
+	    version_revision(), er, sizeof(er)), aead_name(aead_current()));
 	admin_help(b, "peerlock_connections_open", "gauge", "Live "
 	    "connections by route and security protocol (none while the "
 	    "handshake runs).");

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "aead.h"
 #include "config.h"
 #include "demo.h"
 #include "keys.h"
@@ -548,6 +549,41 @@ new_base(void)
 	return (b);
 }
 
+/*
+ * The ChaCha20-Poly1305 of Noise frames: PEERLOCK_AEAD=auto (default),
+ * sodium or wolfcrypt (aead.h).  0, or -1 with a message on stderr.
+ */
+static int
+setup_aead(void)
+{
+	const char *v = getenv("PEERLOCK_AEAD");
+	enum aead_impl impl;
+
+	if (aead_parse(v, &impl) != 0) {
+		fprintf(stderr, "peerlock: PEERLOCK_AEAD: expected auto, "
+		    "sodium or wolfcrypt, got '%s'\n", v);
+		return -1;
+	}
+	if (aead_select(impl) != 0) {
+		fprintf(stderr, "peerlock: PEERLOCK_AEAD=%s: the wolfSSL of "
+		    "this build has no ChaCha20-Poly1305\n", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* The startup line naming the AEAD in use and why. */
+static void
+log_aead(void)
+{
+	const char *v = getenv("PEERLOCK_AEAD");
+	char d[64];
+
+	log_info("noise transport: ChaCha20-Poly1305 by %s, %s",
+	    aead_describe(d, sizeof(d)), v != NULL && *v != '\0' ?
+	    "set by PEERLOCK_AEAD" : "chosen at startup");
+}
+
 /* peerlock run: serve until signalled. */
 static int
 cmd_run(int argc, char **argv)
@@ -586,6 +622,7 @@ cmd_run(int argc, char **argv)
 	}
 	log_set_level(cfg->log_level);
 	log_set_format_json(cfg->log_format_json);
+	log_aead();
 	signal(SIGPIPE, SIG_IGN);
 	nfds = listen_fds(fds, MAX_INHERITED);
 	if ((run_base = new_base()) == NULL) {
@@ -642,12 +679,14 @@ out:
 int
 main(int argc, char **argv)
 {
-	char ver[96];
+	char ver[96], aead[64];
 
 	if (sodium_init() < 0) {
 		fprintf(stderr, "peerlock: libsodium failed to initialise\n");
 		return 1;
 	}
+	if (setup_aead() != 0)
+		return 1;
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -669,6 +708,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "version") == 0 ||
 	    strcmp(argv[0], "--version") == 0) {
 		printf("peerlock %s\n", version_describe(ver, sizeof(ver)));
+		printf("noise transport: ChaCha20-Poly1305 by %s\n",
+		    aead_describe(aead, sizeof(aead)));
 		return 0;
 	}
 	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "-h") == 0 ||

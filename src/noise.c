@@ -16,9 +16,11 @@
  * Primitives (noise.md section 4): SHA-256, HMAC-SHA256, HKDF as
  * t = HMAC(ck, ikm), o1 = HMAC(t, 0x01), o2 = HMAC(t, o1 || 0x02);
  * X25519 with an all-zero result rejected; ChaCha20-Poly1305 (IETF)
- * with nonce 00000000 || LE64(n).  Handshake AD is h, transport AD is
- * empty.  Every message step keeps its DH output and key temporaries
- * on the stack and wipes them at one out: label.
+ * with nonce 00000000 || LE64(n), through aead.c (libsodium or
+ * wolfCrypt, whichever aead_select() chose: the same bytes either way).
+ * Handshake AD is h, transport AD is empty.  Every message step keeps
+ * its DH output and key temporaries on the stack and wipes them at one
+ * out: label.
  */
 #include "noise.h"
 
@@ -27,6 +29,8 @@
 #include <string.h>
 
 #include <sodium.h>
+
+#include "aead.h"
 
 /* The protocol name is exactly HASHLEN bytes: used verbatim as h, ck. */
 static const char noise_name[NOISE_HASH_LEN + 1] =
@@ -140,8 +144,8 @@ cipher_encrypt_ad(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
 	if (c->n == UINT64_MAX)
 		return -1;
 	nonce_put(nonce, c->n);
-	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, len, ad,
-	    adlen, NULL, nonce, c->k);
+	if (aead_seal(c->k, nonce, ad, adlen, in, len, out) != 0)
+		return -1;
 	c->n++;
 	return 0;
 }
@@ -156,8 +160,7 @@ cipher_decrypt_ad(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
 	if (clen < NOISE_TAG_LEN || c->n == UINT64_MAX)
 		return -1;
 	nonce_put(nonce, c->n);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in,
-	    clen, ad, adlen, nonce, c->k) != 0)
+	if (aead_open(c->k, nonce, ad, adlen, in, clen, out) != 0)
 		return -1;
 	c->n++;
 	return 0;

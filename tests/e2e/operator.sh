@@ -12,7 +12,8 @@
 #    peerlock runs in / (as under systemd);
 #  - IPv6 addresses are logged as [addr]:port;
 #  - the version is the release's (configure.ac) plus the git revision,
-#    in `peerlock version`, the ready line and peerlock_build_info;
+#    in `peerlock version`, the ready line and peerlock_build_info, and
+#    both name the ChaCha20-Poly1305 implementation of Noise frames;
 #  - log_format = json: every line one JSON object, the close line's
 #    route, from, peer, proto, up, down, dur and reason as members;
 #  - a second SIGTERM closes the tunnels saying so (not "shutdown_timeout
@@ -253,13 +254,24 @@ if [ -e "$top_srcdir/.git" ] && command -v git >/dev/null; then
 	    git -C "$top_srcdir" cat-file -e "${REV%-dirty}^{commit}"
 fi
 check "peerlock version prints the release ($REL) and revision" \
-    test "$("$PEERLOCK" version)" = "peerlock $VER"
+    test "$("$PEERLOCK" version | head -n 1)" = "peerlock $VER"
 check "... not dev" test "$REL" != dev
+# The second line names the ChaCha20-Poly1305 of Noise frames (aead.h):
+# chosen at startup, or set by PEERLOCK_AEAD.
+AEAD=$("$PEERLOCK" version | sed -n 's/^noise transport: ChaCha20-Poly1305 by \([a-z]*\) (.*)$/\1/p')
+check "... and the Noise AEAD in use ($AEAD)" \
+    test "$AEAD" = libsodium -o "$AEAD" = wolfcrypt
+check "... which PEERLOCK_AEAD=sodium sets" sh -c \
+    "PEERLOCK_AEAD=sodium '$PEERLOCK' version | grep -q '^noise transport: ChaCha20-Poly1305 by libsodium ('"
+check_not "... and an unknown PEERLOCK_AEAD is refused" \
+    env PEERLOCK_AEAD=rot13 "$PEERLOCK" version
 check "the ready line carries it" logged B "peerlock $VER ready"
+check "the startup names the AEAD" \
+    logged B "noise transport: ChaCha20-Poly1305 by $AEAD ("
 if command -v curl >/dev/null; then
 	curl -s "http://127.0.0.1:$AB/metrics" >"$T/metrics.txt"
-	check "the metrics carry peerlock_build_info with both labels" \
-	    grep -qx "peerlock_build_info{version=\"$REL\",revision=\"${REV:-}\"} 1" \
+	check "the metrics carry peerlock_build_info with its labels" \
+	    grep -qx "peerlock_build_info{version=\"$REL\",revision=\"${REV:-}\",aead=\"$AEAD\"} 1" \
 	    "$T/metrics.txt"
 fi
 
