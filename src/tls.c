@@ -86,6 +86,13 @@ enum {
 	TLS_MAX_EMPTY_RECORDS = 32,
 	TLS_MAX_WARNING_ALERTS = 4,
 	TLS_MAX_POST_HS_MSGS = 32,
+	/*
+	 * While wolfSSL keeps the records we cannot tell those kinds apart
+	 * (wolfSSL itself allows 5 alerts per session): at most this many
+	 * records in a row without application data, the sum of the three.
+	 */
+	TLS_WOLF_MAX_IDLE_RECORDS = TLS_MAX_EMPTY_RECORDS +
+	    TLS_MAX_WARNING_ALERTS + TLS_MAX_POST_HS_MSGS,
 	/* post-handshake handshake messages (RFC 8446 4.6) */
 	HS_NEW_SESSION_TICKET = 4,
 	HS_KEY_UPDATE = 24,
@@ -145,6 +152,8 @@ struct tls_session {
 	uint64_t key_updates;		/* KeyUpdates received */
 	/* records without application data since the last that had some */
 	unsigned empty_run, warn_run, post_hs_run;
+	/* records given to wolfSSL since it last gave us data (no offload) */
+	unsigned wolf_run;
 	/*
 	 * Our KeyUpdate answer is queued in out and not yet taken: later
 	 * requests share it (RFC 8446 4.6.3 asks for one before our next
@@ -339,6 +348,14 @@ tls_on_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	(void)ssl;
 	if (s->in_len == 0)
 		return WOLFSSL_CBIO_ERR_WANT_READ;
+	/* a new record after the handshake; the last may carry data */
+	if (s->status == TLS_DONE && s->rhdr_have == 0 &&
+	    ++s->wolf_run > TLS_WOLF_MAX_IDLE_RECORDS + 1) {
+		tls_set_error(s, TLS_FAIL_PROTOCOL, "tls: more than %d records "
+		    "in a row without application data",
+		    TLS_WOLF_MAX_IDLE_RECORDS);
+		return WOLFSSL_CBIO_ERR_GENERAL;
+	}
 	n = tls_recv_limit(s, sz < 0 ? 0 : (size_t)sz);
 	memcpy(buf, s->in + s->in_off, n);
 	s->in_off += n;
@@ -1426,8 +1443,10 @@ tls_read(struct tls_session *s, uint8_t *out, size_t cap)
 	if (cap == 0)
 		return 0;
 	r = wolfSSL_read(s->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
-	if (r > 0)
+	if (r > 0) {
+		s->wolf_run = 0;
 		return r;
+	}
 	e = wolfSSL_get_error(s->ssl, r);
 	if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
 		return 0;

@@ -587,7 +587,7 @@ START_TEST(test_key_update_flood_wolfssl)
 
 	pair_connect();
 	ck_assert(!tls_offloaded(P.c) && !tls_offloaded(P.s));
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 30; i++) {
 		ck_assert_int_eq(tls_key_update(P.c, true), 0);
 		move(P.c, P.s);
 		ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), 0);
@@ -614,6 +614,50 @@ START_TEST(test_key_update_flood_wolfssl)
 	    tls_error(P.s));
 	ck_assert_uint_gt(tls_pending_output(P.s), TLS_WOLF_OUTPUT_MAX -
 	    1024);
+}
+END_TEST
+
+/*
+ * Where wolfSSL keeps the records: at most 68 records in a row without
+ * application data (the sum of tlsrec's caps on empty records, warning
+ * alerts and post-handshake messages), here KeyUpdate requests whose
+ * answers are read, one record each.
+ */
+START_TEST(test_idle_records_wolfssl)
+{
+	uint8_t buf[64];
+	size_t i;
+	int n = 0;
+
+	pair_connect();
+	for (i = 0; i < 68; i++) {
+		ck_assert_int_eq(tls_key_update(P.c, true), 0);
+		move(P.c, P.s);
+		ck_assert_msg(tls_read(P.s, buf, sizeof(buf)) == 0, "%zu: %s",
+		    i, tls_error(P.s));
+		move(P.s, P.c);
+		ck_assert_int_eq(tls_read(P.c, buf, sizeof(buf)), 0);
+	}
+	ck_assert_int_eq(tls_write(P.c, (const uint8_t *)"ok", 2), 2);
+	move(P.c, P.s);
+	ck_assert_int_eq(tls_read(P.s, buf, sizeof(buf)), 2);
+	/* the client counts the 68 answers too */
+	ck_assert_int_eq(tls_write(P.s, (const uint8_t *)"ok", 2), 2);
+	move(P.s, P.c);
+	ck_assert_int_eq(tls_read(P.c, buf, sizeof(buf)), 2);
+	/* the run starts again after data; 70 records without any fail */
+	for (i = 0; i < 100 && n == 0; i++) {
+		ck_assert_int_eq(tls_key_update(P.c, true), 0);
+		move(P.c, P.s);
+		n = tls_read(P.s, buf, sizeof(buf));
+		move(P.s, P.c);
+		(void)tls_read(P.c, buf, sizeof(buf));
+	}
+	ck_assert_int_eq(n, -1);
+	ck_assert_uint_eq(i, 70);
+	ck_assert_int_eq(tls_status(P.s), TLS_FAILED);
+	ck_assert_str_eq(tls_error(P.s), "tls: more than 68 records in a row "
+	    "without application data");
 }
 END_TEST
 
@@ -925,6 +969,7 @@ main(void)
 	} else {
 		tcase_add_loop_test(tc, test_wolfssl_records, 0, 3);
 		tcase_add_test(tc, test_key_update_flood_wolfssl);
+		tcase_add_test(tc, test_idle_records_wolfssl);
 		fprintf(stderr, "test_tls: SKIP %zu checks: this wolfSSL "
 		    "lacks HAVE_SECRET_CALLBACK (Debian's stock build), so "
 		    "the records stay in wolfSSL and our record layer "
