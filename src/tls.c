@@ -23,6 +23,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <limits.h>
 #include <pthread.h>
@@ -239,8 +240,13 @@ tls_set_wolf_error(struct tls_session *s, const char *what, int r)
 		return;
 	}
 	wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
-	tls_set_error(s, TLS_FAIL_PROTOCOL,
-	    "tls: %s failed: %s (%d)", what, reason, e);
+	/*
+	 * A wolfSSL without WOLFSSL_NO_ASN_STRICT refuses a certificate with
+	 * a critical extension it does not know (js/rust peers' libp2p one)
+	 * before our verify callback: a bad certificate all the same.
+	 */
+	tls_set_error(s, e == ASN_CRIT_EXT_E ? TLS_FAIL_IDENTITY :
+	    TLS_FAIL_PROTOCOL, "tls: %s failed: %s (%d)", what, reason, e);
 }
 
 /*
