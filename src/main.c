@@ -36,6 +36,7 @@
 #include "log.h"
 #include "node.h"
 #include "status.h"
+#include "tls.h"
 #include "version.h"
 
 enum {
@@ -55,7 +56,7 @@ usage(FILE *f)
 	    "       peerlock run -c FILE\n"
 	    "       peerlock status -c FILE | -a HOST:PORT\n"
 	    "       peerlock demo\n"
-	    "       peerlock version\n");
+	    "       peerlock version [-v]\n");
 }
 
 /* peerlock keygen: write a new identity file, print its peer ID. */
@@ -593,7 +594,7 @@ cmd_run(int argc, char **argv)
 	struct identity *id;
 	struct resolver *dns;
 	struct event *sigterm, *sigint, *sighup;
-	char ver[96];
+	char ver[96], lib[256];
 	int fds[MAX_INHERITED];
 	size_t nfds;
 	uid_t uid = 0;
@@ -657,6 +658,9 @@ cmd_run(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
+	if (!tls_critical_ext_supported() || !tls_offload_supported())
+		log_warn("tls: %s; see docs/tls.md", tls_library_describe(lib,
+		    sizeof(lib)));
 	log_info("peerlock %s ready", version_describe(ver, sizeof(ver)));
 	sd_notify_msg("READY=1");
 	event_base_dispatch(run_base);
@@ -679,7 +683,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	char ver[96], aead[64];
+	char ver[96], aead[64], lib[256];
 
 	if (sodium_init() < 0) {
 		fprintf(stderr, "peerlock: libsodium failed to initialise\n");
@@ -710,6 +714,8 @@ main(int argc, char **argv)
 		printf("peerlock %s\n", version_describe(ver, sizeof(ver)));
 		printf("noise transport: ChaCha20-Poly1305 by %s\n",
 		    aead_describe(aead, sizeof(aead)));
+		if (argc > 1 && strcmp(argv[1], "-v") == 0)
+			printf("%s\n", tls_library_describe(lib, sizeof(lib)));
 		return 0;
 	}
 	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "-h") == 0 ||

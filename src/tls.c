@@ -22,6 +22,8 @@
  */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <limits.h>
 #include <pthread.h>
@@ -85,6 +87,13 @@ enum {
 	TLS_MAX_EMPTY_RECORDS = 32,
 	TLS_MAX_WARNING_ALERTS = 4,
 	TLS_MAX_POST_HS_MSGS = 32,
+	/*
+	 * While wolfSSL keeps the records we cannot tell those kinds apart
+	 * (wolfSSL itself allows 5 alerts per session): at most this many
+	 * records in a row without application data, the sum of the three.
+	 */
+	TLS_WOLF_MAX_IDLE_RECORDS = TLS_MAX_EMPTY_RECORDS +
+	    TLS_MAX_WARNING_ALERTS + TLS_MAX_POST_HS_MSGS,
 	/* post-handshake handshake messages (RFC 8446 4.6) */
 	HS_NEW_SESSION_TICKET = 4,
 	HS_KEY_UPDATE = 24,
@@ -144,6 +153,8 @@ struct tls_session {
 	uint64_t key_updates;		/* KeyUpdates received */
 	/* records without application data since the last that had some */
 	unsigned empty_run, warn_run, post_hs_run;
+	/* records given to wolfSSL since it last gave us data (no offload) */
+	unsigned wolf_run;
 	/*
 	 * Our KeyUpdate answer is queued in out and not yet taken: later
 	 * requests share it (RFC 8446 4.6.3 asks for one before our next
@@ -182,6 +193,7 @@ static int tls_init_ok;
 
 static void tls_set_error(struct tls_session *, enum tls_fail, const char *,
     ...) __attribute__((format(printf, 3, 4)));
+static const char *tls_alert_name(uint8_t);
 
 /* Initialise wolfSSL exactly once per process. */
 static void
@@ -212,10 +224,29 @@ tls_set_wolf_error(struct tls_session *s, const char *what, int r)
 {
 	char reason[WOLFSSL_MAX_ERROR_SZ];
 	int e = wolfSSL_get_error(s->ssl, r);
+	WOLFSSL_ALERT_HISTORY h;
 
+	/* the same reasons as our record layer's, for logs and tests */
+	if (s->status == TLS_DONE && e == VERIFY_MAC_ERROR) {
+		tls_set_error(s, TLS_FAIL_PROTOCOL, "tls: record failed "
+		    "authentication (tampered, replayed or reordered)");
+		return;
+	}
+	if (s->status == TLS_DONE && e == FATAL_ERROR &&
+	    wolfSSL_get_alert_history(s->ssl, &h) == WOLFSSL_SUCCESS &&
+	    h.last_rx.level == 2) {
+		tls_set_error(s, TLS_FAIL_ALERT, "tls: peer sent alert %s (%d)",
+		    tls_alert_name((uint8_t)h.last_rx.code), h.last_rx.code);
+		return;
+	}
 	wolfSSL_ERR_error_string_n((unsigned long)e, reason, sizeof(reason));
-	tls_set_error(s, TLS_FAIL_PROTOCOL,
-	    "tls: %s failed: %s (%d)", what, reason, e);
+	/*
+	 * A wolfSSL without WOLFSSL_NO_ASN_STRICT refuses a certificate with
+	 * a critical extension it does not know (js/rust peers' libp2p one)
+	 * before our verify callback: a bad certificate all the same.
+	 */
+	tls_set_error(s, e == ASN_CRIT_EXT_E ? TLS_FAIL_IDENTITY :
+	    TLS_FAIL_PROTOCOL, "tls: %s failed: %s (%d)", what, reason, e);
 }
 
 /*
@@ -323,6 +354,14 @@ tls_on_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	(void)ssl;
 	if (s->in_len == 0)
 		return WOLFSSL_CBIO_ERR_WANT_READ;
+	/* a new record after the handshake; the last may carry data */
+	if (s->status == TLS_DONE && s->rhdr_have == 0 &&
+	    ++s->wolf_run > TLS_WOLF_MAX_IDLE_RECORDS + 1) {
+		tls_set_error(s, TLS_FAIL_PROTOCOL, "tls: more than %d records "
+		    "in a row without application data",
+		    TLS_WOLF_MAX_IDLE_RECORDS);
+		return WOLFSSL_CBIO_ERR_GENERAL;
+	}
 	n = tls_recv_limit(s, sz < 0 ? 0 : (size_t)sz);
 	memcpy(buf, s->in + s->in_off, n);
 	s->in_off += n;
@@ -340,6 +379,13 @@ tls_on_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	size_t n = sz < 0 ? 0 : (size_t)sz;
 
 	(void)ssl;
+	if (s->status == TLS_DONE && s->out_len + n > TLS_WOLF_OUTPUT_MAX) {
+		tls_set_error(s, TLS_FAIL_PROTOCOL, "tls: over %d bytes of "
+		    "our answers queued (the peer asks for KeyUpdates and does "
+		    "not read)",
+		    TLS_WOLF_OUTPUT_MAX);
+		return WOLFSSL_CBIO_ERR_GENERAL;
+	}
 	if (tls_out_room(s, n) != 0)
 		return WOLFSSL_CBIO_ERR_GENERAL;
 	memcpy(s->out + s->out_off + s->out_len, buf, n);
@@ -1403,8 +1449,10 @@ tls_read(struct tls_session *s, uint8_t *out, size_t cap)
 	if (cap == 0)
 		return 0;
 	r = wolfSSL_read(s->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
-	if (r > 0)
+	if (r > 0) {
+		s->wolf_run = 0;
 		return r;
+	}
 	e = wolfSSL_get_error(s->ssl, r);
 	if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
 		return 0;
@@ -1453,11 +1501,36 @@ tls_send_record(struct tls_session *s, uint8_t type, const uint8_t *msg,
 	return tls_queue_record(s, type, msg, len);
 }
 
+/*
+ * tls_key_update() while wolfSSL keeps the records: wolfSSL_update_keys()
+ * asks for an answer unless a request of ours is outstanding, when it
+ * sends a plain KeyUpdate (and clears it) instead; so one more call
+ * makes the next one a request.  Only requests can be sent this way.
+ */
+static int
+tls_wolf_key_update(struct tls_session *s, bool request)
+{
+	int outstanding = 0;
+
+	if (!request || wolfSSL_key_update_response(s->ssl, &outstanding) != 0)
+		return -1;
+	if ((outstanding &&
+	    wolfSSL_update_keys(s->ssl) != WOLFSSL_SUCCESS) ||
+	    wolfSSL_update_keys(s->ssl) != WOLFSSL_SUCCESS) {
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot send a KeyUpdate");
+		return -1;
+	}
+	return 0;
+}
+
 int
 tls_key_update(struct tls_session *s, bool request)
 {
-	if (!s->offloaded || s->status != TLS_DONE || s->sent_close)
+	if (s->status != TLS_DONE || s->sent_close)
 		return -1;
+	if (!s->offloaded)
+		return s->ssl != NULL ? tls_wolf_key_update(s, request) : -1;
 	if (tls_send_key_update(s, request) != 0) {
 		tls_set_error(s, TLS_FAIL_INTERNAL,
 		    "tls: cannot send a KeyUpdate");
@@ -1536,4 +1609,25 @@ tls_critical_ext_supported(void)
 #else
 	return false;
 #endif
+}
+
+/*
+ * What this build's wolfSSL can do, for `peerlock version -v` and the
+ * start-up log: its version and the three build options that differ
+ * between Debian's stock library and contrib/build-wolfssl.sh.
+ */
+char *
+tls_library_describe(char *buf, size_t cap)
+{
+	bool aesni = false;
+
+#if defined(WOLFSSL_AESNI)
+	aesni = true;
+#endif
+	snprintf(buf, cap, "wolfSSL %s: critical libp2p extension %s "
+	    "(WOLFSSL_NO_ASN_STRICT), own TLS record layer %s "
+	    "(HAVE_SECRET_CALLBACK), AES-NI/AVX assembly %s",
+	    wolfSSL_lib_version(), tls_critical_ext_supported() ? "yes" : "no",
+	    tls_offload_supported() ? "yes" : "no", aesni ? "yes" : "no");
+	return buf;
 }

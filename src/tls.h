@@ -51,7 +51,18 @@ enum {
 	TLS_MAX_PLAINTEXT = 16384,	/* per record */
 	TLS_INPUT_MAX = 65536,		/* bounded input queue */
 	TLS_OUTPUT_HIGH = 262144,	/* tls_write() refuses above this */
-	TLS_WRITE_MAX = 65536		/* plaintext accepted per tls_write() */
+	TLS_WRITE_MAX = 65536,		/* plaintext accepted per tls_write() */
+	/*
+	 * Without the offload (a wolfSSL lacking HAVE_SECRET_CALLBACK, e.g.
+	 * Debian's stock build) wolfSSL answers every KeyUpdate request at
+	 * once, and conn.c leaves answers queued here while the encrypted
+	 * output is above its mark.  tls_write() stops at TLS_OUTPUT_HIGH
+	 * and adds at most TLS_WRITE_MAX in records, so only a peer that
+	 * makes us answer and never reads gets the output queue past this:
+	 * the session fails ("tls: over N bytes of our answers queued")
+	 * instead of growing.
+	 */
+	TLS_WOLF_OUTPUT_MAX = TLS_OUTPUT_HIGH + TLS_WRITE_MAX + 65536
 };
 
 #define TLS_ALPN "libp2p"
@@ -209,7 +220,10 @@ uint64_t tls_key_updates(const struct tls_session *s);
 
 /*
  * Send a KeyUpdate now (asking the peer to update too if request) and
- * switch to the next write key.  0, or -1 before the offload.
+ * switch to the next write key.  0, or -1 before the handshake is done.
+ * Without the offload (tls_offload_supported() false) only requests can
+ * be sent, through wolfSSL_update_keys(), which may put a plain
+ * KeyUpdate first (wolfSSL's state decides); request false is -1.
  */
 int tls_key_update(struct tls_session *s, bool request);
 
@@ -266,5 +280,13 @@ bool tls_critical_ext_supported(void);
  * ChaCha20-Poly1305.  Two peerlocks negotiate this one.
  */
 const char *tls_preferred_cipher(void);
+
+/*
+ * "wolfSSL 5.5.4: critical libp2p extension yes|no (WOLFSSL_NO_ASN_STRICT),
+ * own TLS record layer yes|no (HAVE_SECRET_CALLBACK), AES-NI/AVX assembly
+ * yes|no" into buf (cap bytes); returns buf.  Debian's stock library
+ * says no to all three (docs/testing.md, "Two wolfSSL builds").
+ */
+char *tls_library_describe(char *buf, size_t cap);
 
 #endif

@@ -325,15 +325,39 @@ while kill -0 "$kf" 2>/dev/null; do
 done
 wait "$kf"
 cat "$T/kuflood.out"
-check "ku-flood: the flood ran" grep -q "KeyUpdate requests" "$T/kuflood.out"
+kun=$(sed -n 's/^plpeer ku-flood: \([0-9]*\) KeyUpdate requests$/\1/p' \
+    "$T/kuflood.out")
+check "ku-flood: the flood ran (${kun:-0} requests)" test "${kun:-0}" -ge 1000
 # 2 MiB in a plain build (0.9-1.1 MiB measured; 3 MiB without the fix);
 # ASan's redzones and shadow memory multiply every allocation: 8 MiB there.
 kubound=2048
 ldd "$PEERLOCK" 2>/dev/null | grep -q libasan && kubound=8192
 check "ku-flood: B's RSS grew under $kubound KiB ($rss0 -> $rssmax KiB)" \
     test "$((rssmax - rss0))" -lt "$kubound"
-check "zero-record: B sends unexpected_message before closing" \
-    "$TOOLS/plpeer" tls "$PB" --key "$T/H.key" --mode zero-record --hold 5
+# A wolfSSL without HAVE_SECRET_CALLBACK (Debian's stock build) keeps
+# the records itself: it answers every request, so instead of sharing
+# answers B cuts the flooder off once TLS_WOLF_OUTPUT_MAX bytes of them
+# wait in tls.c (tls.h); and plpeer, linked to the same library, cannot
+# seal a record of its own choosing for zero-record.
+# Whether B's queue reaches that bound within the 20 s depends on how
+# much the kernel's socket buffers absorb first (test_tls asserts the
+# cut-off itself); the RSS bound above is what must hold either way.
+if "$PEERLOCK" version -v | grep -q "own TLS record layer no"; then
+	if grep -q "tls: over [0-9]* bytes of our answers queued" "$T/B.log"
+	then
+		echo "ku-flood (wolfSSL records): B cut the flooder off"
+	else
+		echo "ku-flood (wolfSSL records): B's answers fit in the socket" \
+		    "buffers for the 20 s: not cut off"
+	fi
+	echo "SKIP: zero-record: this wolfSSL lacks HAVE_SECRET_CALLBACK," \
+	    "so plpeer cannot seal an all-zero record (and B's records are" \
+	    "wolfSSL's, not tlsrec's): run against contrib/build-wolfssl.sh"
+else
+	check "zero-record: B sends unexpected_message before closing" \
+	    "$TOOLS/plpeer" tls "$PB" --key "$T/H.key" --mode zero-record \
+	    --hold 5
+fi
 
 # --- the honest tunnel ------------------------------------------------------
 touch "$T/stop"
