@@ -1,6 +1,7 @@
 #!/bin/sh
-# build-interop-rust.sh - build tests/interop/rust (rspeer, rust-libp2p's
-# noise and tls upgrades on raw TCP) for tests/interop/cells-rust.sh.
+# build-interop-rust.sh - build tests/interop/rust (rspeer: rust-libp2p's
+# noise and tls upgrades on raw TCP, and a full Swarm with yamux, identify,
+# ping and /x/echo for node mode) for tests/interop/cells-rust.sh.
 #   contrib/build-interop-rust.sh             install missing packages, build
 #   contrib/build-interop-rust.sh --no-install  build only if cargo is usable
 # Everything lands outside the clone, under $PEERLOCK_INTEROP_CACHE

@@ -411,8 +411,10 @@ node_pair() {
 		_cp="$_cp $i:$!"
 		[ $((i % _par)) -eq 0 ] || [ $i -eq 4 ] || continue
 		for p in $_cp; do
-			wait "${p#*:}" ||
-			    { _v=FAIL _m="tunnel_${p%%:*}:$(last_line "$(cat "$d/c${p%%:*}.out")")"; }
+			wait "${p#*:}" && continue
+			[ $_v = PASS ] &&
+			    _m="tunnel_${p%%:*}:$(last_line "$(cat "$d/c${p%%:*}.out")")"
+			_v=FAIL
 		done
 		_cp=""
 	done
