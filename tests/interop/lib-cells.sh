@@ -309,17 +309,19 @@ node_pair() {
 	d="$work/node-$_sec"
 	mkdir -p "$d"
 	: >"$d/keygen.log"
-	for _who in dial listen bad; do
-		if ! _id=$(peer_keygen ed25519 "$d/$_who.key" 2>>"$d/keygen.log") ||
-		    [ -z "$_id" ]; then
-			_m="$IMPL keygen --type ed25519 failed: $(last_line "$(cat "$d/keygen.log")")"
-			cell "$_sec" "$_din" "$_t" FAIL "$_m"
-			cell "$_sec" "$_dout" "$_t" FAIL "$_m"
-			MODE=raw
-			return
-		fi
-		eval "ID_$_who=\$_id"
-	done
+	# the dialer, the listener, and a node that no route names
+	if ! ID_dial=$(peer_keygen ed25519 "$d/dial.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_dial" ] ||
+	    ! ID_listen=$(peer_keygen ed25519 "$d/listen.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_listen" ] ||
+	    ! ID_bad=$(peer_keygen ed25519 "$d/bad.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_bad" ]; then
+		_m="$IMPL keygen --type ed25519 failed: $(last_line "$(cat "$d/keygen.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		MODE=raw
+		return
+	fi
 	want_pl=$PLID want_node=$ID_listen
 	if [ -n "${CELLS_WRONG_PEER:-}" ]; then
 		want_pl=$BADPLID want_node=$BADPLID

@@ -58,8 +58,7 @@ struct Node {
 fn build_swarm(key: Keypair, security: &str) -> Swarm<Node> {
     let behaviour = |k: &Keypair| Node {
         identify: identify::Behaviour::new(
-            identify::Config::new("ipfs/0.1.0".into(), k.public())
-                .with_agent_version(AGENT.into()),
+            identify::Config::new("ipfs/0.1.0".into(), k.public()).with_agent_version(AGENT.into()),
         ),
         ping: ping::Behaviour::new(ping::Config::new()),
         stream: libp2p_stream::Behaviour::new(),
@@ -102,7 +101,10 @@ fn build_swarm(key: Keypair, security: &str) -> Swarm<Node> {
 fn watchdog(d: Duration, what: &'static str) {
     std::thread::spawn(move || {
         std::thread::sleep(d);
-        die(&format!("error: {what}: hard timeout after {}s", d.as_secs()), EXIT_FAIL);
+        die(
+            &format!("error: {what}: hard timeout after {}s", d.as_secs()),
+            EXIT_FAIL,
+        );
     });
 }
 
@@ -143,7 +145,9 @@ async fn node_dial(args: &Args, key: Keypair, want: PeerId) -> Result<String, Fa
     let addr = addr.with(Protocol::P2p(want));
 
     let mut swarm = build_swarm(key, security);
-    let opts = DialOpts::peer_id(want).addresses(vec![addr.clone()]).build();
+    let opts = DialOpts::peer_id(want)
+        .addresses(vec![addr.clone()])
+        .build();
     if let Err(e) = swarm.dial(opts) {
         return fail(EXIT_FAIL, format!("dial {addr}: {e}"));
     }
@@ -236,9 +240,9 @@ fn dial_failure(addr: &Multiaddr, e: DialError) -> Fail {
             msg: format!("unexpected remote peer {obtained} at {addr}"),
         },
         DialError::Transport(errs) => {
-            let refused = errs.iter().any(|(_, te)| {
-                format!("{te:?}").contains("ConnectionRefused")
-            });
+            let refused = errs
+                .iter()
+                .any(|(_, te)| format!("{te:?}").contains("ConnectionRefused"));
             let msg = errs
                 .iter()
                 .map(|(a, te)| format!("{a}: {te}: {te:?}"))
@@ -280,7 +284,10 @@ pub fn cmd_node_dial(argv: &[String]) {
             };
             die(&format!("error{tag}: {}", f.msg), f.code);
         }
-        Err(_) => die(&format!("error: timeout after {}s", limit.as_secs()), EXIT_FAIL),
+        Err(_) => die(
+            &format!("error: timeout after {}s", limit.as_secs()),
+            EXIT_FAIL,
+        ),
     }
 }
 
