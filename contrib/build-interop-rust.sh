@@ -1,15 +1,22 @@
 #!/bin/sh
-# build-interop-rust.sh - build tests/interop/rust (rspeer, rust-libp2p's
-# noise and tls upgrades on raw TCP) for tests/interop/cells-rust.sh.
+# build-interop-rust.sh - build tests/interop/rust (rspeer: rust-libp2p's
+# noise and tls upgrades on raw TCP, and a full Swarm with yamux, identify,
+# ping and /x/echo for node mode) for tests/interop/cells-rust.sh.
 #   contrib/build-interop-rust.sh             install missing packages, build
 #   contrib/build-interop-rust.sh --no-install  build only if cargo is usable
 # Everything lands outside the clone, under $PEERLOCK_INTEROP_CACHE
 # (default /var/cache/peerlock-interop):
 #   cargo/        CARGO_HOME (registry and git caches)
 #   rust-target/  CARGO_TARGET_DIR (build outputs)
-#   bin/rspeer    the binary the cells run
-#   rspeer.stamp  hash of Cargo.toml, Cargo.lock, src/ and `rustc -V`
-# A second run with an unchanged peer and toolchain is a no-op (stamp match).
+#   bin/rspeer-HASH  the binary the cells run, one per HASH: the sha256 of
+#                 Cargo.toml, Cargo.lock, src/ and `rustc -V`, so that
+#                 worktrees or branches with different rspeer sources never
+#                 run each other's binary (the newest 6 are kept)
+#   bin/rspeer    a link to the last one built, for use by hand
+#   rspeer.stamp  the HASH of the last build
+#   rust.lock     one cargo build and copy at a time (flock)
+# A second run with an unchanged peer and toolchain is a no-op (the
+# binary of that hash exists).
 # Prints the binary's path on the last line of stdout; exit 0 on success,
 # 1 when the build fails or no usable toolchain is there.
 set -eu
@@ -69,11 +76,20 @@ mkdir -p "$cache/bin"
 export CARGO_HOME="$cache/cargo"
 export CARGO_TARGET_DIR="$cache/rust-target"
 stamp="$cache/rspeer.stamp"
-bin="$cache/bin/rspeer"
 want=$( (cd "$src" && cat Cargo.toml Cargo.lock && find src -type f |
     LC_ALL=C sort | xargs cat && rustc -V) | sha256sum | cut -d' ' -f1)
-if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+bin="$cache/bin/rspeer-$want"
+if [ -x "$bin" ]; then
 	say "rspeer up to date ($want)"
+	echo "$bin"
+	exit 0
+fi
+# Two cells scripts (two worktrees, or make check's two matrices) share
+# CARGO_TARGET_DIR: one build-and-copy at a time, then look again.
+exec 9>"$cache/rust.lock"
+flock 9
+if [ -x "$bin" ]; then
+	say "rspeer up to date ($want), built meanwhile"
 	echo "$bin"
 	exit 0
 fi
@@ -85,6 +101,12 @@ t0=$(date +%s)
 (cd "$src" && cargo build --release --locked -j "${CARGO_JOBS:-2}") >&2
 cp "$CARGO_TARGET_DIR/release/rspeer" "$bin.tmp"
 mv "$bin.tmp" "$bin"
+ln -sfn "rspeer-$want" "$cache/bin/rspeer"
 echo "$want" >"$stamp"
+# keep the newest 6 builds
+# shellcheck disable=SC2010,SC2012 # the names are rspeer-<hex>
+ls -t "$cache/bin" | grep '^rspeer-[0-9a-f]*$' | tail -n +7 |
+    while read -r old; do rm -f "$cache/bin/$old"; done
+exec 9>&-
 say "built $bin in $(($(date +%s) - t0)) s"
 echo "$bin"

@@ -1270,6 +1270,25 @@ session_input(struct session *s)
 	return s->dead ? -1 : 0;
 }
 
+/*
+ * Streams whose end the peer's close cuts short: tunnels, and inbound
+ * streams still negotiating their protocol.  The peer's ping and identify
+ * streams are not counted: a libp2p node may keep its /ipfs/ping/1.0.0
+ * stream open between pings (rust-libp2p does, docs/interop.md), so
+ * closing the connection with it open is that node's normal end.
+ */
+static unsigned
+session_open_tunnels(const struct session *s)
+{
+	const struct stream *st;
+	unsigned n = 0;
+
+	for (st = s->head; st != NULL; st = st->next)
+		if (st->kind != SK_PING && st->kind != SK_IDENTIFY)
+			n++;
+	return n;
+}
+
 /* Encrypted side readable. */
 static void
 session_on_read(struct bufferevent *bev, void *arg)
@@ -1280,7 +1299,7 @@ session_on_read(struct bufferevent *bev, void *arg)
 	if (session_input(s) != 0)
 		return;
 	if (secchan_peer_closed(s->sc)) {
-		session_fail(s, s->nstreams == 0 ? CONN_R_DONE :
+		session_fail(s, session_open_tunnels(s) == 0 ? CONN_R_DONE :
 		    CONN_R_PEER_CLOSED, "peer closed the session (TLS "
 		    "close_notify)");
 		return;
@@ -1339,6 +1358,7 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 	char detail[200];
+	unsigned n;
 
 	(void)bev;
 	if (what & BEV_EVENT_ERROR) {
@@ -1350,10 +1370,11 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		if (session_input(s) != 0)
 			return;
+		n = session_open_tunnels(s);
 		snprintf(detail, sizeof(detail), "peer closed the connection "
-		    "with %u streams open", s->nstreams);
-		session_fail(s, s->nstreams == 0 ? CONN_R_DONE :
-		    CONN_R_PEER_CLOSED, s->nstreams == 0 ? NULL : detail);
+		    "with %u streams open", n);
+		session_fail(s, n == 0 ? CONN_R_DONE : CONN_R_PEER_CLOSED,
+		    n == 0 ? NULL : detail);
 	}
 }
 

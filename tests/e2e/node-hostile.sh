@@ -82,14 +82,15 @@ nok() { grep -c "^ok" "$T/honest.out"; }
 # sampling B's RSS; assert the RSS bound, that honest transfers
 # completed during the attack and none failed, that the output of
 # plyamux matches CHECK and that B logged one close line for the
-# attacker's session, with a reason matching REASON.
+# attacker's session, with a reason matching REASON.  $LABEL, if set,
+# names the run in the messages and files instead of MODE.
 attack() {
-	mode=$1 want=$2 out_re=$3
+	mode=$1 want=$2 out_re=$3 tag=${LABEL:-$1}
 	shift 3
 	log_mark B
 	r0=$(rss_kb "$PID_B"); h0=$(nok)
 	"$TOOLS/plyamux" "$PB" --key "$T/H.key" --expect "$ID_B" \
-	    --mode "$mode" "$@" >"$T/$mode.out" 2>&1 &
+	    --mode "$mode" "$@" >"$T/$tag.out" 2>&1 &
 	ap=$!
 	max=$r0
 	while kill -0 "$ap" 2>/dev/null; do
@@ -101,27 +102,27 @@ attack() {
 	# give the honest loop a moment to finish the transfer in flight
 	for _ in $(seq 50); do [ "$(nok)" -gt "$h0" ] && break; sleep 0.1; done
 	h1=$(nok)
-	echo "$mode: $(cat "$T/$mode.out")"
-	echo "$mode: B RSS $r0 -> max $max KiB (+$((max - r0))); honest transfers during: $((h1 - h0))"
-	echo "$mode $((max - r0))" >>"$T/measured"
-	check "$mode: plyamux ran (exit $arc)" test "$arc" -eq 0
-	check "$mode: plyamux saw $out_re" grep -q -- "$out_re" "$T/$mode.out"
-	check "$mode: B grew < $RSS_BOUND KiB (+$((max - r0)))" \
+	echo "$tag: $(cat "$T/$tag.out")"
+	echo "$tag: B RSS $r0 -> max $max KiB (+$((max - r0))); honest transfers during: $((h1 - h0))"
+	echo "$tag $((max - r0))" >>"$T/measured"
+	check "$tag: plyamux ran (exit $arc)" test "$arc" -eq 0
+	check "$tag: plyamux saw $out_re" grep -q -- "$out_re" "$T/$tag.out"
+	check "$tag: B grew < $RSS_BOUND KiB (+$((max - r0)))" \
 	    test $((max - r0)) -lt "$RSS_BOUND"
-	check "$mode: honest transfers completed since the attack began" \
+	check "$tag: honest transfers completed since the attack began" \
 	    test "$h1" -gt "$h0"
 	case $mode in *flood|*trickle|stall)
-		check "$mode: honest transfers completed while it ran ($((hm - h0)))" \
+		check "$tag: honest transfers completed while it ran ($((hm - h0)))" \
 		    test "$hm" -gt "$h0" ;;
 	esac
-	check "$mode: no honest transfer failed" \
+	check "$tag: no honest transfer failed" \
 	    sh -c "! grep -q FAIL '$T/honest.out'"
 	logged_after B "closed route=session .*peer=$ID_H" >/dev/null
 	sleep 0.2
-	since B | grep "closed route=" | grep "peer=$ID_H" >"$T/$mode.closes"
-	check "$mode: one session close line for the attacker" \
-	    test "$(grep -c "route=session" "$T/$mode.closes")" -eq 1
-	check "$mode: B's reason: $want" grep -q -- "route=session .*$want" "$T/$mode.closes"
+	since B | grep "closed route=" | grep "peer=$ID_H" >"$T/$tag.closes"
+	check "$tag: one session close line for the attacker" \
+	    test "$(grep -c "route=session" "$T/$tag.closes")" -eq 1
+	check "$tag: B's reason: $want" grep -q -- "route=session .*$want" "$T/$tag.closes"
 }
 
 E='closed=eof\|closed=reset'
@@ -149,6 +150,13 @@ attack lazy "reason=closed_early: peer closed the connection with 1 streams open
 attack push "reason=done" "echo=1" --hold 5
 attack stall "reason=closed_early: peer closed the connection with 1 streams open" \
     "open_after=1" --seconds "$SECS" --proto /x/src
+# a peer that leaves only its ping stream open (rust-libp2p keeps one
+# between pings) and closes the connection: its normal end, not an early
+# close (B echoes the token as ping bytes; the stream is never ended)
+LABEL=ping-left-open
+attack lazy "reason=done" "open_after=1" --hold 1 \
+    --proto /ipfs/ping/1.0.0
+LABEL=
 # last (its half-open streams leave the heap larger for what follows):
 # the peer gets max_connections_per_ip (256) streams, the rest are
 # refused, and B's max_connections stays open to everyone else

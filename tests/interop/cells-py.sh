@@ -1,9 +1,10 @@
 #!/bin/sh
-# cells-py.sh - raw-mode interop cells against py-libp2p (pypeer.py,
-# tests/interop/py: py-libp2p's own SecurityMultistream with its noise or
-# TLS transport on a bare TCP connection, then echo).  Prints one line per
-# cell:
-#   CELL py noise|tls impl->peerlock|peerlock->impl raw TYPE PASS|FAIL|SKIP DETAIL
+# cells-py.sh - interop cells against py-libp2p (pypeer.py, tests/interop/py).
+# Raw mode: py-libp2p's own SecurityMultistream with its noise or TLS
+# transport on a bare TCP connection, then echo.  Node mode (pynode.py): a
+# full py-libp2p host (tcp, noise or tls, yamux, identify, ping) opening and
+# serving /x/echo.  Prints one line per cell:
+#   CELL py noise|tls impl->peerlock|peerlock->impl raw|node TYPE PASS|FAIL|SKIP DETAIL
 # and exits 0 (tests/interop/lib-cells.sh has the details).
 # Gets PEERLOCK, top_srcdir and top_builddir like interop.sh.  PYPEER_PYTHON
 # names a python with py-libp2p; otherwise contrib/build-interop-py.sh
@@ -37,6 +38,17 @@ peer_keygen() {
 peer_listen() {
 	"$PYPEER_PYTHON" "$PYPEER" listen --key "$1" --port 0 --port-file "$2" \
 	    --security "$4" --expect-peer "$5" 2>"$3" &
+}
+
+peer_node_listen() {
+	"$PYPEER_PYTHON" "$PYPEER" node-listen --key "$1" --port 0 \
+	    --port-file "$2" --security "$5" >"$3" 2>"$4" &
+}
+
+peer_node_dial() {
+	timeout "$T" "$PYPEER_PYTHON" "$PYPEER" node-dial --key "$1" \
+	    --host 127.0.0.1 --port "$2" --peer "$3" --bytes "$4" \
+	    --seed "$4$3" --security "$5" --timeout 80
 }
 
 peer_dial() {

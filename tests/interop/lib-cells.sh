@@ -10,6 +10,16 @@
 #   peer_dial KEY PORT PEER_ID BYTES SEC   dial, echo BYTES; exit 0 ok,
 #                                  3 peer mismatch, other: failure
 # and optionally IMPL_SKIP_TYPES ("type:reason ..." printed as SKIP cells).
+# For the node-mode cells it also defines
+#   peer_node_listen KEY PORTFILE OUT ERR SEC   start a full node serving
+#                                  /x/echo in the background (pid in $!;
+#                                  event lines on OUT)
+#   peer_node_dial KEY PORT PEER_ID BYTES SEC   a full node dials peerlock,
+#                                  identify, ping, BYTES on /x/echo; the
+#                                  `ok ...` line on stdout; exit 0 ok,
+#                                  3 peer mismatch, other: failure
+# and may set IMPL_NODE_SECS (default "noise tls") and IMPL_NODE_CONCURRENT
+# (how many forward tunnels run at once, default 4).
 # Then it calls cells_main.
 #
 # For each security protocol (noise, tls) and key type, one `peerlock run`
@@ -24,13 +34,31 @@
 #                     admits peerlock's ID): 1 B and 1 MiB echoed; the
 #                     listener must log peerlock's ID as its remote; the
 #                     forward to a wrong /p2p/ ID must close the client.
-# stdout gets only `CELL <impl> <sec> <dir> raw <type> PASS|FAIL|SKIP
+# Node mode (node_pair, per security protocol, Ed25519 on both sides): one
+# `peerlock run` with a node-mode expose (protocol = /x/echo, peers = the
+# impl dialer's ID, target echod) and two node-mode forwards (to the impl
+# node's listener, and to the same address with an impostor's /p2p/ ID).
+#   impl->peerlock    the impl node dials the expose: yamux, identify (the
+#                     agent peerlock sent starts with peerlock/ and its
+#                     protocols list /x/echo), one ping, 1 MiB echoed on
+#                     /x/echo with a half-close, sha256 compared; the same
+#                     dial expecting another ID exits 3; an impl node that
+#                     is not in the expose's peers gets no echo.
+#   peerlock->impl    4 concurrent plclient 1 MiB tunnels (one at a time
+#                     with IMPL_NODE_CONCURRENT=1), then 1 MiB with
+#                     half-close, through the forward to the impl node's
+#                     /x/echo, all over one session; the impl node logged
+#                     5 echoed streams from peerlock's ID and identify from
+#                     peerlock (agent peerlock/); the impostor forward
+#                     closes its client (plclient exit 3).
+# stdout gets only `CELL <impl> <sec> <dir> raw|node <type> PASS|FAIL|SKIP
 # <detail>` lines; everything else goes to stderr.  Exit 0.
 #
 # CELLS_WRONG_PEER=1 (self-check): the peers are told wrong IDs for the
 # positive cases (the impl dials expecting an impostor's ID, the forward
 # points at the impostor's /p2p/ ID): every cell must then FAIL.
-# CELLS_SECURITY / CELLS_TYPES restrict the matrix; KEEP_TMP=1 keeps logs.
+# CELLS_SECURITY / CELLS_TYPES / CELLS_MODES ("raw", "node") restrict the
+# matrix; KEEP_TMP=1 keeps logs.
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -46,12 +74,20 @@ log() { echo "cells-$IMPL: $*" >&2; }
 
 # cell SEC DIR TYPE VERDICT DETAIL...: print one result line.  The detail
 # is squeezed to one line of at most 160 characters without spaces.
+# MODE (raw, or node in node_pair) is the mode column.
+MODE=raw
 cell() {
 	_d=$(printf '%s' "${5:--}" | tr '\n\t ' '   ' | sed 's/  */_/g' |
 	    cut -c1-160)
-	echo "CELL $IMPL $1 $2 raw $3 $4 ${_d:--}"
+	echo "CELL $IMPL $1 $2 $MODE $3 $4 ${_d:--}"
 	[ "$4" = FAIL ] && keep=1
 	return 0
+}
+
+# has_node: the sourcing script defined the node-mode hooks.
+has_node() {
+	command -v peer_node_dial >/dev/null 2>&1 &&
+	    command -v peer_node_listen >/dev/null 2>&1
 }
 
 # The direction column is literal: the implementation is the impl column.
@@ -66,6 +102,13 @@ skip_all() {
 			cell "$_s" "$(dir_out)" "$_t" SKIP "$1"
 		done
 	done
+	if has_node; then
+		MODE=node
+		for _s in ${CELLS_SECURITY:-${IMPL_NODE_SECS:-noise tls}}; do
+			cell "$_s" "$(dir_in)" ed25519 SKIP "$1"
+			cell "$_s" "$(dir_out)" ed25519 SKIP "$1"
+		done
+	fi
 	exit 0
 }
 
@@ -109,11 +152,14 @@ wait_file() {
 	done
 }
 
-# start_peerlock DIR SEC IMPLID IMPLPORT BADID EXPOSE_PEER: write
+# start_peerlock DIR SEC IMPLID IMPLPORT BADID EXPOSE_PEER [PROTO]: write
 # DIR/peerlock.conf with fresh ports and start `peerlock run`; sets plpid,
 # PLPORT, FWDPORT, BADFWDPORT.  Retries with other ports (3 attempts) if a
-# port was taken between free_port and peerlock's bind.
+# port was taken between free_port and peerlock's bind.  With PROTO, the
+# forwards and the expose are node-mode routes of that protocol.
 start_peerlock() {
+	_proto=""
+	[ -n "${7:-}" ] && _proto="protocol = $7"
 	for _attempt in 1 2 3; do
 		PLPORT=$(free_port) && FWDPORT=$(free_port) &&
 		    BADFWDPORT=$(free_port) || return 1
@@ -127,14 +173,17 @@ handshake_timeout = 10s
 [forward.impl]
 listen = 127.0.0.1:$FWDPORT
 peer   = /ip4/127.0.0.1/tcp/$4/p2p/$3
+$_proto
 
 [forward.impostor]
 listen = 127.0.0.1:$BADFWDPORT
 peer   = /ip4/127.0.0.1/tcp/$4/p2p/$5
+$_proto
 
 [expose.echo]
 peers  = $6
 target = 127.0.0.1:$ECHOPORT
+$_proto
 EOF
 		"$PEERLOCK" run -c "$1/peerlock.conf" 2>"$1/peerlock.log" &
 		plpid=$!
@@ -251,6 +300,173 @@ run_pair() {
 	wait "$plpid" "$lpid" 2>/dev/null
 }
 
+# node_pair SEC: both node-mode cells for one security protocol (Ed25519
+# identities everywhere; the key types are the raw cells' business).
+node_pair() {
+	_sec=$1 _t=ed25519
+	MODE=node
+	_din=$(dir_in) _dout=$(dir_out)
+	d="$work/node-$_sec"
+	mkdir -p "$d"
+	: >"$d/keygen.log"
+	# the dialer, the listener, and a node that no route names
+	if ! ID_dial=$(peer_keygen ed25519 "$d/dial.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_dial" ] ||
+	    ! ID_listen=$(peer_keygen ed25519 "$d/listen.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_listen" ] ||
+	    ! ID_bad=$(peer_keygen ed25519 "$d/bad.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_bad" ]; then
+		_m="$IMPL keygen --type ed25519 failed: $(last_line "$(cat "$d/keygen.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		MODE=raw
+		return
+	fi
+	want_pl=$PLID want_node=$ID_listen
+	if [ -n "${CELLS_WRONG_PEER:-}" ]; then
+		want_pl=$BADPLID want_node=$BADPLID
+	fi
+
+	peer_node_listen "$d/listen.key" "$d/node.port" "$d/node.out" \
+	    "$d/node.err" "$_sec"
+	lpid=$!
+	if ! wait_file "$d/node.port" "$lpid"; then
+		_m="$IMPL node-listen did not start: $(last_line "$(cat "$d/node.err")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		kill "$lpid" 2>/dev/null
+		MODE=raw
+		return
+	fi
+	NODEPORT=$(cat "$d/node.port")
+	# forward.impl -> the node (its real ID), forward.impostor -> the same
+	# address with peerlock's impostor ID; the expose admits the dialer.
+	if ! start_peerlock "$d" "$_sec" "$want_node" "$NODEPORT" "$BADPLID" \
+	    "$ID_dial" /x/echo; then
+		_m="peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		kill "$lpid" "$plpid" 2>/dev/null
+		MODE=raw
+		return
+	fi
+
+	# <impl> node -> peerlock node-mode expose -> echod
+	_v=PASS _m=""
+	out=$(peer_node_dial "$d/dial.key" "$PLPORT" "$want_pl" 1048576 "$_sec" \
+	    2>>"$d/dial.log")
+	rc=$?
+	echo "$out" >>"$d/dial.log"
+	case "$rc:$out" in
+	0:"ok bytes=1048576 "*) ;;
+	*) _v=FAIL _m="node-dial_1MiB:exit$rc:$(last_line "$(tail -n 3 "$d/dial.log")")" ;;
+	esac
+	if [ $_v = PASS ]; then
+		case "$out" in
+		*" muxer=/yamux/1.0.0 "*) ;;
+		*) _v=FAIL _m="no_yamux:$out" ;;
+		esac
+	fi
+	if [ $_v = PASS ]; then
+		case "$out" in
+		*" agent=peerlock/"*" protocols="*/x/echo*) ;;
+		*) _v=FAIL _m="identify_from_peerlock_lacks_agent_peerlock/_or_/x/echo:$out" ;;
+		esac
+	fi
+	if [ $_v = PASS ]; then
+		out=$(peer_node_dial "$d/dial.key" "$PLPORT" "$BADPLID" 100 \
+		    "$_sec" 2>>"$d/dial.log")
+		rc=$?
+		[ $rc -eq 3 ] ||
+		    _v=FAIL _m="node-dial_expecting_wrong_ID:exit$rc(want3):$(last_line "$(tail -n 3 "$d/dial.log")")"
+	fi
+	if [ $_v = PASS ]; then
+		out=$(peer_node_dial "$d/bad.key" "$PLPORT" "$PLID" 100 \
+		    "$_sec" 2>>"$d/dial.log")
+		rc=$?
+		# TLS 1.3: the client is done before the server has read its
+		# certificate, so the dialer may see the close before peerlock logs.
+		_i=0
+		while ! grep -q "peer=$ID_bad .*reason=not_allowed" "$d/peerlock.log" &&
+		    [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		if [ $rc -eq 0 ]; then
+			_v=FAIL _m="a_node_not_in_peers_got_an_echo:$out"
+		elif ! grep -q "peer=$ID_bad .*reason=not_allowed" "$d/peerlock.log"; then
+			_v=FAIL _m="a_node_not_in_peers:exit$rc,but_peerlock_logged_no_not_allowed_for_it"
+		fi
+	fi
+	[ $_v = PASS ] &&
+	    _m="yamux,identify(peerlock/,/x/echo),ping,1MiB_/x/echo_half-close,wrong-ID-refused,unlisted-peer-refused"
+	cell "$_sec" "$_din" "$_t" $_v "$_m"
+	[ $_v = PASS ] || log "$_sec node $_din: see $d"
+
+	# plclient -> peerlock node-mode forward -> <impl> node's /x/echo
+	_v=PASS _m=""
+	# 4 tunnels, IMPL_NODE_CONCURRENT (default 4) at a time
+	_cp="" _par=${IMPL_NODE_CONCURRENT:-4}
+	for i in 1 2 3 4; do
+		timeout $T "$PLCLIENT" 127.0.0.1 "$FWDPORT" --bytes 1048576 \
+		    --seed "n$i" --timeout 80 >"$d/c$i.out" 2>&1 &
+		_cp="$_cp $i:$!"
+		[ $((i % _par)) -eq 0 ] || [ $i -eq 4 ] || continue
+		for p in $_cp; do
+			wait "${p#*:}" && continue
+			[ $_v = PASS ] &&
+			    _m="tunnel_${p%%:*}:$(last_line "$(cat "$d/c${p%%:*}.out")")"
+			_v=FAIL
+		done
+		_cp=""
+	done
+	if [ $_v = PASS ] && ! out=$(timeout $T "$PLCLIENT" 127.0.0.1 "$FWDPORT" \
+	    --bytes 1048576 --half-close --timeout 80 2>&1); then
+		_v=FAIL _m="half-close_1MiB:$(last_line "$out")"
+	fi
+	if [ $_v = PASS ]; then
+		_n=$(grep -c "^stream remote=$PLID proto=/x/echo ok bytes=1048576 " \
+		    "$d/node.out")
+		[ "$_n" -ge 5 ] ||
+		    _v=FAIL _m="the_${IMPL}_node_logged_${_n}_echoed_1MiB_streams_from_peerlock,want_5"
+	fi
+	if [ $_v = PASS ]; then
+		_n=$(grep -c "session with $ID_listen" "$d/peerlock.log")
+		[ "$_n" -eq 1 ] || _v=FAIL _m="${_n}_sessions_to_the_${IMPL}_node,want_1"
+	fi
+	if [ $_v = PASS ]; then
+		# identify runs in the background of the node: give it a moment
+		_i=0
+		while ! grep -q "^identify remote=$PLID agent=peerlock/" "$d/node.out" &&
+		    [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		grep -q "^identify remote=$PLID agent=peerlock/" "$d/node.out" ||
+		    _v=FAIL _m="the_${IMPL}_node_never_got_identify_(agent_peerlock/)_from_peerlock"
+	fi
+	if [ $_v = PASS ]; then
+		out=$(timeout $T "$PLCLIENT" 127.0.0.1 "$BADFWDPORT" --bytes 100 \
+		    --timeout 30 2>&1)
+		rc=$?
+		[ $rc -eq 3 ] ||
+		    _v=FAIL _m="forward_to_wrong_ID:plclient_exit$rc(want3):$(last_line "$out")"
+	fi
+	if [ $_v = PASS ] && ! kill -0 "$plpid" 2>/dev/null; then
+		_v=FAIL _m="peerlock exited during the cell"
+	fi
+	_c=concurrent
+	[ "$_par" -eq 1 ] && _c=sequential
+	[ $_v = PASS ] &&
+	    _m="4x1MiB_${_c}+1MiB_half-close_on_one_session,${IMPL}_got_identify(peerlock/),wrong-ID-refused"
+	cell "$_sec" "$_dout" "$_t" $_v "$_m"
+	[ $_v = PASS ] || log "$_sec node $_dout: see $d"
+
+	kill "$plpid" "$lpid" 2>/dev/null
+	wait "$plpid" "$lpid" 2>/dev/null
+	MODE=raw
+}
+
 cells_main() {
 	for tool in "$PEERLOCK" "$ECHOD" "$PLCLIENT"; do
 		[ -x "$tool" ] || skip_all "missing $tool (build peerlock first)"
@@ -272,6 +488,10 @@ cells_main() {
 		skip_all "echod did not start"
 	fi
 	ECHOPORT=$(cat "$work/echo.port")
+	case " ${CELLS_MODES:-raw node} " in
+	*" raw "*) ;;
+	*) IMPL_TYPES="" IMPL_SKIP_TYPES="" CELLS_TYPES="" ;;
+	esac
 	for sec in ${CELLS_SECURITY:-noise tls}; do
 		for t in ${CELLS_TYPES:-$IMPL_TYPES}; do
 			run_pair "$sec" "$t"
@@ -281,6 +501,15 @@ cells_main() {
 			cell "$sec" "$(dir_out)" "${e%%:*}" SKIP "${e#*:}"
 		done
 	done
+	case " ${CELLS_MODES:-raw node} " in
+	*" node "*) ;;
+	*) has_node() { return 1; } ;;
+	esac
+	if has_node; then
+		for sec in ${CELLS_SECURITY:-${IMPL_NODE_SECS:-noise tls}}; do
+			node_pair "$sec"
+		done
+	fi
 	[ -n "$keep" ] && log "work directory kept: $work"
 	exit 0
 }

@@ -25,7 +25,10 @@
  *	FAIL reason=WORD bytes_sent=N bytes_received=M secs=T [detail]
  * Exit: 0 ok; 1 data mismatch, extra data or timeout; 2 resolve or
  * connect failed (refused included); 3 reset, or EOF before all echoed
- * bytes arrived (closed early); 64 usage.
+ * bytes arrived (closed early); 64 usage.  A connection that the server
+ * accepted and reset before our connect() was seen to complete (SO_ERROR
+ * ECONNRESET, e.g. a proxy refusing at once) is a reset, exit 3, not a
+ * failed connect.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -162,7 +165,7 @@ ms_until(double deadline)
 /* Try each address of HOST:PORT until one connects before deadline. */
 static int
 connect_any(const char *host, const char *port, double deadline,
-    int *refused)
+    int *refused, int *reset)
 {
 	struct addrinfo hints, *res, *ai;
 	struct pollfd pfd;
@@ -200,6 +203,8 @@ connect_any(const char *host, const char *port, double deadline,
 			break;
 		if (err == ECONNREFUSED)
 			*refused = 1;
+		if (err == ECONNRESET)
+			*reset = 1;	/* accepted, then reset */
 		fprintf(stderr, "plclient: connect %s port %s: %s\n", host,
 		    port, strerror(err));
 		close(fd);
@@ -456,7 +461,7 @@ main(int argc, char **argv)
 {
 	struct args a = { NULL, NULL, "1", 60, 0 };
 	static struct client c;
-	int refused = 0;
+	int refused = 0, reset = 0;
 	double t0;
 
 	c.fd = -1;
@@ -467,7 +472,10 @@ main(int argc, char **argv)
 	stream_init(&c.tx, a.seed);
 	stream_init(&c.rx, a.seed);
 	t0 = now();
-	c.fd = connect_any(a.host, a.port, t0 + a.timeout, &refused);
+	c.fd = connect_any(a.host, a.port, t0 + a.timeout, &refused, &reset);
+	if (c.fd < 0 && reset && !refused)
+		finish(&c, EXIT_CLOSED, "reset",
+		    "error=\"connection reset during connect\"");
 	if (c.fd < 0)
 		finish(&c, EXIT_CONNECT, refused ? "connect_refused" :
 		    "connect_failed", NULL);

@@ -1,4 +1,4 @@
-"""pypeer - a minimal py-libp2p peer for peerlock's interop tests (raw mode).
+"""pypeer - a minimal py-libp2p peer for peerlock's interop tests.
 
 It speaks exactly what peerlock speaks on a raw TCP socket: one round of
 multistream-select 1.0.0 for the security protocol, then /noise or
@@ -10,6 +10,8 @@ RawConnection, then libp2p.security.security_multistream.SecurityMultistream
 holding one transport (libp2p.security.noise.transport.Transport or
 libp2p.security.tls.transport.TLSTransport), whose secure_inbound /
 secure_outbound negotiate the protocol and run the handshake.
+node-dial and node-listen (pynode.py) are node mode instead: a full
+py-libp2p host with yamux, identify, ping and /x/echo.
 
   pypeer.py keygen --type ed25519|secp256k1|rsa --out FILE
   pypeer.py id --key FILE
@@ -17,6 +19,7 @@ secure_outbound negotiate the protocol and run the handshake.
                    [--security noise|tls] [--expect-peer ID]
   pypeer.py dial --key FILE [--host H] --port N --peer ID
                  [--security noise|tls] --bytes N [--seed S] [--timeout SEC]
+  pypeer.py node-dial / node-listen   (node mode, see pynode.py)
 
 Key files hold the libp2p PrivateKey protobuf (py-libp2p's serialize()).
 dial prints `ok bytes=N sha256=HEX remote=ID proto=P` on stdout and exits 0
@@ -382,12 +385,18 @@ def main():
         level=logging.DEBUG if os.environ.get("PYPEER_DEBUG") else
         logging.CRITICAL)
     if len(sys.argv) < 2:
-        die("usage: pypeer.py keygen|id|listen|dial ...", 64)
+        die("usage: pypeer.py keygen|id|listen|dial|node-dial|node-listen ...",
+            64)
     cmd, rest = sys.argv[1], sys.argv[2:]
     cmds = {"keygen": cmd_keygen, "id": cmd_id, "listen": cmd_listen,
             "dial": cmd_dial}
+    if cmd in ("node-dial", "node-listen"):
+        import pynode  # the host stack: imported only for node mode
+        cmds = {"node-dial": pynode.cmd_node_dial,
+                "node-listen": pynode.cmd_node_listen}
     if cmd not in cmds:
-        die(f"unknown command {cmd} (keygen|id|listen|dial)", 64)
+        die(f"unknown command {cmd} "
+            "(keygen|id|listen|dial|node-dial|node-listen)", 64)
     cmds[cmd](rest)
 
 

@@ -5,6 +5,8 @@
 //! multistream-select), then /noise (libp2p_noise::Config) or /tls/1.0.0
 //! (libp2p_tls::Config), used as the connection upgrades a swarm would use,
 //! then raw bytes inside the secure channel.  No muxer, no swarm.
+//! node-dial and node-listen (node.rs) are node mode instead: a full Swarm
+//! with yamux, identify, ping and /x/echo.
 //!
 //!   rspeer keygen --type ed25519|secp256k1|ecdsa|rsa --out FILE [--pkcs1 DER]
 //!   rspeer id --key FILE
@@ -13,6 +15,7 @@
 //!   rspeer dial --key FILE [--host H] --port N --peer ID
 //!               [--security noise|tls] --bytes N [--seed S]
 //!               [--half-close] [--timeout SEC]
+//!   rspeer node-dial / node-listen   (node mode, see node.rs)
 //!
 //! Key files hold the libp2p PrivateKey protobuf.  rust-libp2p cannot
 //! generate RSA keys, so `keygen --type rsa` wraps a PKCS#1 RSAPrivateKey
@@ -35,6 +38,8 @@ use multistream_select::{dialer_select_proto, listener_select_proto, Version};
 use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::compat::TokioAsyncReadCompatExt;
+
+mod node;
 
 const HANDSHAKE: Duration = Duration::from_secs(10);
 const CHUNK: usize = 64 * 1024;
@@ -514,7 +519,10 @@ fn runtime() -> tokio::runtime::Runtime {
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
-        die("usage: rspeer keygen|id|listen|dial --help in the source", 64);
+        die(
+            "usage: rspeer keygen|id|listen|dial|node-dial|node-listen (see the source)",
+            64,
+        );
     };
     let rest = &argv[1..];
     match cmd.as_str() {
@@ -522,6 +530,11 @@ fn main() {
         "id" => cmd_id(rest),
         "listen" => cmd_listen(rest),
         "dial" => cmd_dial(rest),
-        c => die(&format!("unknown command {c} (keygen|id|listen|dial)"), 64),
+        "node-dial" => node::cmd_node_dial(rest),
+        "node-listen" => node::cmd_node_listen(rest),
+        c => die(
+            &format!("unknown command {c} (keygen|id|listen|dial|node-dial|node-listen)"),
+            64,
+        ),
     }
 }
