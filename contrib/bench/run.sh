@@ -423,7 +423,7 @@ build_peerlock() {
 	    return 1
 	mkdir -p "$b" &&
 	    (cd "$b" && "$top/configure" >configure.out 2>&1 &&
-	    make -j2 peerlock >make.out 2>&1) || {
+	    make -j2 >make.out 2>&1) || {
 		log "peerlock build failed, see $b/configure.out, $b/make.out"
 		return 1
 	}
@@ -643,12 +643,14 @@ note() {
 # The "result" line of a plbench client run, or nothing.
 plb_result() { "$PLB" "$@" 2>>"$WORK/logs/plbench.err" | awk '$1 == "result" { $1 = ""; print substr($0, 2) }'; }
 
-# The Go toolchain a Go binary was built with ("go1.26.8"), or "?".
+# A Go binary's main module version and toolchain ("v1.8.4, go1.26.8"),
+# from the build information the go command stamps into it.
 go_version_of() {
-	local g
-	g=$(PATH=/usr/local/go/bin:$PATH go version "$1" 2>/dev/null |
-	    awk '{ print $2 }')
-	echo "${g:-?}"
+	PATH=/usr/local/go/bin:$PATH go version -m "$1" 2>/dev/null | awk '
+	    NR == 1 { g = $2 }
+	    $1 == "dep" && $2 ~ /ghostunnel$/ { v = $3 }
+	    $1 == "mod" && $2 ~ /ghostunnel$/ { v = $3 }
+	    END { printf "%s, %s\n", v ? v : "?", g ? g : "?" }'
 }
 
 # VmRSS (kB) summed over the given pids.
@@ -1012,8 +1014,7 @@ machine_info() {
 	echo "- stunnel: $(${STUNNEL:-false} -version 2>&1 | awk '/^stunnel/ { print $2; exit }')," \
 	    "$(openssl version 2>/dev/null | awk '{ print $1, $2 }');" \
 	    "haproxy $(${HAPROXY:-false} -v 2>/dev/null | awk '/version/ { print $3; exit }');" \
-	    "ghostunnel $([ -n "$GHOSTUNNEL" ] && "$GHOSTUNNEL" --version 2>&1 | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^v?[0-9]+\.[0-9]/) { print $i; exit } }')" \
-	    "($([ -n "$GHOSTUNNEL" ] && go_version_of "$GHOSTUNNEL"));" \
+	    "ghostunnel $([ -n "$GHOSTUNNEL" ] && go_version_of "$GHOSTUNNEL");" \
 	    "spiped $(spiped -v 2>&1 | awk '{ print $2 }');" \
 	    "socat $(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')"
 	if [ "$APPS" = 1 ]; then
@@ -1156,15 +1157,21 @@ chart() {
 	# The RTT panels' plot commands: one bar per RTT value.
 	col=13
 	for m in $RTTS; do
-		pl1="$pl1${pl1:+, }\"\" using $col${pl1:-:xtic(1)} title \"$m ms\""
+		if [ -z "$pl1" ]; then
+			pl1="plot \"chart.dat\" using $col:xtic(1) title \"$m ms\""
+		else
+			pl1="$pl1, \"\" using $col title \"$m ms\""
+		fi
 		col=$((col + 1))
 	done
 	for m in $RTTS; do
-		pl2="$pl2${pl2:+, }\"\" using $col${pl2:-:xtic(1)} title \"$m ms\""
+		if [ -z "$pl2" ]; then
+			pl2="plot \"chart.dat\" using $col:xtic(1) title \"$m ms\""
+		else
+			pl2="$pl2, \"\" using $col title \"$m ms\""
+		fi
 		col=$((col + 1))
 	done
-	pl1="plot \"chart.dat\"${pl1#\"\"}"
-	pl2="plot \"chart.dat\"${pl2#\"\"}"
 	# "n/a" over the systems without figures in column COL.
 	na() { awk -v c="$1" '$c == "NaN" { printf "set label \"n/a\" at %d, graph 0.04 center\n", NR - 1 }' chart.dat; }
 	# A panel whose columns FROM..TO are all NaN: "not measured".
