@@ -1117,7 +1117,7 @@ report() {
 # real-client and RTT panels say "not measured" when --no-apps or --rtt ""
 # left them out.
 chart() {
-	local s m v d1="" d2="" d3="" d4="" d5="" d6="" nsys=0 col rcols=""
+	local s m v d1="" d2="" d3="" d4="" d5="" d6="" nsys=0 col
 	local pl1="" pl2="" t
 	command -v gnuplot >/dev/null || { note "gnuplot missing: no chart"; return; }
 	: >chart.dat
@@ -1270,7 +1270,9 @@ find_ghostunnel() {
 	if [ "$rc" = 0 ] && [ -x "$b" ]; then
 		GHOSTUNNEL=$b
 	else
-		GT_NA="ghostunnel not built (contrib/build-bench-ghostunnel.sh exit $rc: $(tail -n 1 "$WORK/logs/ghostunnel-build.log" | cut -c1-160))"
+		GT_NA="ghostunnel not built (contrib/build-bench-ghostunnel.sh"
+		GT_NA="$GT_NA exit $rc: $(tail -n 1 \
+		    "$WORK/logs/ghostunnel-build.log" | cut -c1-160))"
 	fi
 }
 
