@@ -1149,9 +1149,9 @@ chart() {
 		d4="\\ndirect (no proxy): $(fmt "$(get_med direct pg_tpcb_tps)") / $(fmt "$(get_med direct pg_select_tps)")"
 		d5="\\ndirect (no proxy): $(fmt "$(get_med direct redis_set_rps)") / $(fmt "$(get_med direct redis_get_rps)")"
 		for m in $RTTS; do
-			d6="$d6 $(fmt "$(get_med direct "rtt${m}_bulk1_MBps")")"
+			d6="$d6${d6:+ / }$(fmt "$(get_med direct "rtt${m}_bulk1_MBps")")"
 		done
-		d6="\\ndirect through the relay:$d6 MB/s"
+		d6="\\ndirect (through the relay above 0 ms): $d6 MB/s at ${RTTS// / \/ } ms"
 		;;
 	esac
 	# The RTT panels' plot commands: one bar per RTT value.
