@@ -1146,8 +1146,12 @@ chart() {
 		d1="\\ndirect (no proxy): $(fmt "$(get_med direct bulk1_MBps)") / $(fmt "$(get_med direct bulk8_MBps)")"
 		d2="\\ndirect (no proxy): $(fmt "$(get_med direct conn1_per_s)") / $(fmt "$(get_med direct conn8_per_s)")"
 		d3="\\ndirect (no proxy): $(fmt "$(get_med direct pp_p50_us)") / $(fmt "$(get_med direct pp_p99_us)")"
-		d4="\\ndirect (no proxy): $(fmt "$(get_med direct pg_tpcb_tps)") / $(fmt "$(get_med direct pg_select_tps)")"
-		d5="\\ndirect (no proxy): $(fmt "$(get_med direct redis_set_rps)") / $(fmt "$(get_med direct redis_get_rps)")"
+		if [ -n "$(get_med direct pg_tpcb_tps)" ]; then
+			d4="\\ndirect (no proxy): $(fmt "$(get_med direct pg_tpcb_tps)") / $(fmt "$(get_med direct pg_select_tps)")"
+		fi
+		if [ -n "$(get_med direct redis_set_rps)" ]; then
+			d5="\\ndirect (no proxy): $(fmt "$(get_med direct redis_set_rps)") / $(fmt "$(get_med direct redis_get_rps)")"
+		fi
 		for m in $RTTS; do
 			d6="$d6${d6:+ / }$(fmt "$(get_med direct "rtt${m}_bulk1_MBps")")"
 		done
