@@ -11,6 +11,7 @@
  *   plbench pingpong -p PORT -n ROUNDS [-s SIZE] [-w WARMUP]
  *   plbench idle  -p PORT [-n N] [-b INFLIGHT] [-t TIMEOUT]
  *   plbench probe -p PORT -k echo|sink [-t TIMEOUT]
+ *   plbench firstbyte -p PORT -n COUNT -k echo|sink [-t TIMEOUT]
  *   plbench crypto [-t SECONDS_PER_CIPHER]
  *
  * Bulk protocol: the client sends an 8-byte big-endian length L, then L
@@ -21,6 +22,11 @@
  * idle: opens N connections (at most INFLIGHT being set up at a time), each
  * completes a 1-byte echo, then holds them.  Prints "ready N failed F" and
  * then reads further target counts, one per line, from stdin; EOF ends it.
+ *
+ * firstbyte: COUNT times in turn, a new connection and one exchange (a 1-byte
+ * echo, or a 0-length bulk whose 8-byte ack is the first byte back); the
+ * time from connect() to the answer is the time to the first byte of a new
+ * tunnel.  Prints p50 and max in milliseconds.
  *
  * Client modes print key=value lines and end with "result VALUE".
  */
@@ -817,14 +823,14 @@ mode_idle(const struct opts *o)
 
 /* One end-to-end exchange through target: echo 1 byte, or a 0-byte bulk. */
 static bool
-probe_once(bool sink)
+probe_once(bool sink, double timeout)
 {
 	uint8_t b[HDR] = {0}, r[HDR];
 	size_t n = sink ? HDR : 1;
 	int fd;
 	bool ok;
 
-	if ((fd = connect_blocking(2.0)) == -1)
+	if ((fd = connect_blocking(timeout)) == -1)
 		return false;
 	b[0] = sink ? 0 : 'x';
 	ok = send_all(fd, b, n) == 0 && recv_all(fd, r, n) == 0 &&
@@ -841,13 +847,43 @@ mode_probe(const struct opts *o)
 	int64_t deadline = now_ns() + (int64_t)(o->secs * 1e9);
 
 	do {
-		if (probe_once(sink))
+		if (probe_once(sink, 2.0))
 			return 0;
 		usleep(100000);
 	} while (now_ns() < deadline);
 	fprintf(stderr, "plbench: probe %s:%d (%s) failed\n", o->host,
 	    o->port, sink ? "sink" : "echo");
 	return 1;
+}
+
+/* COUNT new connections one after another; p50/max ms to the first answer. */
+static int
+mode_firstbyte(const struct opts *o)
+{
+	bool sink = o->kind != NULL && strcmp(o->kind, "sink") == 0;
+	int64_t *lat, t;
+
+	if (o->count < 1 ||
+	    (lat = calloc((size_t)o->count, sizeof(*lat))) == NULL)
+		return 1;
+	for (long i = 0; i < o->count; i++) {
+		t = now_ns();
+		if (!probe_once(sink, o->secs)) {
+			fprintf(stderr, "plbench: firstbyte %s:%d: exchange %ld "
+			    "of %ld failed\n", o->host, o->port, i + 1,
+			    o->count);
+			free(lat);
+			return 1;
+		}
+		lat[i] = now_ns() - t;
+	}
+	qsort(lat, (size_t)o->count, sizeof(*lat), cmp_i64);
+	printf("firstbyte count=%ld p50_ms=%.2f max_ms=%.2f\n", o->count,
+	    pct_us(lat, o->count, 50) / 1e3,
+	    (double)lat[o->count - 1] / 1e6);
+	printf("result %.2f\n", pct_us(lat, o->count, 50) / 1e3);
+	free(lat);
+	return 0;
 }
 
 /* ----------------------------------------------------------------- crypto */
@@ -918,6 +954,7 @@ usage(void)
 	    "       plbench pingpong -p PORT -n ROUNDS [-s SIZE] [-w WARMUP]\n"
 	    "       plbench idle -p PORT [-n N] [-b INFLIGHT] [-t TIMEOUT]\n"
 	    "       plbench probe -p PORT -k echo|sink [-t TIMEOUT]\n"
+	    "       plbench firstbyte -p PORT -n COUNT -k echo|sink [-t TIMEOUT]\n"
 	    "       plbench crypto [-t SECONDS]\n"
 	    "common: -H HOST (default 127.0.0.1)\n");
 	return 2;
@@ -980,7 +1017,8 @@ main(int argc, char **argv)
 		return mode_serve(&o, m[0] == 's');
 	if (o.secs < 0)
 		o.secs = strcmp(m, "connrate") == 0 ? 2.0 :
-		    strcmp(m, "probe") == 0 ? 5.0 : 600.0;
+		    strcmp(m, "probe") == 0 ? 5.0 :
+		    strcmp(m, "firstbyte") == 0 ? 10.0 : 600.0;
 	if (strcmp(m, "bulk") == 0)
 		return mode_bulk(&o);
 	if (strcmp(m, "connrate") == 0)
@@ -991,5 +1029,7 @@ main(int argc, char **argv)
 		return mode_idle(&o);
 	if (strcmp(m, "probe") == 0)
 		return mode_probe(&o);
+	if (strcmp(m, "firstbyte") == 0)
+		return mode_firstbyte(&o);
 	return usage();
 }
