@@ -143,6 +143,7 @@ static void stream_on_event(struct bufferevent *, short, void *);
 static void stream_on_timer(evutil_socket_t, short, void *);
 static void stream_on_readable(evutil_socket_t, short, void *);
 static void stream_on_eof(struct stream *);
+static int stream_proxy_header(struct stream *);
 static void session_reading(struct session *, bool);
 static void stream_drop(struct stream *, enum conn_reason, const char *);
 static int session_input(struct session *);
@@ -602,7 +603,9 @@ stream_pump_up(struct stream *st)
 	uint8_t hdr[YAMUX_HDR];
 	size_t n, room, cap;
 
-	if (st->phase != ST_RELAYING || st->plain == NULL)
+	/* a forward's app bytes follow its proposal at once (lazy) */
+	if ((st->phase != ST_RELAYING && !(st->phase == ST_NEGOTIATING &&
+	    st->outbound)) || st->plain == NULL)
 		return 0;
 	in = bufferevent_get_input(st->plain);
 	cap = secchan_seal_max(s->sc);
@@ -755,6 +758,8 @@ stream_start_target(struct stream *st, const struct config_expose *ex)
 		return -1;
 	}
 	stream_plain_setup(st);
+	if (st->proxy_v2 && stream_proxy_header(st) != 0)
+		return -1;
 	if (st->target.kind == MA_IP4 || st->target.kind == MA_DNS4)
 		family = AF_INET;
 	else if (st->target.kind == MA_IP6 || st->target.kind == MA_DNS6)
@@ -871,7 +876,8 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 			st->mss = NULL;
 			st->phase = ST_RELAYING;
 			stream_arm(st, st->gen->cfg->idle_timeout_ms);
-			stream_reading(st, true);
+			if (!st->up_eof)
+				stream_reading(st, true);
 			if (st->s->env->on_stream_open != NULL)
 				st->s->env->on_stream_open(st->s->env->node,
 				    st->route, st->proto, stream_age(st));
@@ -1647,11 +1653,11 @@ stream_on_write(struct bufferevent *bev, void *arg)
 }
 
 /*
- * The PROXY v2 header goes to the target ahead of whatever the peer
- * sent while we connected (proxyv2.h): source is the peer's end of the
- * session's connection, destination ours.  Its bytes count as delivered
- * and credited, so the credit the peer gets stays its own bytes.  0, or
- * -1 (st dropped).
+ * The PROXY v2 header is the first thing in the target's output, queued
+ * before the connect starts and so before any of the peer's bytes
+ * (proxyv2.h): source is the peer's end of the session's connection,
+ * destination ours.  Its bytes count as delivered and credited, so the
+ * credit the peer gets stays its own bytes.  0, or -1 (st dropped).
  */
 static int
 stream_proxy_header(struct stream *st)
@@ -1671,7 +1677,7 @@ stream_proxy_header(struct stream *st)
 		dst.ss_family = AF_UNSPEC;
 	n = proxy_v2_header(h, (const struct sockaddr *)&src,
 	    (const struct sockaddr *)&dst, s->peer);
-	if (evbuffer_prepend(bufferevent_get_output(st->plain), h, n) != 0) {
+	if (bufferevent_write(st->plain, h, n) != 0) {
 		stream_drop(st, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
@@ -1692,10 +1698,6 @@ stream_on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_bev_nodelay(bev);
-		if (st->proxy_v2 && stream_proxy_header(st) != 0) {
-			(void)session_flush(s);
-			return;
-		}
 		st->phase = ST_RELAYING;
 		stream_arm(st, st->gen->cfg->idle_timeout_ms);
 		st->rd = event_new(s->env->base, bufferevent_getfd(bev),
@@ -1832,7 +1834,7 @@ session_open_forward(struct session *s, const struct config_forward *fw,
 	}
 	stream_plain_setup(st);
 	conn_bev_nodelay(st->plain);
-	/* nothing is read from the app before the protocol is agreed */
+	/* our reader, started once the proposal is out */
 	bufferevent_disable(st->plain, EV_READ | EV_WRITE);
 	st->rd = event_new(s->env->base, fd, EV_READ | EV_PERSIST,
 	    stream_on_readable, st);
@@ -1857,5 +1859,13 @@ session_open_forward(struct session *s, const struct config_forward *fw,
 	stream_arm(st, SESSION_NEGOTIATE_MS);
 	if (stream_send(st, out, outlen) != 0)
 		return -1;
+	/*
+	 * Lazy proposal (multistream-select.md section 5, as rust-libp2p's
+	 * V1Lazy and go-libp2p's lazy client do): with one protocol to
+	 * propose, the app's first bytes go right behind it instead of a
+	 * round trip later.  If the peer answers "na" the stream is reset,
+	 * as it would be without them.
+	 */
+	stream_reading(st, true);
 	return session_flush(s);
 }
