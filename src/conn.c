@@ -1062,6 +1062,7 @@ conn_on_readable(struct conn *c, struct side *sd)
 {
 	char detail[200];
 	ev_ssize_t n;
+	int err;
 
 	/* with SO_RCVLOWAT set, read at least the rest of the frame; the
 	 * direction writing into this socket says whether we sent a FIN */
@@ -1072,9 +1073,11 @@ conn_on_readable(struct conn *c, struct side *sd)
 	    evbuffer_get_length(bufferevent_get_input(sd->bev)) == 0)
 		return;
 	if (n < 0 && n != -2) {
-		tcpsock_strerror(bufferevent_getfd(sd->bev), errno, detail,
+		err = errno;
+		tcpsock_strerror(bufferevent_getfd(sd->bev), err, detail,
 		    sizeof(detail));
-		if (sd->encrypted)
+		/* a timeout is the network's verdict, not the remote's end */
+		if (sd->encrypted && err != ETIMEDOUT)
 			conn_remote_ended(c);
 		conn_drop(c, CONN_R_IO_ERROR, detail);
 		return;
@@ -1615,6 +1618,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 	uint8_t out[SECCHAN_OUT_MAX];
 	size_t outlen;
 	char detail[512], addr[300];
+	bool timedout;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_bev_nodelay(bev);
@@ -1633,6 +1637,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
+		timedout = EVUTIL_SOCKET_ERROR() == ETIMEDOUT;
 		conn_bev_error(bev, detail, sizeof(detail) - 320);
 		if (c->phase == CONN_DIALING) {
 			multiaddr_to_string(&c->dial, addr, sizeof(addr));
@@ -1641,7 +1646,8 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			strncat(detail, addr, sizeof(detail) - strlen(detail) - 1);
 			conn_drop(c, CONN_R_CONNECT_FAILED, detail);
 		} else {
-			conn_remote_ended(c);
+			if (!timedout)
+				conn_remote_ended(c);
 			conn_drop(c, CONN_R_IO_ERROR, detail);
 		}
 		return;
