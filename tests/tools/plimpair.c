@@ -299,6 +299,8 @@ dir_release(struct dir *d)
 		    d->bytes + n >= d->im->reset_after) {
 			n = (size_t)(d->im->reset_after - d->bytes);
 			d->resetting = true;
+			/* nothing more is relayed; do not buffer it either */
+			bufferevent_disable(d->src, EV_READ);
 		}
 		evbuffer_remove_buffer(d->q, bufferevent_get_output(d->dst),
 		    n);
