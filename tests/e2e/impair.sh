@@ -91,9 +91,10 @@ check "relay: a 10 MB/s cap carries 10 MB/s +-25 % ($(mbps <"$T/cap.out"))" \
     in_range "$(mbps <"$T/cap.out")" 7.5 12.5
 "$TOOLS/plclient" 127.0.0.1 "$PORT_rtt" --bytes 64M >"$T/bdp.out" 2>&1
 cat "$T/bdp.out"
-# one 256 KiB read per round trip would be 5 MB/s each way
-check "relay: 50 ms RTT echoes 64 MiB at > 20 MB/s (bandwidth-delay product)" \
-    in_range "$(mbps <"$T/bdp.out")" 20 100000
+# one 256 KiB read per round trip would be 5 MB/s each way; a loaded
+# 2-core machine still does 17-60 MB/s
+check "relay: 50 ms RTT echoes 64 MiB at > 10 MB/s (bandwidth-delay product)" \
+    in_range "$(mbps <"$T/bdp.out")" 10 100000
 check "relay: memory stays bounded (RSS $(rss_kb "$PID_rtt") KiB < 24 MiB)" \
     test "$(rss_kb "$PID_rtt")" -lt 24576
 
@@ -181,7 +182,10 @@ check "node mode: a first stream opens the session" \
 NBULK=${IMPAIR_BULK:-67108864}
 : >"$T/raw.mbps"; : >"$T/node.mbps"
 for i in 1 2 3; do
-	for m in raw:"$FCR" node:"$FCN"; do
+	# alternate which mode goes first in each round
+	order="raw:$FCR node:$FCN"
+	[ "$i" -eq 2 ] && order="node:$FCN raw:$FCR"
+	for m in $order; do
 		"$TOOLS/plclient" 127.0.0.1 "${m#*:}" --bytes "$NBULK" \
 		    --no-echo --seed "$i" >"$T/bulk.out" 2>&1 ||
 		    fail "${m%%:*} bulk run $i: $(cat "$T/bulk.out")"
