@@ -36,6 +36,8 @@ enum key_id {
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
 	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_LOCAL_RESERVE,
+	K_TCP_KEEPALIVE, K_TCP_KEEPALIVE_IDLE, K_TCP_KEEPALIVE_INTERVAL,
+	K_TCP_KEEPALIVE_COUNT,
 	K_COUNT
 };
 
@@ -47,7 +49,10 @@ enum {
 	CFG_DEFAULT_MAX_CONNECTIONS = 4096,
 	CFG_DEFAULT_MAX_HANDSHAKES = 256,
 	CFG_DEFAULT_MAX_CONNECTIONS_PER_IP = 256,
-	CFG_DEFAULT_MAX_HANDSHAKES_PER_IP = 32
+	CFG_DEFAULT_MAX_HANDSHAKES_PER_IP = 32,
+	CFG_DEFAULT_KA_IDLE_S = 60,	/* tcp_keepalive_idle */
+	CFG_DEFAULT_KA_INTERVAL_S = 10,	/* tcp_keepalive_interval */
+	CFG_DEFAULT_KA_COUNT = 6	/* tcp_keepalive_count */
 };
 
 /* Where a section and its keys were seen. */
@@ -355,6 +360,59 @@ cfg_set_timeout(struct pstate *st, const char *v, bool cont)
 	    st->last_key != K_SHUTDOWN_TIMEOUT)
 		return cfg_fail(st, st->lineno, "%s must be greater than 0",
 		    key);
+	return 1;
+}
+
+/* tcp_keepalive = on|off (yes|no) */
+static int
+cfg_set_keepalive(struct pstate *st, const char *v, bool cont)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0)
+		st->c->keepalive.on = true;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+		st->c->keepalive.on = false;
+	else
+		return cfg_fail(st, st->lineno, "tcp_keepalive: expected on "
+		    "or off, got '%.32s'", v);
+	return 1;
+}
+
+/* tcp_keepalive_idle, tcp_keepalive_interval = DURATION (whole seconds) */
+static int
+cfg_set_keepalive_time(struct pstate *st, const char *v, bool cont)
+{
+	bool idle = st->last_key == K_TCP_KEEPALIVE_IDLE;
+	const char *key = idle ? "tcp_keepalive_idle" :
+	    "tcp_keepalive_interval";
+	unsigned ms;
+
+	if (config_parse_duration(v, &ms) == -1 || ms == 0 ||
+	    ms % 1000 != 0 || ms / 1000 > TCPSOCK_KA_SECS_MAX)
+		return cfg_fail(st, st->lineno, "%s: expected whole seconds "
+		    "from 1s to %ds (the kernel counts seconds), got '%.32s'",
+		    key, TCPSOCK_KA_SECS_MAX, v);
+	if (idle)
+		st->c->keepalive.idle_s = ms / 1000;
+	else
+		st->c->keepalive.interval_s = ms / 1000;
+	return 1;
+}
+
+/* tcp_keepalive_count = N (1..127) */
+static int
+cfg_set_keepalive_count(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE ||
+	    n == 0 || n > TCPSOCK_KA_COUNT_MAX)
+		return cfg_fail(st, st->lineno, "tcp_keepalive_count: expected "
+		    "a number from 1 to %d, got '%.32s'", TCPSOCK_KA_COUNT_MAX,
+		    v);
+	st->c->keepalive.count = (unsigned)n;
 	return 1;
 }
 
@@ -752,6 +810,14 @@ static const struct key_def cfg_keys[] = {
 	    cfg_set_timeout },
 	{ "quiet", K_QUIET, SECT_PEERLOCK, true, cfg_set_quiet },
 	{ "user", K_USER, SECT_PEERLOCK, false, cfg_set_user },
+	{ "tcp_keepalive", K_TCP_KEEPALIVE, SECT_PEERLOCK, false,
+	    cfg_set_keepalive },
+	{ "tcp_keepalive_idle", K_TCP_KEEPALIVE_IDLE, SECT_PEERLOCK, false,
+	    cfg_set_keepalive_time },
+	{ "tcp_keepalive_interval", K_TCP_KEEPALIVE_INTERVAL, SECT_PEERLOCK,
+	    false, cfg_set_keepalive_time },
+	{ "tcp_keepalive_count", K_TCP_KEEPALIVE_COUNT, SECT_PEERLOCK, false,
+	    cfg_set_keepalive_count },
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
 	{ "peer_ids", K_PEER_IDS, SECT_FORWARD, true, cfg_set_peer_ids },
@@ -1509,6 +1575,10 @@ cfg_new(const char *name)
 	c->log_level = LOG_INFO;
 	c->log_format_json = false;
 	c->shutdown_timeout_ms = CFG_DEFAULT_SHUTDOWN_MS;
+	c->keepalive.on = true;
+	c->keepalive.idle_s = CFG_DEFAULT_KA_IDLE_S;
+	c->keepalive.interval_s = CFG_DEFAULT_KA_INTERVAL_S;
+	c->keepalive.count = CFG_DEFAULT_KA_COUNT;
 	return c;
 }
 

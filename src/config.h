@@ -18,6 +18,7 @@
 #include "log.h"
 #include "multiaddr.h"
 #include "peerid.h"
+#include "tcpsock.h"
 
 enum sec_proto { SEC_NOISE, SEC_TLS };
 enum {
@@ -113,6 +114,11 @@ struct config {
 	 */
 	unsigned local_reserve;
 	unsigned max_stream_window;	/* node mode: bytes, default 16 MiB */
+	/*
+	 * TCP keepalive on the encrypted sockets: default on, 60 s idle,
+	 * probes 10 s apart, dead after 6 unanswered (tcp_keepalive*).
+	 */
+	struct tcpsock_keepalive keepalive;
 	enum log_level log_level;	/* default LOG_INFO */
 	bool log_format_json;		/* log_format = json; default text */
 	bool has_admin;

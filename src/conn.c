@@ -37,6 +37,7 @@
 #include "proxyv2.h"
 #include "log.h"
 #include "pb.h"
+#include "tcpsock.h"
 #include "varint.h"
 #include "session.h"
 #include "resolve.h"
@@ -327,6 +328,20 @@ conn_bev_nodelay(struct bufferevent *bev)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/*
+ * TCP keepalive on the encrypted socket (tcp_keepalive*), so a peer lost
+ * in a partition ends the tunnel even with idle_timeout = 0.
+ */
+static void
+conn_sec_keepalive(struct conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->sec.bev);
+
+	if (fd >= 0 && tcpsock_keepalive(fd, &c->gen->cfg->keepalive) != 0)
+		log_debug("%sconn %llu: tcp keepalive: %s", c->env->log_prefix,
+		    (unsigned long long)c->id, strerror(errno));
+}
+
 /* Allocate the common part of a conn. */
 static struct conn *
 conn_alloc(struct conn_env *env, bool outbound,
@@ -552,6 +567,7 @@ conn_new_inbound(struct conn_env *env, evutil_socket_t fd,
 		return NULL;
 	}
 	conn_bev_nodelay(c->sec.bev);
+	conn_sec_keepalive(c);
 	c->phase = CONN_HANDSHAKING;
 	conn_arm(c, c->handshake_ms);
 	bufferevent_enable(c->sec.bev, EV_READ);
@@ -978,14 +994,14 @@ conn_trim(struct evbuffer *buf)
  */
 ev_ssize_t
 conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
-    size_t atleast)
+    size_t atleast, bool fin_sent)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
 	size_t have = evbuffer_get_length(in), want, left;
 	ev_ssize_t n;
-	int nv, i;
+	int nv, i, err;
 
 	if (*rdsz == 0)
 		*rdsz = CONN_READ_MIN;
@@ -1012,6 +1028,16 @@ conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
 		evbuffer_commit_space(in, v, 0);
 		conn_trim(in);
 		evbuffer_freeze(in, 0);
+		/*
+		 * A reset or timeout a write consumed reads as EOF now.  After
+		 * our own FIN, the peer's FIN also leaves the socket closed
+		 * (time-wait moves off it), so then it stays an EOF.
+		 */
+		if (n == 0 && !fin_sent &&
+		    (err = tcpsock_aborted(bufferevent_getfd(bev))) != 0) {
+			errno = err;
+			return -1;
+		}
 		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ?
 		    -2 : n;
 	}
@@ -1034,19 +1060,26 @@ conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
 static void
 conn_on_readable(struct conn *c, struct side *sd)
 {
+	char detail[200];
 	ev_ssize_t n;
+	int err;
 
-	/* with SO_RCVLOWAT set, read at least the rest of the frame */
+	/* with SO_RCVLOWAT set, read at least the rest of the frame; the
+	 * direction writing into this socket says whether we sent a FIN */
 	n = conn_bev_read(sd->bev, &sd->in->rdsz, sd->high,
-	    sd->encrypted ? (size_t)c->rcvlowat : 0);
+	    sd->encrypted ? (size_t)c->rcvlowat : 0,
+	    (sd->encrypted ? &c->up : &c->down)->done);
 	if (n == -2 &&
 	    evbuffer_get_length(bufferevent_get_input(sd->bev)) == 0)
 		return;
 	if (n < 0 && n != -2) {
-		if (sd->encrypted)
+		err = errno;
+		tcpsock_strerror(bufferevent_getfd(sd->bev), err, detail,
+		    sizeof(detail));
+		/* a timeout is the network's verdict, not the remote's end */
+		if (sd->encrypted && err != ETIMEDOUT)
 			conn_remote_ended(c);
-		conn_drop(c, CONN_R_IO_ERROR,
-		    evutil_socket_error_to_string(errno));
+		conn_drop(c, CONN_R_IO_ERROR, detail);
 		return;
 	}
 	if (n == 0) {
@@ -1565,14 +1598,16 @@ conn_on_sec_write(struct bufferevent *bev, void *arg)
 		conn_bev_push(c->sec.bev);
 }
 
-/* Text of a bufferevent error (names are resolved before: resolve.c). */
+/*
+ * Text of a bufferevent error (names are resolved before: resolve.c),
+ * naming the TCP layer's verdict where errno's text does not (tcpsock.h).
+ */
 void
 conn_bev_error(struct bufferevent *bev, char *buf, size_t cap)
 {
 	int err = EVUTIL_SOCKET_ERROR();
 
-	(void)bev;
-	snprintf(buf, cap, "%s", evutil_socket_error_to_string(err));
+	tcpsock_strerror(bufferevent_getfd(bev), err, buf, cap);
 }
 
 /* Encrypted side: connected, EOF, error. */
@@ -1583,9 +1618,11 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 	uint8_t out[SECCHAN_OUT_MAX];
 	size_t outlen;
 	char detail[512], addr[300];
+	bool timedout;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_bev_nodelay(bev);
+		conn_sec_keepalive(c);
 		c->phase = CONN_HANDSHAKING;
 		clock_gettime(CLOCK_MONOTONIC, &c->hs_started);
 		conn_arm(c, c->handshake_ms);
@@ -1600,6 +1637,7 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
+		timedout = EVUTIL_SOCKET_ERROR() == ETIMEDOUT;
 		conn_bev_error(bev, detail, sizeof(detail) - 320);
 		if (c->phase == CONN_DIALING) {
 			multiaddr_to_string(&c->dial, addr, sizeof(addr));
@@ -1608,7 +1646,8 @@ conn_on_sec_event(struct bufferevent *bev, short what, void *arg)
 			strncat(detail, addr, sizeof(detail) - strlen(detail) - 1);
 			conn_drop(c, CONN_R_CONNECT_FAILED, detail);
 		} else {
-			conn_remote_ended(c);
+			if (!timedout)
+				conn_remote_ended(c);
 			conn_drop(c, CONN_R_IO_ERROR, detail);
 		}
 		return;

@@ -252,10 +252,13 @@ void conn_format_addr(const struct sockaddr *sa, char *buf, size_t cap);
  * to what the reads return; 0 starts at 4 KiB), not past high bytes of
  * input, straight into bev's input buffer: libevent 2.1's own reads are
  * 4 KiB each.  Returns the bytes read, 0 at EOF, -1 on an error (errno
- * set), -2 if there is nothing to read now.
+ * set), -2 if there is nothing to read now.  fin_sent: we shut the
+ * socket for writing; unless we did, an end of stream on a connection
+ * the kernel aborted (a reset or timeout that a write consumed) is the
+ * error, not EOF (tcpsock_aborted()).
  */
 ev_ssize_t conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
-    size_t atleast);
+    size_t atleast, bool fin_sent);
 
 /*
  * Cut a tunnel whose peer a reload no longer admits: both sockets are

@@ -35,6 +35,7 @@
 #include "proxyv2.h"
 #include "resolve.h"
 #include "secchan.h"
+#include "tcpsock.h"
 #include "wire.h"
 #include "yamux.h"
 
@@ -1318,18 +1319,20 @@ static void
 session_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
+	char detail[200];
 	ev_ssize_t n;
 
 	(void)fd;
 	(void)what;
 	if (s->dead)
 		return;
-	n = conn_bev_read(s->sec, &s->rdsz, CONN_SEC_IN_HIGH, 0);
+	n = conn_bev_read(s->sec, &s->rdsz, CONN_SEC_IN_HIGH, 0, false);
 	if (n == -2 && evbuffer_get_length(bufferevent_get_input(s->sec)) == 0)
 		return;
 	if (n == -1) {
-		session_fail(s, CONN_R_IO_ERROR,
-		    evutil_socket_error_to_string(errno));
+		tcpsock_strerror(bufferevent_getfd(s->sec), errno, detail,
+		    sizeof(detail));
+		session_fail(s, CONN_R_IO_ERROR, detail);
 		return;
 	}
 	if (n == 0) {
@@ -1366,10 +1369,8 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	char detail[200];
 	unsigned n;
 
-	(void)bev;
 	if (what & BEV_EVENT_ERROR) {
-		snprintf(detail, sizeof(detail), "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		conn_bev_error(bev, detail, sizeof(detail));
 		session_fail(s, CONN_R_IO_ERROR, detail);
 		return;
 	}
@@ -1750,19 +1751,22 @@ stream_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream *st = arg;
 	struct session *s = st->s;
+	char detail[200];
 	ev_ssize_t n;
 
 	(void)fd;
 	(void)what;
 	if (s->dead)
 		return;
-	n = conn_bev_read(st->plain, &st->rdsz, CONN_PLAIN_IN_HIGH, 0);
+	n = conn_bev_read(st->plain, &st->rdsz, CONN_PLAIN_IN_HIGH, 0,
+	    st->down_done);
 	if (n == -2 && evbuffer_get_length(bufferevent_get_input(st->plain)) ==
 	    0)
 		return;
 	if (n == -1) {
-		stream_drop(st, CONN_R_IO_ERROR,
-		    evutil_socket_error_to_string(errno));
+		tcpsock_strerror(bufferevent_getfd(st->plain), errno, detail,
+		    sizeof(detail));
+		stream_drop(st, CONN_R_IO_ERROR, detail);
 		(void)session_flush(s);
 		return;
 	}

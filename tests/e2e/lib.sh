@@ -282,3 +282,17 @@ logged_after() {
 
 # count_after NAME PATTERN: lines after the mark that match PATTERN.
 count_after() { since "$1" | grep -c -- "$2"; }
+
+# start_impair NAME TARGET_PORT [plimpair options]: an impairment relay
+# (tests/tools/plimpair) from a fresh loopback port to
+# 127.0.0.1:TARGET_PORT; sets PORT_NAME from its READY line.
+start_impair() {
+	_n=$1 _t=$2
+	shift 2
+	bg "$_n" "$TOOLS/plimpair" --target "127.0.0.1:$_t" "$@"
+	for _ in $(seq 100); do
+		grep -q '^READY ' "$T/$_n.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	eval "PORT_$_n=$(awk '/^READY /{print $2; exit}' "$T/$_n.log")"
+}

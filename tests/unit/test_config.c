@@ -102,6 +102,18 @@ static const struct {
 	    "local_reserve: expected a number from 0" },
 	{ PL "max_connections = 8\nlocal_reserve = 8\n" FWD("a"), 5,
 	    "local_reserve (8) must be less than max_connections (8)" },
+	{ PL "tcp_keepalive = maybe\n" FWD("a"), 4,
+	    "tcp_keepalive: expected on or off, got 'maybe'" },
+	{ PL "tcp_keepalive_idle = 0\n" FWD("a"), 4,
+	    "tcp_keepalive_idle: expected whole seconds from 1s to 32767s" },
+	{ PL "tcp_keepalive_idle = 1500ms\n" FWD("a"), 4,
+	    "tcp_keepalive_idle: expected whole seconds" },
+	{ PL "tcp_keepalive_interval = 32768s\n" FWD("a"), 4,
+	    "tcp_keepalive_interval: expected whole seconds" },
+	{ PL "tcp_keepalive_count = 0\n" FWD("a"), 4,
+	    "tcp_keepalive_count: expected a number from 1 to 127, got '0'" },
+	{ PL "tcp_keepalive_count = 128\n" FWD("a"), 4,
+	    "tcp_keepalive_count: expected a number from 1 to 127" },
 	{ PL "log_level = verbose\n" FWD("a"), 4, "log_level: expected" },
 	{ PL "log_format = xml\n" FWD("a"), 4, "log_format: expected" },
 	{ PL "log_level =\n" FWD("a"), 4, "'log_level' has no value" },
@@ -702,6 +714,33 @@ START_TEST(test_node_mode)
 END_TEST
 
 /* Limits: 256 forwards and 1024 peers per expose are fine, one more not. */
+/* tcp_keepalive*: defaults, and every key read. */
+START_TEST(test_keepalive)
+{
+	struct config *c;
+
+	c = parse_ok(PL FWD("a"));
+	ck_assert(c->keepalive.on);
+	ck_assert_uint_eq(c->keepalive.idle_s, 60);
+	ck_assert_uint_eq(c->keepalive.interval_s, 10);
+	ck_assert_uint_eq(c->keepalive.count, 6);
+	config_free(c);
+	c = parse_ok(PL "tcp_keepalive = off\ntcp_keepalive_idle = 2m\n"
+	    "tcp_keepalive_interval = 1s\ntcp_keepalive_count = 127\n"
+	    FWD("a"));
+	ck_assert(!c->keepalive.on);
+	ck_assert_uint_eq(c->keepalive.idle_s, 120);
+	ck_assert_uint_eq(c->keepalive.interval_s, 1);
+	ck_assert_uint_eq(c->keepalive.count, 127);
+	config_free(c);
+	c = parse_ok(PL "tcp_keepalive = on\ntcp_keepalive_idle = 32767\n"
+	    FWD("a"));
+	ck_assert(c->keepalive.on);
+	ck_assert_uint_eq(c->keepalive.idle_s, 32767);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	char err[ERR_MAX], *text;
@@ -1006,6 +1045,7 @@ main(void)
 	tcase_add_test(tc, test_route);
 	tcase_add_test(tc, test_node_mode);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_keepalive);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_identity_relative);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
