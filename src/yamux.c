@@ -699,8 +699,8 @@ yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n,
 	if (rtt > 0 && st->epoch_us != EPOCH_UNSET &&
 	    now_us - st->epoch_us < 4 * rtt &&
 	    st->recv_window < y->lim.max_window) {
-		w = st->recv_window > y->lim.max_window / 4 ?
-		    y->lim.max_window : st->recv_window * 4;
+		w = st->recv_window > y->lim.max_window / 2 ?
+		    y->lim.max_window : st->recv_window * 2;
 		st->recv_window = w;
 	}
 	st->epoch_us = now_us;

@@ -202,10 +202,9 @@ int yamux_data_hdr(struct yamux *y, struct yamux_stream *st, size_t len,
 /*
  * The plaintext side took n bytes of st's delivered data: credit goes
  * back to the peer (a window update queued once at least half of the
- * window was consumed).  The window grows fourfold, up to max_window,
- * when such an update falls due within 4 RTTs of the previous one
- * (go-yamux's rule, which doubles; the RTT being yamux_rtt(), so no
- * growth before the first pong).
+ * window was consumed).  The window doubles, up to max_window, when
+ * such an update falls due within 4 RTTs of the previous one (go-yamux's
+ * rule; the RTT being yamux_rtt(), so no growth before the first pong).
  */
 void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n,
     uint64_t now_us);

@@ -546,7 +546,7 @@ measure_rtt(struct peer *p, struct peer *q, uint64_t now, uint64_t rtt)
 	ck_assert_uint_eq(yamux_rtt(p->y), rtt);
 }
 
-/* A fast consumer: the window grows up to max_window, never beyond. */
+/* A fast consumer: the window doubles up to max_window, never beyond. */
 START_TEST(test_window_growth)
 {
 	struct peer c, s;
