@@ -165,6 +165,28 @@ node_peers_commit(struct node *n, struct node_peer *np,
 
 static long long node_ms(const struct timespec *, const struct timespec *);
 
+/* now + ms. */
+static struct timespec
+node_after(const struct timespec *now, unsigned ms)
+{
+	struct timespec t = *now;
+
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+/* The next backoff after ms: twice it, at most max. */
+static unsigned
+node_double(unsigned ms, unsigned max)
+{
+	return ms > max / 2 ? max : ms * 2;
+}
+
 /* Forward i of the current config is in node mode and dials peer. */
 static bool
 node_fw_dials(const struct node *n, size_t i, const struct peer_id *peer)
@@ -294,17 +316,9 @@ node_peer_closed(struct node *n, const struct conn_totals *t,
 			p = &n->peers[i];
 			node_peer_down(p, r, t->detail);
 			p->backoff_ms = p->backoff_ms == 0 ?
-			    NODE_DIAL_BACKOFF_MIN_MS : p->backoff_ms * 2 >
-			    NODE_DIAL_BACKOFF_MAX_MS ?
-			    NODE_DIAL_BACKOFF_MAX_MS : p->backoff_ms * 2;
-			p->retry_at = now;
-			p->retry_at.tv_sec += p->backoff_ms / 1000;
-			p->retry_at.tv_nsec += (long)(p->backoff_ms % 1000) *
-			    1000000;
-			if (p->retry_at.tv_nsec >= 1000000000) {
-				p->retry_at.tv_sec++;
-				p->retry_at.tv_nsec -= 1000000000;
-			}
+			    NODE_DIAL_BACKOFF_MIN_MS : node_double(p->backoff_ms,
+			    NODE_DIAL_BACKOFF_MAX_MS);
+			p->retry_at = node_after(&now, p->backoff_ms);
 		}
 		return;
 	}
@@ -967,16 +981,9 @@ node_on_connect_timer(evutil_socket_t fd, short what, void *arg)
 		    sizeof(addr)), st->backoff_ms);
 		(void)conn_new_session(&n->env, route, &k->peer, k->security,
 		    k->nsecurity);
-		st->next = now;
-		st->next.tv_sec += st->backoff_ms / 1000;
-		st->next.tv_nsec += (long)(st->backoff_ms % 1000) * 1000000;
-		if (st->next.tv_nsec >= 1000000000) {
-			st->next.tv_sec++;
-			st->next.tv_nsec -= 1000000000;
-		}
-		st->backoff_ms = st->backoff_ms * 2 >
-		    NODE_CONNECT_BACKOFF_MAX_MS ? NODE_CONNECT_BACKOFF_MAX_MS :
-		    st->backoff_ms * 2;
+		st->next = node_after(&now, st->backoff_ms);
+		st->backoff_ms = node_double(st->backoff_ms,
+		    NODE_CONNECT_BACKOFF_MAX_MS);
 	}
 	evtimer_add(n->connect_timer, &tv);
 }
