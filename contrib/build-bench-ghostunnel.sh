@@ -32,40 +32,10 @@ install=1
 
 say() { echo "build-bench-ghostunnel: $*" >&2; }
 
-# ver_ge A B: version A >= version B (dotted numbers).
-ver_ge() {
-	[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]
-}
-
-# The official tarball's place first, then Debian's golang only if there
-# is no go at all.
-[ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"
-if [ $install -eq 1 ] && ! command -v go >/dev/null 2>&1; then
-	say "go not found: apt-get install golang"
-	SUDO=""
-	[ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-	    golang ca-certificates >/dev/null
-fi
-if ! command -v go >/dev/null 2>&1; then
-	say "go not found (contrib/install-deps.sh --interop installs it)"
-	exit 77
-fi
-# Never let go fetch another toolchain: a too old go fails here, clearly.
-export GOTOOLCHAIN=local
-gv=$(go env GOVERSION | sed 's/^go//')
-if ! ver_ge "$gv" "$GOMIN"; then
-	say "go $gv is older than $GOMIN, which ghostunnel" \
-	    "$GHOSTUNNEL_VERSION needs (Debian 12's golang is 1.19: install" \
-	    "Go $GOMIN or newer into /usr/local/go)"
-	exit 77
-fi
-
+. "$here/contrib/go-toolchain.sh"
+go_toolchain "$GOMIN" "ghostunnel $GHOSTUNNEL_VERSION"
 dir="$cache/ghostunnel/$GHOSTUNNEL_VERSION"
-mkdir -p "$dir" "$cache/go"
-export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" \
-    GOPATH="$cache/go/path" GOFLAGS="-mod=readonly -trimpath"
+mkdir -p "$dir"
 bin="$dir/ghostunnel"
 stamp="$dir/stamp"
 if ! grep -q "github.com/ghostunnel/ghostunnel $GHOSTUNNEL_VERSION" \

@@ -25,51 +25,9 @@ install=1
 
 say() { echo "build-interop-go: $*" >&2; }
 
-# apt_need PKG...: install the Debian packages that are not installed yet.
-apt_need() {
-	missing=""
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q "ok installed" || missing="$missing $p"
-	done
-	[ -n "$missing" ] || return 0
-	say "apt-get install$missing"
-	SUDO=""
-	[ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing \
-	    >/dev/null
-}
-
-# ver_ge A B: version A >= version B (dotted numbers).
-ver_ge() {
-	[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]
-}
-
-# The official tarball's place counts as "on PATH" (it is where the
-# machine images put Go), then Debian's golang only if there is no go.
-[ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"
-if [ $install -eq 1 ] && ! command -v go >/dev/null 2>&1; then
-	apt_need golang ca-certificates
-fi
-if ! command -v go >/dev/null 2>&1; then
-	say "go not found (contrib/install-deps.sh --interop installs Debian's golang)"
-	exit 77
-fi
-# Never let go fetch another toolchain: a too old go fails here, clearly.
-export GOTOOLCHAIN=local
-gv=$(go env GOVERSION | sed 's/^go//')
-if ! ver_ge "$gv" "$GOMIN"; then
-	say "go $gv is older than $GOMIN, which go-libp2p v0.52.0 needs" \
-	    "(Debian 12's golang is 1.19: install Go $GOMIN or newer from" \
-	    "go.dev into /usr/local/go)"
-	exit 77
-fi
-
-mkdir -p "$cache/bin" "$cache/go"
-export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" \
-    GOPATH="$cache/go/path" GOFLAGS="-mod=readonly -trimpath"
+. "$here/contrib/go-toolchain.sh"
+go_toolchain "$GOMIN" "go-libp2p v0.52.0"
+mkdir -p "$cache/bin"
 
 # build_go NAME SRCDIR [PKG]: build the main package PKG (default: the
 # module's root) of the module in SRCDIR as bin/NAME, unless
