@@ -75,6 +75,7 @@
 #include "keys.h"
 #include "peerid.h"
 #include "secchan.h"
+#include "pltool.h"
 #include "tls.h"
 #include "tlscert.h"
 #include "wire.h"
@@ -89,34 +90,6 @@ struct opts {
 	double hold;
 };
 
-/* Seconds on a monotonic clock. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Write all of b[0..n); -1 on error. */
-static int
-write_all(int fd, const uint8_t *b, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = send(fd, b, n, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Wait up to hold seconds for the remote to close: read and discard.
  * Prints the outcome; returns the exit code.
@@ -124,14 +97,14 @@ write_all(int fd, const uint8_t *b, size_t n)
 static int
 wait_close(int fd, const char *mode, double hold)
 {
-	double t0 = now_s(), left;
+	double t0 = pl_now_s(), left;
 	uint8_t buf[4096];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t r;
 	size_t got = 0;
 
 	for (;;) {
-		left = hold - (now_s() - t0);
+		left = hold - (pl_now_s() - t0);
 		if (left <= 0) {
 			printf("plpeer %s: still open after %.1fs (%zu bytes "
 			    "received)\n", mode, hold, got);
@@ -148,27 +121,9 @@ wait_close(int fd, const char *mode, double hold)
 			continue;
 		printf("plpeer %s: peer closed (%s) after %.2fs, %zu bytes "
 		    "received\n", mode, r == 0 ? "eof" : strerror(errno),
-		    now_s() - t0, got);
+		    pl_now_s() - t0, got);
 		return EXIT_CLOSED_OK;
 	}
-}
-
-/* Connect to 127.0.0.1:port; -1 on error. */
-static int
-dial_local(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd;
-
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /*
@@ -219,7 +174,7 @@ spoil(int fd, const char *mode, uint8_t *f, size_t n)
 	uint8_t junk[8 + NOISE_MAX_MSG];
 
 	if (strcmp(mode, "honest") == 0)
-		return write_all(fd, f, n) == 0 ? 1 : -1;
+		return pl_write_all(fd, f, n) == 0 ? 1 : -1;
 	if (strcmp(mode, "flip-tag") == 0)
 		f[n - 1] ^= 0x01;
 	else if (strcmp(mode, "flip-body") == 0 && blen > 40)
@@ -235,9 +190,9 @@ spoil(int fd, const char *mode, uint8_t *f, size_t n)
 		memset(junk + n, 0xa5, 8);
 		junk[0] = (uint8_t)((blen + 8) >> 8);
 		junk[1] = (uint8_t)(blen + 8);
-		return write_all(fd, junk, n + 8) == 0 ? 0 : -1;
+		return pl_write_all(fd, junk, n + 8) == 0 ? 0 : -1;
 	} else if (strcmp(mode, "trunc") == 0) {
-		if (write_all(fd, f, half) != 0)
+		if (pl_write_all(fd, f, half) != 0)
 			return -1;
 		shutdown(fd, SHUT_WR);
 		return 0;
@@ -247,7 +202,7 @@ spoil(int fd, const char *mode, uint8_t *f, size_t n)
 		return 0;
 	else
 		return -1;
-	return write_all(fd, f, n) == 0 ? 0 : -1;
+	return pl_write_all(fd, f, n) == 0 ? 0 : -1;
 }
 
 /*
@@ -264,7 +219,7 @@ send_out(int fd, const char *mode, size_t *mss, size_t *honest,
 	int r;
 
 	k = *mss < n ? *mss : n;
-	if (k > 0 && write_all(fd, out, k) != 0)
+	if (k > 0 && pl_write_all(fd, out, k) != 0)
 		return -1;
 	*mss -= k;
 	while (k < n) {
@@ -275,7 +230,7 @@ send_out(int fd, const char *mode, size_t *mss, size_t *honest,
 			return -1;
 		if (*honest > 0) {
 			(*honest)--;
-			r = write_all(fd, out + k, flen) == 0 ? 1 : -1;
+			r = pl_write_all(fd, out + k, flen) == 0 ? 1 : -1;
 		} else
 			r = spoil(fd, mode, out + k, flen);
 		if (r != 1)
@@ -310,7 +265,7 @@ run_noise(const struct opts *o, const struct identity *id)
 	    (sc = secchan_new(dialer ? SECCHAN_DIALER : SECCHAN_LISTENER, cr,
 	    &proto, 1, dialer ? &expect : NULL)) == NULL)
 		goto out;
-	fd = dialer ? dial_local(o->port) :
+	fd = dialer ? pl_dial_local(o->port) :
 	    accept_one(o->port, o->port_file);
 	if (fd < 0) {
 		perror("plpeer: connect/accept");
@@ -391,7 +346,7 @@ tls_flush(int fd, struct tls_session *s)
 	size_t n;
 
 	while ((n = tls_take_output(s, buf, sizeof(buf))) > 0)
-		if (write_all(fd, buf, n) != 0)
+		if (pl_write_all(fd, buf, n) != 0)
 			return -1;
 	return 0;
 }
@@ -404,7 +359,7 @@ static int
 tls_ku_flood(int fd, struct tls_session *s, double hold)
 {
 	uint8_t buf[4096];
-	double end = now_s() + hold;
+	double end = pl_now_s() + hold;
 	unsigned long long n = 0;
 	size_t have = 0, off = 0;
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -413,7 +368,7 @@ tls_ku_flood(int fd, struct tls_session *s, double hold)
 
 	/* the answers must pile up in the peerlock, not in our kernel */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	while (now_s() < end) {
+	while (pl_now_s() < end) {
 		if (off == have) {
 			/* refill: 31 requests (the cap is 32 in a row), data */
 			for (int i = 0; i < 31; i++, n++)
@@ -447,7 +402,7 @@ tls_zero_record(int fd, struct tls_session *s, double hold)
 {
 	static const uint8_t zeros[2];
 	uint8_t buf[4096];
-	double end = now_s() + hold;
+	double end = pl_now_s() + hold;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t got;
 	int n;
@@ -455,7 +410,7 @@ tls_zero_record(int fd, struct tls_session *s, double hold)
 	if (tls_send_record(s, 0, zeros, sizeof(zeros)) != 0 ||
 	    tls_flush(fd, s) != 0)
 		return EXIT_SETUP;
-	while (now_s() < end) {
+	while (pl_now_s() < end) {
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		if ((got = recv(fd, buf, sizeof(buf), 0)) <= 0)
@@ -498,8 +453,8 @@ run_tls(const struct opts *o, const struct identity *id,
 		fprintf(stderr, "plpeer: %s\n", err);
 		goto out;
 	}
-	if ((fd = dial_local(o->port)) < 0 ||
-	    write_all(fd, hello, sizeof(hello) - 1) != 0)
+	if ((fd = pl_dial_local(o->port)) < 0 ||
+	    pl_write_all(fd, hello, sizeof(hello) - 1) != 0)
 		goto out;
 	/* the listener echoes both lines when it accepts /tls/1.0.0 */
 	while (have < sizeof(hello) - 1) {
@@ -553,34 +508,6 @@ split_ids(char *list, const char **ids, size_t max)
 	return n;
 }
 
-/* Drive sc over fd until READY or FAILED; the final status. */
-static enum secchan_status
-upgrade_loop(int fd, struct secchan *sc, uint8_t *in, uint8_t *out,
-    size_t outlen)
-{
-	size_t inlen = 0, used;
-	enum secchan_status st = SECCHAN_CONTINUE;
-	ssize_t got;
-
-	if (outlen > 0 && write_all(fd, out, outlen) != 0)
-		return SECCHAN_FAILED;
-	while (st == SECCHAN_CONTINUE) {
-		got = recv(fd, in + inlen, INBUF - inlen, 0);
-		if (got <= 0) {
-			fprintf(stderr, "plpeer: peer closed during the "
-			    "upgrade\n");
-			return SECCHAN_FAILED;
-		}
-		inlen += (size_t)got;
-		st = secchan_input(sc, in, inlen, &used, out, &outlen);
-		memmove(in, in + used, inlen - used);
-		inlen -= used;
-		if (outlen > 0 && write_all(fd, out, outlen) != 0)
-			return SECCHAN_FAILED;
-	}
-	return st;
-}
-
 /* upgrade: an honest upgrade with muxers; print what was agreed. */
 static int
 run_upgrade(const struct opts *o, const struct identity *id)
@@ -619,7 +546,7 @@ run_upgrade(const struct opts *o, const struct identity *id)
 		fprintf(stderr, "plpeer: cannot set up the upgrade\n");
 		goto out;
 	}
-	fd = dialer ? dial_local(o->port) :
+	fd = dialer ? pl_dial_local(o->port) :
 	    accept_one(o->port, o->port_file);
 	if (fd < 0) {
 		perror("plpeer: connect/accept");
@@ -627,7 +554,8 @@ run_upgrade(const struct opts *o, const struct identity *id)
 	}
 	if (secchan_start(sc, out, &outlen) != 0)
 		goto out;
-	if (upgrade_loop(fd, sc, in, out, outlen) != SECCHAN_READY) {
+	if (pl_upgrade_loop("plpeer", fd, sc, in, sizeof(in), out, outlen) !=
+	    SECCHAN_READY) {
 		fprintf(stderr, "plpeer: upgrade failed: %s\n",
 		    secchan_error(sc));
 		rc = EXIT_STILL_OPEN;
@@ -645,7 +573,7 @@ run_upgrade(const struct opts *o, const struct identity *id)
 	 */
 	if (secchan_close(sc) == 0 && (outlen = secchan_take(sc, out,
 	    sizeof(out))) > 0)
-		(void)write_all(fd, out, outlen);
+		(void)pl_write_all(fd, out, outlen);
 	shutdown(fd, SHUT_WR);
 	(void)wait_close(fd, "upgrade", o->hold);
 	rc = EXIT_CLOSED_OK;

@@ -71,6 +71,7 @@
 #include "wire.h"
 #include "peerid.h"
 #include "secchan.h"
+#include "pltool.h"
 #include "yamux.h"
 
 enum { EXIT_OK = 0, EXIT_SETUP = 2 };
@@ -92,34 +93,6 @@ struct peer {
 	uint8_t pt[BATCH];	/* plaintext batch */
 	size_t ptlen, ptframes;
 };
-
-/* Seconds on a monotonic clock. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Write all of b[0..n) on a blocking socket; -1 on error. */
-static int
-write_all(int fd, const uint8_t *b, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = send(fd, b, n, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /*
  * Write b[0..n) on the non-blocking socket: waits while the socket
@@ -258,12 +231,12 @@ read_until(struct peer *p, double hold, const uint8_t *token, size_t tlen,
 	static uint8_t tail[64];
 	size_t inlen = 0, used, need, room, inl, keep = 0, total;
 	struct pollfd pf = { .fd = p->fd, .events = POLLIN };
-	double t0 = now_s(), left;
+	double t0 = pl_now_s(), left;
 	ssize_t r;
 	int n;
 
 	for (;;) {
-		left = hold - (now_s() - t0);
+		left = hold - (pl_now_s() - t0);
 		if (left <= 0)
 			return "open";
 		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
@@ -310,7 +283,7 @@ read_until(struct peer *p, double hold, const uint8_t *token, size_t tlen,
 static int
 attack(struct peer *p, const struct opts *o, bool *echo)
 {
-	double t_end = now_s() + o->seconds;
+	double t_end = pl_now_s() + o->seconds;
 	static const uint8_t token[] = "plyamux-token-7d1e5c";
 	uint32_t i = 0, id;
 	uint8_t zero[4096];
@@ -318,7 +291,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 
 	memset(zero, 0, sizeof(zero));
 	if (strcmp(o->mode, "ping-flood") == 0) {
-		while (!p->blocked && !p->gone && now_s() < t_end)
+		while (!p->blocked && !p->gone && pl_now_s() < t_end)
 			if (hdr(p, 0, YAMUX_T_PING, YAMUX_F_SYN, 0, ++i) != 0)
 				break;
 		return flush(p) == 0 || p->blocked ? 0 : -1;
@@ -328,7 +301,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		 * 1000 pings (12 KB) per sealed frame, 1 ms apart: less than
 		 * the control queue's high mark per read of the peer.
 		 */
-		while (!p->blocked && !p->gone && now_s() < t_end) {
+		while (!p->blocked && !p->gone && pl_now_s() < t_end) {
 			for (id = 0; id < 1000; id++)
 				(void)hdr(p, 0, YAMUX_T_PING, YAMUX_F_SYN, 0,
 				    ++i);
@@ -339,7 +312,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		return p->gone ? -1 : 0;
 	}
 	if (strcmp(o->mode, "syn-flood") == 0) {
-		for (id = 1; !p->blocked && !p->gone && now_s() < t_end &&
+		for (id = 1; !p->blocked && !p->gone && pl_now_s() < t_end &&
 		    id < 0x7fffffffu; id += 2)
 			if (hdr(p, 0, YAMUX_T_WINDOW, YAMUX_F_SYN, id, 0) != 0)
 				break;
@@ -348,7 +321,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 	if (strcmp(o->mode, "window-flood") == 0) {
 		if (open_proto(p, o->proto, 0, NULL, 0) != 0)
 			return -1;
-		while (!p->blocked && !p->gone && now_s() < t_end)
+		while (!p->blocked && !p->gone && pl_now_s() < t_end)
 			if (hdr(p, 0, YAMUX_T_WINDOW, 0, 1,
 			    (i++ & 1) ? 1 : 0xffffffffu) != 0)
 				break;
@@ -401,7 +374,7 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		    hdr(p, 0, YAMUX_T_WINDOW, 0, 1, 0xffffffffu) != 0 ||
 		    flush(p) != 0)
 			return -1;
-		while (now_s() < t_end)
+		while (pl_now_s() < t_end)
 			usleep(50000);
 		return 0;
 	}
@@ -416,49 +389,6 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 	else
 		return -1;
 	return flush(p);
-}
-
-/* Drive sc over fd until READY or FAILED; the final status. */
-static enum secchan_status
-upgrade_loop(int fd, struct secchan *sc, uint8_t *in, uint8_t *out,
-    size_t outlen)
-{
-	size_t inlen = 0, used;
-	enum secchan_status st = SECCHAN_CONTINUE;
-	ssize_t got;
-
-	if (outlen > 0 && write_all(fd, out, outlen) != 0)
-		return SECCHAN_FAILED;
-	while (st == SECCHAN_CONTINUE) {
-		got = recv(fd, in + inlen, INBUF - inlen, 0);
-		if (got <= 0)
-			return SECCHAN_FAILED;
-		inlen += (size_t)got;
-		st = secchan_input(sc, in, inlen, &used, out, &outlen);
-		memmove(in, in + used, inlen - used);
-		inlen -= used;
-		if (outlen > 0 && write_all(fd, out, outlen) != 0)
-			return SECCHAN_FAILED;
-	}
-	return st;
-}
-
-/* Connect to 127.0.0.1:port; -1 on error. */
-static int
-dial_local(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd;
-
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Upgrade, attack, end, report. */
@@ -485,12 +415,13 @@ run(const struct opts *o, const struct identity *id)
 	    (p.sc = secchan_new(SECCHAN_DIALER, cr, &proto, 1,
 	    &expect)) == NULL || secchan_set_muxers(p.sc, &yamux_id, 1) != 0)
 		goto out;
-	if ((p.fd = dial_local(o->port)) < 0) {
+	if ((p.fd = pl_dial_local(o->port)) < 0) {
 		perror("plyamux: connect");
 		goto out;
 	}
 	if (secchan_start(p.sc, out, &outlen) != 0 ||
-	    upgrade_loop(p.fd, p.sc, in, out, outlen) != SECCHAN_READY) {
+	    pl_upgrade_loop("plyamux", p.fd, p.sc, in, sizeof(in), out,
+	    outlen) != SECCHAN_READY) {
 		fprintf(stderr, "plyamux: upgrade failed: %s\n",
 		    secchan_error(p.sc));
 		goto out;
@@ -500,7 +431,7 @@ run(const struct opts *o, const struct identity *id)
 		fprintf(stderr, "plyamux: no muxer agreed in the handshake\n");
 		goto out;
 	}
-	t0 = now_s();
+	t0 = pl_now_s();
 	if (attack(&p, o, &echo) != 0 && !p.gone && !p.blocked) {
 		fprintf(stderr, "plyamux: unknown mode %s\n", o->mode);
 		goto out;
@@ -515,7 +446,7 @@ run(const struct opts *o, const struct identity *id)
 	    "echo=%d closed=%s secs=%.2f\n", o->mode,
 	    (unsigned long long)p.frames, (unsigned long long)p.bytes,
 	    p.blocked ? 1 : 0, open_after ? 1 : 0, echo ? 1 : 0, closed,
-	    now_s() - t0);
+	    pl_now_s() - t0);
 	rc = EXIT_OK;
 out:
 	if (p.fd >= 0)
