@@ -14,7 +14,8 @@ cd "$build"
 make -j"$(nproc)" >/dev/null
 if ! make -j"$(nproc)" check; then
 	for f in $(find . -name '*.log' -path '*tests*'); do
-		grep -q '^FAIL\|^ERROR' "${f%.log}.trs" 2>/dev/null && {
+		grep -q '^:test-result: \(FAIL\|ERROR\)' "${f%.log}.trs" \
+		    2>/dev/null && {
 			echo "===== $f"; tail -n 60 "$f"; }
 	done
 	exit 1

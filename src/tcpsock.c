@@ -4,8 +4,16 @@
 #include "tcpsock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stddef.h>
+/* the kernel's struct tcp_info (tcpi_snd_wnd; glibc's copy stops short) */
+#include <linux/tcp.h>
+
+/* tcpi_state of a closed socket (the kernel's TCP_CLOSE, tcp_states.h,
+ * which only glibc's <netinet/tcp.h> names, and that clashes with the
+ * kernel header above) */
+enum { TCPSOCK_STATE_CLOSE = 7 };
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,8 +25,11 @@ tcpsock_keepalive(int fd, const struct tcpsock_keepalive *ka)
 	int on = ka->on ? 1 : 0;
 	int idle = (int)ka->idle_s, intvl = (int)ka->interval_s;
 	int cnt = (int)ka->count;
+	unsigned int user_ms = tcpsock_user_timeout_ms(ka);
 
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
+	    sizeof(user_ms)) != 0)
 		return -1;
 	if (!ka->on)
 		return 0;
@@ -31,14 +42,41 @@ tcpsock_keepalive(int fd, const struct tcpsock_keepalive *ka)
 	return 0;
 }
 
-/* fd's TCP_INFO into ti; -1 if fd is not a TCP socket. */
+/* See tcpsock.h: the keepalive's whole budget, also for unacked data. */
+unsigned int
+tcpsock_user_timeout_ms(const struct tcpsock_keepalive *ka)
+{
+	unsigned long long ms;
+
+	if (!ka->on)
+		return 0;
+	ms = ((unsigned long long)ka->idle_s +
+	    (unsigned long long)ka->interval_s * ka->count) * 1000ULL;
+	return ms > INT_MAX ? (unsigned int)INT_MAX : (unsigned int)ms;
+}
+
+/*
+ * fd's TCP_INFO into ti (fields an older kernel does not fill stay 0);
+ * -1 if fd is not a TCP socket.  *got: how many bytes the kernel filled.
+ */
+static int
+tcpsock_info_len(int fd, struct tcp_info *ti, socklen_t *got)
+{
+	socklen_t len = sizeof(*ti);
+	int r;
+
+	memset(ti, 0, sizeof(*ti));
+	r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+	*got = len;
+	return r;
+}
+
 static int
 tcpsock_info(int fd, struct tcp_info *ti)
 {
-	socklen_t len = sizeof(*ti);
+	socklen_t len;
 
-	memset(ti, 0, sizeof(*ti));
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+	return tcpsock_info_len(fd, ti, &len);
 }
 
 /*
@@ -52,7 +90,7 @@ tcpsock_aborted(int fd)
 	socklen_t len;
 	int err = 0;
 
-	if (tcpsock_info(fd, &ti) != 0 || ti.tcpi_state != TCP_CLOSE)
+	if (tcpsock_info(fd, &ti) != 0 || ti.tcpi_state != TCPSOCK_STATE_CLOSE)
 		return 0;
 	len = sizeof(err);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
@@ -66,15 +104,26 @@ void
 tcpsock_strerror(int fd, int err, char *buf, size_t cap)
 {
 	struct tcp_info ti;
+	socklen_t len;
 	int a;
 
 	if (err == EPIPE && (a = tcpsock_aborted(fd)) != 0)
 		err = a;
-	if (err == ETIMEDOUT && tcpsock_info(fd, &ti) == 0) {
+	if (err == ETIMEDOUT && tcpsock_info_len(fd, &ti, &len) == 0) {
 		if (ti.tcpi_retransmits > 0) {
 			snprintf(buf, cap, "tcp: peer unreachable (%u "
 			    "retransmissions unanswered: %s)",
 			    (unsigned)ti.tcpi_retransmits, strerror(err));
+			return;
+		}
+		/* the same counter serves the persist timer: data waiting
+		 * for a window the peer closed, then never reopened */
+		if (ti.tcpi_probes > 0 && len >= offsetof(struct tcp_info,
+		    tcpi_snd_wnd) + sizeof(ti.tcpi_snd_wnd) &&
+		    ti.tcpi_snd_wnd == 0) {
+			snprintf(buf, cap, "tcp: peer unreachable (%u "
+			    "zero-window probes unanswered: %s)",
+			    (unsigned)ti.tcpi_probes, strerror(err));
 			return;
 		}
 		if (ti.tcpi_probes > 0) {

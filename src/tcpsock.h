@@ -4,8 +4,9 @@
  *
  * Keepalive: the encrypted sockets (raw and node mode, accepted and
  * dialed) get SO_KEEPALIVE with the configured idle time, probe interval
- * and probe count, so a tunnel whose peer vanished in a partition ends
- * even with idle_timeout = 0.  Failures: a socket the kernel aborted (a
+ * and probe count, and a TCP_USER_TIMEOUT of the same total, so a tunnel
+ * whose peer vanished in a partition ends even with idle_timeout = 0,
+ * whether it was idle or had data in flight.  Failures: a socket the kernel aborted (a
  * reset, unanswered keepalive probes or retransmissions) is told apart
  * from a peer's clean FIN even when a write consumed the error first.
  */
@@ -34,6 +35,15 @@ struct tcpsock_keepalive {
  * -1 with errno set (the socket is usable either way).
  */
 int tcpsock_keepalive(int fd, const struct tcpsock_keepalive *ka);
+/*
+ * TCP_USER_TIMEOUT that tcpsock_keepalive() sets with ka: idle + interval
+ * * count seconds in ms (capped at INT_MAX) when on, 0 (the kernel's
+ * default, about 15 minutes of retransmissions) when off.  Keepalive
+ * probes only go out on an idle connection: a partition that strikes
+ * while data is unacknowledged (a transfer, or just the ACK of our last
+ * segment lost) is ended by this timeout instead, after the same time.
+ */
+unsigned int tcpsock_user_timeout_ms(const struct tcpsock_keepalive *ka);
 
 /*
  * If the kernel aborted fd's connection (state closed: a reset, or

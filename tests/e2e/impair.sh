@@ -122,7 +122,7 @@ EOC
 start_peerlock B || exit 1
 start_impair wan "$PB" --delay 25 --jitter 10 --seed 7
 start_impair slowhs "$PB" --delay 1500
-start_impair rst "$PB" --delay 5 --up-reset-after 2Mi
+start_impair rst "$PB" --delay 5 --down-reset-after 2Mi
 start_impair wanc "$PB" --delay 25
 conf_node A security=noise
 conf_forward A noise "$FN" "$PORT_wan" "$ID_B"
@@ -153,6 +153,8 @@ check "B closes it with reason=handshake_timeout (documented detail)" \
     logged B "reason=handshake_timeout: handshake not finished after 2000 ms"
 
 # --- (d) a mid-stream reset closes only its tunnel ------------------------
+# The relay resets once 2 MiB of echo came back, so the forward has data
+# from the remote: an end before any (a refusal) is remote_closed_early.
 log_mark A; log_mark B
 "$TOOLS/plclient" 127.0.0.1 "$FD" --bytes 48M --seed 9 >"$T/direct.out" 2>&1 &
 direct=$!
@@ -162,8 +164,8 @@ rc=$?
 cat "$T/reset.out"
 check "the reset tunnel's client sees the connection fail (exit 3, got $rc)" \
     test "$rc" -eq 3
-check "the relay reset it after 2 MiB up" \
-    logged rst "up=2097152 .*reason=reset-after"
+check "the relay reset it after 2 MiB down" \
+    logged rst "down=2097152 .*reason=reset-after"
 wait "$direct"
 rc=$?
 cat "$T/direct.out"

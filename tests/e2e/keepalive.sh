@@ -6,7 +6,9 @@
 # interval 1s, count 2): both ends close the tunnel within 10 s, each
 # with one close line naming the TCP keepalive.  The same with
 # tcp_keepalive = off: still open after those 10 s, and once the network
-# heals it carries data again.  Node mode with tcp_keepalive = off: the
+# heals it carries data again.  A fourth pair, with keepalive on, is busy
+# echoing when the cut comes: data in flight gets no keepalive probes,
+# and TCP_USER_TIMEOUT (set to the keepalive's total) ends it as fast.  Node mode with tcp_keepalive = off: the
 # session's yamux pings tear it down within the ping timeout (20 s,
 # pings every 2 s while a stream is open) on both ends.
 # Needs root, `ip netns` and iptables; skips (77) otherwise.
@@ -30,8 +32,9 @@ in_ns "$NB" iptables -L INPUT >/dev/null 2>"$T/ipt.err" ||
     skip "iptables in a namespace failed: $(cat "$T/ipt.err")"
 
 KA="tcp_keepalive_idle=1s tcp_keepalive_interval=1s tcp_keepalive_count=2"
-P1=$(free_port); P2=$(free_port); P3=$(free_port); PE=$(free_port)
-F1=$(free_port); F2=$(free_port); F3=$(free_port)
+P1=$(free_port); P2=$(free_port); P3=$(free_port); P4=$(free_port)
+PE=$(free_port)
+F1=$(free_port); F2=$(free_port); F3=$(free_port); F4=$(free_port)
 bg echo in_ns "$NB" "$TOOLS/echod" --port "$PE"
 
 # pair NAME FWD_PORT LISTEN_PORT ADDR KEEPALIVE [protocol] (globals k_*:
@@ -44,7 +47,7 @@ pair() {
 	keygen "A$k_n"; keygen "B$k_n"
 	# shellcheck disable=SC2086
 	conf_node "B$k_n" "listen=/ip4/$k_addr/tcp/$k_p" "tcp_keepalive=$k_ka" \
-	    $KA idle_timeout=0
+	    $KA idle_timeout=0 log_level=debug
 	eval "k_ida=\$ID_A$k_n k_idb=\$ID_B$k_n"
 	{
 		printf '\n[expose.echo]\npeers = %s\n' "$k_ida"
@@ -67,6 +70,7 @@ pair() {
 pair 1 "$F1" "$P1" "$WAN_B" on
 pair 2 "$F2" "$P2" "$WAN_B" off
 pair 3 "$F3" "$P3" "$WAN_N" off /x/echo
+pair 4 "$F4" "$P4" "$WAN_B" on
 
 # One idle tunnel each: the client echoes 1 KiB, holds 16 s, then echoes
 # 64 KiB (only tunnel 2 is expected to live that long).
@@ -79,16 +83,33 @@ for n in 1 2 3; do
 	    --timeout 10 >"$T/cli$n.out" 2>&1 &
 	eval "CLI$n=\$!"
 done
-# relaying: the first tunnel's line, then the held one's
+# and a busy one: pair 4 echoes without pause, so the partition finds
+# data in flight both ways, where keepalive probes are not sent
+in_ns "$NA" "$TOOLS/plclient" 127.0.0.1 "$F4" --bytes 64G --timeout 60 \
+    >"$T/cli4.out" 2>&1 &
+CLI4=$!
+# relaying: the first tunnel's line, then the held one's, on both ends.
+# The dialer relays once it sent the handshake's last message; cutting
+# the path before the listener got it would leave that message in
+# retransmission, where the kernel sends no keepalive probes.
 up=0
 for _ in $(seq 100); do
-	[ "$(grep -c ' relaying' "$T/A1.log")" -ge 2 ] &&
-	    [ "$(grep -c ' relaying' "$T/A2.log")" -ge 2 ] && { up=1; break; }
+	up=1
+	for s in A1 A2 B1 B2; do
+		[ "$(grep -c ' relaying' "$T/$s.log")" -ge 2 ] || up=0
+	done
+	for s in A4 B4; do
+		[ "$(grep -c ' relaying' "$T/$s.log")" -ge 1 ] || up=0
+	done
+	[ "$up" -eq 1 ] && break
 	sleep 0.05
 done
-check "the held raw tunnels are up (A1, A2 relaying)" test "$up" -eq 1
+check "the held raw tunnels are up (A1, A2, B1, B2 relaying), and the busy one (A4, B4)" \
+    test "$up" -eq 1
+# the ACKs of the handshake's last segments arrive before the cut
+sleep 0.5
 check "node mode: A3 holds a session with B3" logged A3 "session with $ID_B3"
-for n in 1 2 3; do log_mark "A$n"; log_mark "B$n"; done
+for n in 1 2 3 4; do log_mark "A$n"; log_mark "B$n"; done
 
 # --- the partition --------------------------------------------------------
 in_ns "$NA" iptables -A INPUT -s "$WAN_B" -j DROP
@@ -131,6 +152,21 @@ for side in A1 B1; do
 	check "keepalive on: $side logged exactly one close line" \
 	    test "$(count_after "$side" ' closed route=')" -eq 1
 done
+# the busy pair: TCP_USER_TIMEOUT (the keepalive's 3 s) ends it alike
+# (retransmissions, or window probes when the peer's window was shut)
+RTR="reason=io_error: tcp: peer unreachable ([0-9]* \(retransmissions\|zero-window probes\) unanswered"
+wait_closes 10 "closed route=.*$RTR" A4 B4
+for side in A4 B4; do
+	eval "s=\${SEC_$side:-}"
+	if [ -n "$s" ]; then
+		pass "keepalive on, data in flight: $side closed the tunnel ${s} s into the partition, naming the retransmissions or window probes"
+	else
+		fail "keepalive on, data in flight: $side did not close the tunnel within 10 s naming the retransmissions or window probes"
+	fi
+done
+wait "$CLI4"
+check "keepalive on, data in flight: A4 reset the app's connection (client exit 3)" \
+    test "$?" -eq 3
 # the same 10 s for the pair without keepalive
 while [ "$(($(date +%s) - start))" -lt 10 ]; do sleep 0.2; done
 for side in A2 B2; do

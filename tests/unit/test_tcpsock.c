@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -76,12 +77,34 @@ START_TEST(test_keepalive_options)
 	ck_assert_int_eq(opt(fd, IPPROTO_TCP, TCP_KEEPIDLE), 7);
 	ck_assert_int_eq(opt(fd, IPPROTO_TCP, TCP_KEEPINTVL), 3);
 	ck_assert_int_eq(opt(fd, IPPROTO_TCP, TCP_KEEPCNT), 4);
+	/* unacknowledged data gets the same budget: 7 + 3 * 4 s */
+	ck_assert_int_eq(opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 19000);
 	ck_assert_int_eq(tcpsock_keepalive(fd, &off), 0);
 	ck_assert_int_eq(opt(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+	ck_assert_int_eq(opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
 	close(fd);
 	/* not a socket: the error comes back */
 	ck_assert_int_eq(tcpsock_keepalive(-1, &on), -1);
 	ck_assert_int_eq(errno, EBADF);
+}
+END_TEST
+
+/* The user timeout: keepalive's total, capped at what the kernel takes. */
+START_TEST(test_user_timeout)
+{
+	struct tcpsock_keepalive d = { true, 60, 10, 6 };
+	struct tcpsock_keepalive big = { true, TCPSOCK_KA_SECS_MAX,
+	    TCPSOCK_KA_SECS_MAX, TCPSOCK_KA_COUNT_MAX };
+	struct tcpsock_keepalive off = { false, 60, 10, 6 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_uint_eq(tcpsock_user_timeout_ms(&d), 120000);
+	ck_assert_uint_eq(tcpsock_user_timeout_ms(&big), INT_MAX);
+	ck_assert_uint_eq(tcpsock_user_timeout_ms(&off), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(tcpsock_keepalive(fd, &big), 0);
+	ck_assert_int_eq(opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), INT_MAX);
+	close(fd);
 }
 END_TEST
 
@@ -182,6 +205,7 @@ main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_keepalive_options);
+	tcase_add_test(tc, test_user_timeout);
 	tcase_add_test(tc, test_clean_fin);
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_strerror);
