@@ -41,6 +41,13 @@
 
 /* Our identify message: public key, a few addresses and protocols. */
 #define IDENTIFY_MSG_MAX 8192
+/*
+ * A stream's sink counts as backed up (its window must not grow) while
+ * more than this waits for it in our buffer and its socket's unsent
+ * queue: a slow target's kernel buffers would otherwise pass for a fast
+ * consumer (docs/node-mode.md, window growth).
+ */
+#define STREAM_SINK_BACKLOG (64 * 1024)
 
 enum session_phase {
 	S_MUXNEG,		/* multistream for the muxer inside the channel */
@@ -551,12 +558,18 @@ static void
 stream_credit(struct stream *st)
 {
 	uint64_t taken;
+	size_t queued;
+	evutil_socket_t fd;
 
 	if (st->plain == NULL || st->ys == NULL)
 		return;
-	taken = st->delivered -
-	    evbuffer_get_length(bufferevent_get_output(st->plain));
+	queued = evbuffer_get_length(bufferevent_get_output(st->plain));
+	taken = st->delivered - queued;
 	if (taken > st->credited) {
+		/* what the target has not taken yet, below the socket too */
+		fd = bufferevent_getfd(st->plain);
+		queued += fd >= 0 ? tcpsock_unsent(fd) : 0;
+		yamux_sink_backlog(st->ys, queued > STREAM_SINK_BACKLOG);
 		yamux_consume(st->s->mx, st->ys, (size_t)(taken -
 		    st->credited), session_now_us());
 		st->credited = taken;

@@ -16,7 +16,20 @@
 enum { TCPSOCK_STATE_CLOSE = 7 };
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
+
+/* Bytes fd's kernel send queue holds that were not sent yet. */
+size_t
+tcpsock_unsent(int fd)
+{
+	int v = 0;
+
+	if (ioctl(fd, SIOCOUTQNSD, &v) != 0 || v < 0)
+		return 0;
+	return (size_t)v;
+}
 
 /* Turn keepalive on with ka's timers, or off. */
 int

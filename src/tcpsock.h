@@ -46,6 +46,13 @@ int tcpsock_keepalive(int fd, const struct tcpsock_keepalive *ka);
 unsigned int tcpsock_user_timeout_ms(const struct tcpsock_keepalive *ka);
 
 /*
+ * Bytes in fd's send queue not yet sent (SIOCOUTQNSD): data the peer's
+ * receive window or the congestion window holds back, as opposed to
+ * data in flight.  0 on error or for a non-TCP fd.
+ */
+size_t tcpsock_unsent(int fd);
+
+/*
  * If the kernel aborted fd's connection (state closed: a reset, or
  * keepalive probes or retransmissions unanswered), the error that did
  * it: the pending SO_ERROR, else ETIMEDOUT when probes or

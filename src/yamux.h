@@ -202,12 +202,20 @@ int yamux_data_hdr(struct yamux *y, struct yamux_stream *st, size_t len,
 /*
  * The plaintext side took n bytes of st's delivered data: credit goes
  * back to the peer (a window update queued once at least half of the
- * window was consumed).  The window doubles, up to max_window, when
- * such an update falls due within 4 RTTs of the previous one (go-yamux's
- * rule; the RTT being yamux_rtt(), so no growth before the first pong).
+ * window was consumed).  The window grows fourfold, up to max_window,
+ * when such an update falls due within 4 RTTs of the previous one
+ * (go-yamux's rule, which doubles; the RTT being yamux_rtt(), so no
+ * growth before the first pong) and the sink is not backlogged.
  */
 void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n,
     uint64_t now_us);
+/*
+ * Whether st's consumer is backed up below us (the caller's view, e.g.
+ * bytes still in a socket's send queue): while it is, consumed bytes
+ * still return credit but never grow the window, so a slow reader
+ * behind deep kernel buffers does not look like a fast one.
+ */
+void yamux_sink_backlog(struct yamux_stream *st, bool backlog);
 
 /* Send a ping (queued) stamped now_us; 0, or -1 if one is outstanding. */
 int yamux_ping(struct yamux *y, uint64_t now_us);

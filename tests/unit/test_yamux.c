@@ -546,7 +546,7 @@ measure_rtt(struct peer *p, struct peer *q, uint64_t now, uint64_t rtt)
 	ck_assert_uint_eq(yamux_rtt(p->y), rtt);
 }
 
-/* A fast consumer: the window doubles up to max_window, never beyond. */
+/* A fast consumer: the window grows fourfold up to max_window. */
 START_TEST(test_window_growth)
 {
 	struct peer c, s;
@@ -570,6 +570,11 @@ START_TEST(test_window_growth)
 		    YAMUX_EV_WINDOW)
 			;
 		ck_assert_uint_ge(yamux_stream_recv_window(sst), last);
+		/* each step is fourfold (or the cap) */
+		if (yamux_stream_recv_window(sst) != last)
+			ck_assert(yamux_stream_recv_window(sst) == last * 4 ||
+			    yamux_stream_recv_window(sst) ==
+			    YAMUX_DEFAULT_MAX_WINDOW);
 		last = yamux_stream_recv_window(sst);
 		(void)n;
 		if (last == YAMUX_DEFAULT_MAX_WINDOW)
@@ -591,6 +596,52 @@ START_TEST(test_window_growth)
 	ck_assert_uint_eq(yamux_stream_recv_window(sst),
 	    YAMUX_DEFAULT_MAX_WINDOW);
 	ck_assert_uint_gt(total, 2 * YAMUX_DEFAULT_MAX_WINDOW);
+	peer_done(&c);
+	peer_done(&s);
+}
+END_TEST
+
+/*
+ * A consumer that takes everything at once but whose own sink is backed
+ * up (yamux_sink_backlog): credit returns, the window never grows.
+ */
+START_TEST(test_window_sink_backlog)
+{
+	struct peer c, s;
+	struct yamux_stream *cst, *sst;
+	uint64_t now = 1000000;
+	size_t total = 0;
+	int rounds;
+
+	peer_init(&c, YAMUX_CLIENT, NULL);
+	peer_init(&s, YAMUX_SERVER, NULL);
+	open_pair(&c, &s, &cst, &sst);
+	measure_rtt(&s, &c, now, 10000);
+	yamux_sink_backlog(sst, true);
+	for (rounds = 0; rounds < 20; rounds++) {
+		now += 2000;
+		total += send_all_room(&c, &s, cst);
+		drain(&s, now, true);
+		flush(&s, &c);
+		while (poll_ev(&c, now, &(struct yamux_event){ 0 }) ==
+		    YAMUX_EV_WINDOW)
+			;
+		ck_assert_uint_eq(yamux_stream_recv_window(sst), 262144);
+	}
+	/* credit kept coming: far more than one window moved */
+	ck_assert_uint_gt(total, 10 * 262144);
+	/* the sink caught up: the next hot update grows it */
+	yamux_sink_backlog(sst, false);
+	for (rounds = 0; rounds < 4; rounds++) {
+		now += 2000;
+		send_all_room(&c, &s, cst);
+		drain(&s, now, true);
+		flush(&s, &c);
+		while (poll_ev(&c, now, &(struct yamux_event){ 0 }) ==
+		    YAMUX_EV_WINDOW)
+			;
+	}
+	ck_assert_uint_gt(yamux_stream_recv_window(sst), 262144);
 	peer_done(&c);
 	peer_done(&s);
 }
@@ -1285,6 +1336,7 @@ main(void)
 	tcase_add_test(tc, test_window_overflow);
 	tcase_add_test(tc, test_window_growth);
 	tcase_add_test(tc, test_window_slow_consumer);
+	tcase_add_test(tc, test_window_sink_backlog);
 	tcase_add_test(tc, test_initial_window);
 	tcase_add_loop_test(tc, test_bad_input, 0, NELEM(bad_input));
 	tcase_add_test(tc, test_backlog_and_max_streams);
