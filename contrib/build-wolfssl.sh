@@ -49,6 +49,29 @@ if [ -f "$prefix/.peerlock-stamp" ] &&
 	exit 0
 fi
 
+# A finished build is kept outside the clone, keyed by the stamp, so a
+# fresh clone on the same machine copies it instead of building again
+# (PEERLOCK_WOLFSSL_CACHE=none turns that off).  The install records its
+# own prefix in wolfssl.pc and wolfssl-config: the copy's are rewritten.
+cache_root=${PEERLOCK_WOLFSSL_CACHE:-/var/cache/peerlock-wolfssl}
+cache=""
+if [ "$cache_root" != none ]; then
+	key=$(printf '%s' "$stamp" | sha256sum | cut -c1-16)
+	cache=$cache_root/$key
+fi
+if [ -n "$cache" ] && [ -f "$cache/prefix/.peerlock-stamp" ] &&
+    [ "$(cat "$cache/prefix/.peerlock-stamp")" = "$stamp" ] &&
+    [ -f "$cache/origin" ]; then
+	rm -rf "$prefix"
+	cp -a "$cache/prefix" "$prefix"
+	origin=$(cat "$cache/origin")
+	grep -rlIF "$origin" "$prefix" 2>/dev/null | while read -r f; do
+		sed -i "s|$origin|$prefix|g" "$f"
+	done
+	echo "build-wolfssl: copied from $cache ($stamp)"
+	exit 0
+fi
+
 for t in apt-get dpkg-source dpkg-buildflags autoreconf make cc; do
 	command -v "$t" >/dev/null 2>&1 || {
 		echo "build-wolfssl: $t not found (run contrib/install-deps.sh)" >&2
@@ -115,4 +138,14 @@ rm -f "$prefix"/lib/libwolfssl.so* "$prefix"/lib/libwolfssl.la
 pc=$prefix/lib/pkgconfig/wolfssl.pc
 grep -q '^Libs.private:' "$pc" || echo "Libs.private: -lm" >>"$pc"
 echo "$stamp" >"$prefix/.peerlock-stamp"
+if [ -n "$cache" ] && mkdir -p "$cache_root" 2>/dev/null; then
+	rm -rf "$cache.tmp"
+	if cp -a "$prefix" "$cache.tmp" 2>/dev/null; then
+		mkdir -p "$cache.new" && mv "$cache.tmp" "$cache.new/prefix" &&
+		    echo "$prefix" >"$cache.new/origin" &&
+		    rm -rf "$cache" && mv "$cache.new" "$cache" &&
+		    echo "build-wolfssl: cached in $cache"
+	fi
+	rm -rf "$cache.tmp" "$cache.new"
+fi
 echo "build-wolfssl: done: $prefix"
