@@ -140,15 +140,25 @@ wait_closes() {
 	done
 }
 
+# closed_within WHAT NAMING SIDE...: a check per SIDE that wait_closes
+# saw its close line (SEC_SIDE set), in "WHAT: SIDE closed ..." words.
+closed_within() {
+	_what=$1 _naming=$2
+	shift 2
+	for _s in "$@"; do
+		eval "_sec=\${SEC_$_s:-}"
+		if [ -n "$_sec" ]; then
+			pass "$_what: $_s closed the tunnel ${_sec} s into the partition, naming $_naming"
+		else
+			fail "$_what: $_s did not close the tunnel within 10 s naming $_naming"
+		fi
+	done
+}
+
 KAR="reason=io_error: tcp keepalive: peer unreachable (2 probes unanswered"
 wait_closes 10 "closed route=.*$KAR" A1 B1
+closed_within "keepalive on" "the keepalive" A1 B1
 for side in A1 B1; do
-	eval "s=\${SEC_$side:-}"
-	if [ -n "$s" ]; then
-		pass "keepalive on: $side closed the tunnel ${s} s into the partition, naming the keepalive"
-	else
-		fail "keepalive on: $side did not close the tunnel within 10 s naming the keepalive"
-	fi
 	check "keepalive on: $side logged exactly one close line" \
 	    test "$(count_after "$side" ' closed route=')" -eq 1
 done
@@ -156,14 +166,8 @@ done
 # (retransmissions, or window probes when the peer's window was shut)
 RTR="reason=io_error: tcp: peer unreachable ([0-9]* \(retransmissions\|zero-window probes\) unanswered"
 wait_closes 10 "closed route=.*$RTR" A4 B4
-for side in A4 B4; do
-	eval "s=\${SEC_$side:-}"
-	if [ -n "$s" ]; then
-		pass "keepalive on, data in flight: $side closed the tunnel ${s} s into the partition, naming the retransmissions or window probes"
-	else
-		fail "keepalive on, data in flight: $side did not close the tunnel within 10 s naming the retransmissions or window probes"
-	fi
-done
+closed_within "keepalive on, data in flight" \
+    "the retransmissions or window probes" A4 B4
 wait "$CLI4"
 check "keepalive on, data in flight: A4 reset the app's connection (client exit 3)" \
     test "$?" -eq 3

@@ -546,6 +546,24 @@ measure_rtt(struct peer *p, struct peer *q, uint64_t now, uint64_t rtt)
 	ck_assert_uint_eq(yamux_rtt(p->y), rtt);
 }
 
+/*
+ * One window round trip: c sends all the room it has on cst, s takes
+ * and consumes it all at now, its window updates reach c.  Bytes sent.
+ */
+static size_t
+window_round(struct peer *c, struct peer *s, struct yamux_stream *cst,
+    uint64_t now)
+{
+	size_t n = send_all_room(c, s, cst);
+
+	drain(s, now, true);
+	flush(s, c);
+	while (poll_ev(c, now, &(struct yamux_event){ 0 }) ==
+	    YAMUX_EV_WINDOW)
+		;
+	return n;
+}
+
 /* A fast consumer: the window grows fourfold up to max_window. */
 START_TEST(test_window_growth)
 {
@@ -586,12 +604,7 @@ START_TEST(test_window_growth)
 	/* More traffic keeps it at the cap. */
 	for (int i = 0; i < 4; i++) {
 		now += 2000;
-		total += send_all_room(&c, &s, cst);
-		drain(&s, now, true);
-		flush(&s, &c);
-		while (poll_ev(&c, now, &(struct yamux_event){ 0 }) ==
-		    YAMUX_EV_WINDOW)
-			;
+		total += window_round(&c, &s, cst, now);
 	}
 	ck_assert_uint_eq(yamux_stream_recv_window(sst),
 	    YAMUX_DEFAULT_MAX_WINDOW);
@@ -620,12 +633,7 @@ START_TEST(test_window_sink_backlog)
 	yamux_sink_backlog(sst, true);
 	for (rounds = 0; rounds < 20; rounds++) {
 		now += 2000;
-		total += send_all_room(&c, &s, cst);
-		drain(&s, now, true);
-		flush(&s, &c);
-		while (poll_ev(&c, now, &(struct yamux_event){ 0 }) ==
-		    YAMUX_EV_WINDOW)
-			;
+		total += window_round(&c, &s, cst, now);
 		ck_assert_uint_eq(yamux_stream_recv_window(sst), 262144);
 	}
 	/* credit kept coming: far more than one window moved */
@@ -634,12 +642,7 @@ START_TEST(test_window_sink_backlog)
 	yamux_sink_backlog(sst, false);
 	for (rounds = 0; rounds < 4; rounds++) {
 		now += 2000;
-		send_all_room(&c, &s, cst);
-		drain(&s, now, true);
-		flush(&s, &c);
-		while (poll_ev(&c, now, &(struct yamux_event){ 0 }) ==
-		    YAMUX_EV_WINDOW)
-			;
+		window_round(&c, &s, cst, now);
 	}
 	ck_assert_uint_gt(yamux_stream_recv_window(sst), 262144);
 	peer_done(&c);
