@@ -1368,7 +1368,17 @@ conn_open_loop(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 				conn_drop(c, CONN_R_INTERNAL, "out of memory");
 				return -1;
 			}
-			progress = n > 0 || used > 0;
+			/*
+			 * A close_notify opened from tls.c's queue (records
+			 * that came with the handshake's last flight) takes
+			 * no new input and yields no data, yet it is
+			 * progress: the loop's top must see it now, not at
+			 * the next socket event, which may never come (a
+			 * peer that half-closes with close_notify alone and
+			 * waits for the answer).
+			 */
+			progress = n > 0 || used > 0 ||
+			    secchan_peer_closed(c->sc);
 		}
 		evbuffer_drain(in, used);
 		if (!progress)

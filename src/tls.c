@@ -1141,6 +1141,14 @@ tls_alert_name(uint8_t a)
 static int
 tls_on_alert(struct tls_session *s, const uint8_t *p, size_t n)
 {
+	if (n == 0) {
+		/* a zero-length fragment, as tlsfuzzer's empty-alert script
+		 * and OpenSSL see it (RFC 8446 5.1: one whole alert per
+		 * record), not a malformed alert */
+		tls_fail_alert(s, ALERT_UNEXPECTED_MESSAGE,
+		    "tls: empty alert record");
+		return -1;
+	}
 	if (n != 2) {
 		tls_fail_alert(s, ALERT_DECODE_ERROR,
 		    "tls: alert record of %zu bytes (expected 2)", n);
