@@ -45,6 +45,12 @@ if [ "${PEERLOCK_WOLFSSL:-}" != system ] &&
 	"$here/contrib/build-wolfssl.sh"
 fi
 
+# tlslite-ng + pyca/cryptography venv for tests/e2e/tls-conformance.sh,
+# under /var/cache/peerlock-interop (a no-op when unchanged; the test
+# builds it itself when missing and skips only if that fails).
+"$here/contrib/build-tlsprobe-py.sh" >/dev/null ||
+    echo "install-deps: tlsprobe venv not built (tls-conformance.sh will say why)"
+
 if [ "${1:-}" = "--interop" ]; then
 	if ! command -v node >/dev/null 2>&1; then
 		echo "install-deps: node not found; installing Debian nodejs/npm"
