@@ -698,6 +698,13 @@ def p_plain(c):
     return c.expect_alert(10)
 
 
+@probe("plaintext-alert",
+       PE + r"unprotected record of type 21 after the handshake")
+def p_plain_alert(c):
+    c.send(struct.pack(">BHH", CT_ALERT, 0x0303, 2) + bytes([2, 48]))
+    return c.expect_alert(10)
+
+
 @probe("ku-not-requested")
 def p_ku0(c):
     c.send(c.key_update(0))
