@@ -425,8 +425,14 @@ node_pair() {
 		_v=FAIL _m="half-close_1MiB:$(last_line "$out")"
 	fi
 	if [ $_v = PASS ]; then
-		_n=$(grep -c "^stream remote=$PLID proto=/x/echo ok bytes=1048576 " \
-		    "$d/node.out")
+		# the node logs a stream after its last write: give the last
+		# line a moment to land (up to 5 s)
+		_i=0
+		while _n=$(grep -c "^stream remote=$PLID proto=/x/echo ok bytes=1048576 " \
+		    "$d/node.out"); [ "$_n" -lt 5 ] && [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
 		[ "$_n" -ge 5 ] ||
 		    _v=FAIL _m="the_${IMPL}_node_logged_${_n}_echoed_1MiB_streams_from_peerlock,want_5"
 	fi
