@@ -37,7 +37,7 @@ enum key_id {
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
 	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_LOCAL_RESERVE,
 	K_TCP_KEEPALIVE, K_TCP_KEEPALIVE_IDLE, K_TCP_KEEPALIVE_INTERVAL,
-	K_TCP_KEEPALIVE_COUNT,
+	K_TCP_KEEPALIVE_COUNT, K_PERF, K_PERF_MAX_BYTES,
 	K_COUNT
 };
 
@@ -256,6 +256,49 @@ cfg_set_window(struct pstate *st, const char *v, bool cont)
 		    "256KiB to 1024MiB (bytes, or a number with KiB or MiB), "
 		    "got '%.32s'", v);
 	st->c->max_stream_window = (unsigned)(n * mul);
+	return 1;
+}
+
+/* perf = on|off: serve /perf/1.0.0 (node mode; see config.h) */
+static int
+cfg_set_perf(struct pstate *st, const char *v, bool cont)
+{
+	(void)cont;
+	if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0)
+		st->c->perf = true;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+		st->c->perf = false;
+	else
+		return cfg_fail(st, st->lineno, "perf: expected on or off, got "
+		    "'%.32s'", v);
+	return 1;
+}
+
+/* perf_max_bytes = SIZE: bytes, or a number with KiB, MiB or GiB */
+static int
+cfg_set_perf_max(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long long n;
+	unsigned long long mul = 1;
+	char *end;
+
+	(void)cont;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (strcmp(end, "KiB") == 0)
+		mul = 1ull << 10;
+	else if (strcmp(end, "MiB") == 0)
+		mul = 1ull << 20;
+	else if (strcmp(end, "GiB") == 0)
+		mul = 1ull << 30;
+	else if (*end != '\0')
+		mul = 0;
+	if (v[0] < '0' || v[0] > '9' || errno == ERANGE || mul == 0 ||
+	    n == 0 || n > CONFIG_PERF_MAX / mul)
+		return cfg_fail(st, st->lineno, "perf_max_bytes: expected 1 "
+		    "to 1024GiB (bytes, or a number with KiB, MiB or GiB), "
+		    "got '%.32s'", v);
+	st->c->perf_max_bytes = n * mul;
 	return 1;
 }
 
@@ -818,6 +861,9 @@ static const struct key_def cfg_keys[] = {
 	    false, cfg_set_keepalive_time },
 	{ "tcp_keepalive_count", K_TCP_KEEPALIVE_COUNT, SECT_PEERLOCK, false,
 	    cfg_set_keepalive_count },
+	{ "perf", K_PERF, SECT_PEERLOCK, false, cfg_set_perf },
+	{ "perf_max_bytes", K_PERF_MAX_BYTES, SECT_PEERLOCK, false,
+	    cfg_set_perf_max },
 	{ "listen", K_LISTEN, SECT_FORWARD, false, cfg_set_listen },
 	{ "peer", K_PEER, SECT_FORWARD, false, cfg_set_peer },
 	{ "peer_ids", K_PEER_IDS, SECT_FORWARD, true, cfg_set_peer_ids },
@@ -1572,6 +1618,7 @@ cfg_new(const char *name)
 	c->max_connections_per_ip = CFG_DEFAULT_MAX_CONNECTIONS_PER_IP;
 	c->max_handshakes_per_ip = CFG_DEFAULT_MAX_HANDSHAKES_PER_IP;
 	c->max_stream_window = CONFIG_WINDOW_DEFAULT;
+	c->perf_max_bytes = CONFIG_PERF_DEFAULT;
 	c->log_level = LOG_INFO;
 	c->log_format_json = false;
 	c->shutdown_timeout_ms = CFG_DEFAULT_SHUTDOWN_MS;

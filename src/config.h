@@ -38,6 +38,9 @@ enum {
 	CONFIG_MAX_CONNECTIONS = 1 << 20,
 	CONFIG_USER_MAX = 32		/* longest user name accepted */
 };
+/* perf_max_bytes: default 4 GiB, at most 1 TiB */
+#define CONFIG_PERF_DEFAULT (4ull << 30)
+#define CONFIG_PERF_MAX (1ull << 40)
 
 /* The multistream id of a security protocol ("/noise", "/tls/1.0.0"). */
 const char *sec_proto_id(enum sec_proto p);
@@ -114,6 +117,13 @@ struct config {
 	 */
 	unsigned local_reserve;
 	unsigned max_stream_window;	/* node mode: bytes, default 16 MiB */
+	/*
+	 * perf = on: serve /perf/1.0.0 (libp2p perf) to the peers a
+	 * node-mode expose admits; off by default (it makes us send what
+	 * the peer asks for).  perf_max_bytes caps one request.
+	 */
+	bool perf;
+	unsigned long long perf_max_bytes;	/* default 4 GiB */
 	/*
 	 * TCP keepalive on the encrypted sockets: default on, 60 s idle,
 	 * probes 10 s apart, dead after 6 unanswered (tcp_keepalive*).

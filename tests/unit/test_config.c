@@ -110,6 +110,14 @@ static const struct {
 	    "tcp_keepalive_idle: expected whole seconds" },
 	{ PL "tcp_keepalive_interval = 32768s\n" FWD("a"), 4,
 	    "tcp_keepalive_interval: expected whole seconds" },
+	{ PL "perf = maybe\n" FWD("a"), 4,
+	    "perf: expected on or off, got 'maybe'" },
+	{ PL "perf_max_bytes = 0\n" FWD("a"), 4,
+	    "perf_max_bytes: expected 1 to 1024GiB" },
+	{ PL "perf_max_bytes = 1025GiB\n" FWD("a"), 4,
+	    "perf_max_bytes: expected 1 to 1024GiB" },
+	{ PL "perf_max_bytes = 5TiB\n" FWD("a"), 4,
+	    "perf_max_bytes: expected 1 to 1024GiB" },
 	{ PL "tcp_keepalive_count = 0\n" FWD("a"), 4,
 	    "tcp_keepalive_count: expected a number from 1 to 127, got '0'" },
 	{ PL "tcp_keepalive_count = 128\n" FWD("a"), 4,
@@ -741,6 +749,32 @@ START_TEST(test_keepalive)
 }
 END_TEST
 
+/* perf, perf_max_bytes: off and 4 GiB by default, every unit read. */
+START_TEST(test_perf)
+{
+	struct config *c;
+
+	c = parse_ok(PL FWD("a"));
+	ck_assert(!c->perf);
+	ck_assert_uint_eq(c->perf_max_bytes, 4ull << 30);
+	config_free(c);
+	c = parse_ok(PL "perf = on\nperf_max_bytes = 3GiB\n" FWD("a"));
+	ck_assert(c->perf);
+	ck_assert_uint_eq(c->perf_max_bytes, 3ull << 30);
+	config_free(c);
+	c = parse_ok(PL "perf = off\nperf_max_bytes = 1024GiB\n" FWD("a"));
+	ck_assert(!c->perf);
+	ck_assert_uint_eq(c->perf_max_bytes, 1ull << 40);
+	config_free(c);
+	c = parse_ok(PL "perf_max_bytes = 7\n" FWD("a"));
+	ck_assert_uint_eq(c->perf_max_bytes, 7);
+	config_free(c);
+	c = parse_ok(PL "perf_max_bytes = 2KiB\n" FWD("a"));
+	ck_assert_uint_eq(c->perf_max_bytes, 2048);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	char err[ERR_MAX], *text;
@@ -1046,6 +1080,7 @@ main(void)
 	tcase_add_test(tc, test_node_mode);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_keepalive);
+	tcase_add_test(tc, test_perf);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_identity_relative);
 	tcase_add_test(tc, test_trailing_crs_do_not_overflow);
