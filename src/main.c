@@ -35,6 +35,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
+#include "perfcmd.h"
 #include "status.h"
 #include "tls.h"
 #include "version.h"
@@ -56,6 +57,9 @@ usage(FILE *f)
 	    "       peerlock run -c FILE\n"
 	    "       peerlock status -c FILE | -a HOST:PORT\n"
 	    "       peerlock demo\n"
+	    "       peerlock perf [-k KEYFILE | -c FILE] [-s noise|tls] "
+	    "[-u SIZE] [-d SIZE]\n"
+	    "                     [-t TIME] [-v] /ip4/HOST/tcp/PORT/p2p/ID\n"
 	    "       peerlock version [-v]\n");
 }
 
@@ -707,6 +711,8 @@ main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (strcmp(argv[0], "status") == 0)
 		return cmd_status(argc, argv);
+	if (strcmp(argv[0], "perf") == 0)
+		return perfcmd_main(argc, argv);
 	if (strcmp(argv[0], "demo") == 0)
 		return demo_run();
 	if (strcmp(argv[0], "version") == 0 ||

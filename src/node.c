@@ -938,6 +938,20 @@ node_has_session(struct node *n, const struct peer_id *peer, bool *usable)
 	return false;
 }
 
+int
+node_perf(struct node *n, const struct peer_id *peer, uint64_t upload,
+    uint64_t download, session_perf_done done, struct perfcmd *arg)
+{
+	struct session *s;
+
+	for (s = session_first(&n->env); s != NULL; s = session_next(s))
+		if (peer_id_equal(session_peer(s), peer) &&
+		    session_usable(s))
+			return session_open_perf(s, upload, download, done,
+			    arg) == 0 ? 1 : -1;
+	return 0;
+}
+
 /* Milliseconds from a to b. */
 static long long
 node_ms(const struct timespec *a, const struct timespec *b)

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "resolve.h"
+#include "session.h"
 
 struct node;
 
@@ -148,6 +149,15 @@ struct node_peer_status {
 /* Status of forward i of the current config; false past the end. */
 bool node_peer_status(const struct node *n, size_t i,
     struct node_peer_status *st);
+
+/*
+ * peerlock perf: open a /perf/1.0.0 stream to peer on a session that is
+ * up (session_open_perf).  1: started (done is called at its end); 0: no
+ * usable session to peer yet (a [connect] may be dialing it); -1: the
+ * stream could not be opened (done was called, or the reason logged).
+ */
+int node_perf(struct node *n, const struct peer_id *peer, uint64_t upload,
+    uint64_t download, session_perf_done done, struct perfcmd *arg);
 
 /* The node's identity. */
 const struct identity *node_identity(const struct node *n);

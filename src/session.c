@@ -32,6 +32,7 @@
 #include "conn.h"
 #include "log.h"
 #include "mss.h"
+#include "perf.h"
 #include "proxyv2.h"
 #include "resolve.h"
 #include "secchan.h"
@@ -66,6 +67,8 @@ enum stream_kind {
 	SK_PING,		/* /ipfs/ping/1.0.0 served: echo */
 	SK_IDENTIFY,		/* /ipfs/id/1.0.0 served: one message */
 	SK_PUSH,		/* /ipfs/id/push/1.0.0: read and dropped */
+	SK_PERF,		/* /perf/1.0.0 served (perf = on) */
+	SK_PERF_CLIENT,		/* /perf/1.0.0 we opened (peerlock perf) */
 	SK_PENDING		/* inbound, protocol not chosen yet */
 };
 
@@ -130,6 +133,10 @@ struct stream {
 	bool window_wait;		/* plain reading off: no send window */
 	bool proxy_v2;			/* expose: PROXY v2 header first */
 	struct timespec started;
+	struct perf *perf;		/* SK_PERF, SK_PERF_CLIENT */
+	session_perf_done perf_done;	/* SK_PERF_CLIENT: told at the end */
+	struct perfcmd *perf_arg;
+	double perf_upload_s;		/* client: open -> server had it all */
 };
 
 static uint64_t stream_next_id = 1;
@@ -443,6 +450,37 @@ stream_log_close(enum log_level lvl, const char *prefix, uint64_t id,
 	    prefix, id != 0 ? sid : "-");
 }
 
+/* A perf stream, either end. */
+static bool
+stream_is_perf(const struct stream *st)
+{
+	return st->kind == SK_PERF || st->kind == SK_PERF_CLIENT;
+}
+
+/* A perf client's end: tell its owner what was measured. */
+static void
+stream_perf_report(struct stream *st, enum conn_reason r,
+    const char *detail)
+{
+	struct perf_result res;
+	session_perf_done cb = st->perf_done;
+
+	if (cb == NULL)
+		return;
+	st->perf_done = NULL;
+	memset(&res, 0, sizeof(res));
+	res.total_s = stream_age(st);
+	res.upload_s = st->perf_upload_s;
+	res.download_s = res.total_s - res.upload_s;
+	if (st->perf != NULL) {
+		res.upload_bytes = st->perf->sent > PERF_REQ_LEN ?
+		    st->perf->sent - PERF_REQ_LEN : 0;
+		res.download_bytes = st->perf->received;
+	}
+	cb(st->perf_arg, r == CONN_R_DONE, conn_reason_name(r), detail,
+	    &res);
+}
+
 /* Take st off the session's blocked list. */
 static void
 stream_unblock(struct stream *st)
@@ -471,7 +509,7 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 		return;
 	st->phase = ST_CLOSED;
 	lvl = r == CONN_R_DONE || r == CONN_R_SHUTDOWN ? LOG_INFO : LOG_WARN;
-	if (st->kind != SK_TUNNEL)
+	if (st->kind != SK_TUNNEL && !stream_is_perf(st))
 		lvl = LOG_DEBUG;	/* identify, ping, refused protocols */
 	if (config_quiet(s->env->gen != NULL ? s->env->gen->cfg : NULL,
 	    conn_reason_name(r)))
@@ -479,9 +517,12 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 	stream_log_close(lvl, s->env->log_prefix, st->id, st->route, st->from,
 	    s->peer, st->proto, st->up, st->down, stream_age(st),
 	    conn_reason_name(r), detail, conn_id(s->c));
-	if (s->env->on_stream_close != NULL && st->kind == SK_TUNNEL)
+	if (s->env->on_stream_close != NULL && (st->kind == SK_TUNNEL ||
+	    stream_is_perf(st)))
 		s->env->on_stream_close(s->env->node, st->route, r, st->up,
 		    st->down);
+	if (st->kind == SK_PERF_CLIENT)
+		stream_perf_report(st, r, detail);
 	stream_unblock(st);
 	if (st->ys != NULL && s->mx != NULL) {
 		if (r != CONN_R_DONE && r != CONN_R_STREAM_RESET)
@@ -518,6 +559,7 @@ stream_drop(struct stream *st, enum conn_reason r, const char *detail)
 	event_free(st->timer);
 	mss_free(st->mss);
 	conn_gen_drop(st->gen);
+	free(st->perf);
 	free(st);
 	if (s->draining && s->nstreams == 0 && !s->dead)
 		session_fail(s, CONN_R_DONE, "drained");
@@ -604,6 +646,84 @@ stream_pass_fin(struct stream *st)
 	return stream_maybe_done(st);
 }
 
+/* Stop st until the encrypted output drains (session_wake_blocked). */
+static void
+stream_block(struct stream *st)
+{
+	struct session *s = st->s;
+
+	if (!st->blocked) {
+		st->blocked = true;
+		st->bnext = s->blocked;
+		s->blocked = st;
+	}
+	stream_reading(st, false);
+}
+
+/*
+ * Perf pump: the bytes perf.c says are due (a client's request and
+ * upload, a server's answer) are made in the stage as the peer's window
+ * and the encrypted output allow, never queued beyond them; then FIN.
+ * Woken like the up pump (window update, output drained).  -1 if st was
+ * dropped or the session died.
+ */
+static int
+stream_pump_perf(struct stream *st)
+{
+	struct session *s = st->s;
+	uint8_t hdr[YAMUX_HDR];
+	uint64_t left;
+	size_t n, room, cap;
+
+	if (st->phase != ST_RELAYING || st->up_done || st->perf == NULL)
+		return 0;
+	cap = secchan_seal_max(s->sc);
+	if (cap > sizeof(session_stage_buf))
+		cap = sizeof(session_stage_buf);
+	cap -= YAMUX_HDR;
+	while ((left = perf_left(st->perf)) > 0) {
+		if (session_out_full(s)) {
+			stream_block(st);
+			return 0;
+		}
+		if ((room = yamux_send_room(s->mx, st->ys)) == 0) {
+			st->window_wait = true;
+			return 0;
+		}
+		n = cap;
+		if (n > room)
+			n = room;
+		if (n > left)
+			n = (size_t)left;
+		if (session_stage_ctrl(s) != 0)
+			return -1;
+		if (session_stage_len + n > cap && session_seal_stage(s) != 0)
+			return -1;
+		if (yamux_data_hdr(s->mx, st->ys, n, hdr) != 0 ||
+		    session_stage(s, hdr, sizeof(hdr)) != 0)
+			return -1;
+		session_stage_owner = s;
+		(void)perf_fill(st->perf, session_stage_buf +
+		    session_stage_len, n);
+		session_stage_len += n;
+		st->up += n;
+		if (session_seal_stage(s) != 0)
+			return -1;
+	}
+	st->window_wait = false;
+	if (st->perf->state != PERF_S_RECEIVE &&
+	    st->perf->state != PERF_S_DONE)
+		return 0;		/* a server still reading */
+	if (session_stage_ctrl(s) != 0)
+		return -1;
+	if (yamux_close(s->mx, st->ys) != 0) {
+		stream_drop(st, CONN_R_INTERNAL, "yamux: control queue full");
+		return -1;
+	}
+	st->up_done = true;
+	return stream_maybe_done(st) ? -1 : 0;
+}
+
 /*
  * Up pump: plaintext socket -> data frames, within the peer's window and
  * while the encrypted output has room.  Returns -1 if st was dropped or
@@ -617,6 +737,8 @@ stream_pump_up(struct stream *st)
 	uint8_t hdr[YAMUX_HDR];
 	size_t n, room, cap;
 
+	if (stream_is_perf(st))
+		return stream_pump_perf(st);
 	/* a forward's app bytes follow its proposal at once (lazy) */
 	if ((st->phase != ST_RELAYING && !(st->phase == ST_NEGOTIATING &&
 	    st->outbound)) || st->plain == NULL)
@@ -628,12 +750,7 @@ stream_pump_up(struct stream *st)
 	cap -= YAMUX_HDR;
 	while ((n = evbuffer_get_length(in)) > 0) {
 		if (session_out_full(s)) {
-			if (!st->blocked) {
-				st->blocked = true;
-				st->bnext = s->blocked;
-				s->blocked = st;
-			}
-			stream_reading(st, false);
+			stream_block(st);
 			return 0;
 		}
 		if ((room = yamux_send_room(s->mx, st->ys)) == 0) {
@@ -837,6 +954,27 @@ stream_selected(struct stream *st, const char *proto)
 		st->up_done = true;
 		return 0;
 	}
+	if (strcmp(proto, PERF_PROTO) == 0) {
+		/* offered only with perf = on; a reload may have turned it off */
+		if (!st->gen->cfg->perf) {
+			stream_drop(st, CONN_R_NOT_ALLOWED, "perf: turned off "
+			    "(perf = off)");
+			return -1;
+		}
+		if ((st->perf = malloc(sizeof(*st->perf))) == NULL) {
+			stream_drop(st, CONN_R_INTERNAL, "out of memory");
+			return -1;
+		}
+		perf_srv_init(st->perf, st->gen->cfg->perf_max_bytes);
+		strcpy(st->route, "perf");
+		st->kind = SK_PERF;
+		st->phase = ST_RELAYING;
+		stream_arm(st, st->gen->cfg->idle_timeout_ms);
+		if (s->env->on_stream_open != NULL)
+			s->env->on_stream_open(s->env->node, st->route,
+			    st->proto, stream_age(st));
+		return 0;
+	}
 	if (strcmp(proto, IDENTIFY_PUSH_PROTO) == 0) {
 		/* we use nothing of it: read (bounded) and let it end */
 		strcpy(st->route, "identify-push");
@@ -853,6 +991,65 @@ stream_selected(struct stream *st, const char *proto)
 		return -1;
 	}
 	return stream_start_target(st, ex);
+}
+
+/* Seconds since the stream opened, once: the server had our upload. */
+static void
+stream_perf_uploaded(struct stream *st)
+{
+	if (st->perf_upload_s == 0)
+		st->perf_upload_s = stream_age(st);
+}
+
+/*
+ * Data on a perf stream: counted, its credit returned at once (nothing
+ * is kept), and checked by perf.c.  0, or -1 (st dropped).
+ */
+static int
+stream_perf_input(struct stream *st, const uint8_t *p, size_t n)
+{
+	int rc;
+
+	st->delivered += n;
+	st->credited += n;
+	st->down += n;
+	yamux_consume(st->s->mx, st->ys, n, session_now_us());
+	if (st->gen->cfg->idle_timeout_ms > 0)
+		stream_arm(st, st->gen->cfg->idle_timeout_ms);
+	if (st->kind == SK_PERF_CLIENT) {
+		stream_perf_uploaded(st);
+		rc = perf_cli_input(st->perf, n);
+	} else
+		rc = perf_srv_input(st->perf, p, n);
+	if (rc != 0) {
+		stream_drop(st, CONN_R_PROTOCOL, perf_error(st->perf));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The peer closed its side of a perf stream: a server starts sending, a
+ * client checks the count.  0, or -1 (st dropped).
+ */
+static int
+stream_perf_fin(struct stream *st)
+{
+	int rc;
+
+	st->down_done = true;
+	if (st->kind == SK_PERF_CLIENT) {
+		stream_perf_uploaded(st);
+		rc = perf_cli_eof(st->perf);
+	} else
+		rc = perf_srv_eof(st->perf);
+	if (rc != 0) {
+		stream_drop(st, CONN_R_PROTOCOL, perf_error(st->perf));
+		return -1;
+	}
+	if (stream_maybe_done(st))
+		return -1;
+	return stream_pump_perf(st);
 }
 
 /* Data on a stream that is still negotiating its protocol. */
@@ -895,6 +1092,10 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 			if (st->s->env->on_stream_open != NULL)
 				st->s->env->on_stream_open(st->s->env->node,
 				    st->route, st->proto, stream_age(st));
+			/* perf: the request and the upload go now */
+			if (st->kind == SK_PERF_CLIENT &&
+			    stream_pump_perf(st) != 0)
+				return -1;
 		} else if (stream_selected(st, mss_selected(st->mss)) != 0)
 			return -1;
 	}
@@ -902,6 +1103,8 @@ stream_negotiate(struct stream *st, const uint8_t *p, size_t n)
 		return 0;
 	if (st->kind == SK_TUNNEL)
 		return stream_deliver(st, p, n);
+	if (stream_is_perf(st))
+		return stream_perf_input(st, p, n);
 	/* ping: echo the bytes back; identify push: drop them */
 	st->delivered += n;
 	st->credited += n;
@@ -931,7 +1134,7 @@ static void
 session_on_open(struct session *s, struct yamux_stream *ys)
 {
 	const char *protos[4 + 64];
-	size_t n = 0;
+	size_t n = 0, k;
 	struct stream *st;
 
 	if (s->draining) {
@@ -977,8 +1180,12 @@ session_on_open(struct session *s, struct yamux_stream *ys)
 	protos[n++] = IDENTIFY_PROTO;
 	protos[n++] = IDENTIFY_PUSH_PROTO;
 	protos[n++] = PING_PROTO;
-	n += config_peer_protocols(s->env->gen->cfg, &s->peer_id, protos + n,
+	k = config_peer_protocols(s->env->gen->cfg, &s->peer_id, protos + n,
 	    64);
+	n += k;
+	/* perf: for the peers a node-mode expose admits (perf.md: opt-in) */
+	if (s->env->gen->cfg->perf && k > 0 && k < 64)
+		protos[n++] = PERF_PROTO;
 	st = stream_new(s, false, conn_from(s->c));
 	if (st == NULL || (st->mss = mss_new_listener(protos, n)) == NULL ||
 	    yamux_accept(s->mx, ys) != 0) {
@@ -1019,6 +1226,10 @@ session_event(struct session *s, const struct yamux_event *ev)
 		if (st == NULL)
 			return 0;
 		st->down_eof = true;
+		if (stream_is_perf(st) && st->phase == ST_RELAYING) {
+			(void)stream_perf_fin(st);
+			return 0;
+		}
 		if (st->kind != SK_TUNNEL || st->phase == ST_NEGOTIATING) {
 			/* ping, identify, or closed while negotiating */
 			if (st->phase == ST_NEGOTIATING)
@@ -1884,5 +2095,48 @@ session_open_forward(struct session *s, const struct config_forward *fw,
 	 * as it would be without them.
 	 */
 	stream_reading(st, true);
+	return session_flush(s);
+}
+
+int
+session_open_perf(struct session *s, uint64_t upload, uint64_t download,
+    session_perf_done done, struct perfcmd *arg)
+{
+	const char *protos[1] = { PERF_PROTO };
+	uint8_t out[MSS_OUT_MAX];
+	size_t outlen;
+	struct stream *st;
+
+	if ((st = stream_new(s, true, "-")) == NULL) {
+		log_warn("%sperf: out of memory for a stream",
+		    s->env->log_prefix);
+		return -1;
+	}
+	strcpy(st->route, "perf-client");
+	snprintf(st->proto, sizeof(st->proto), "%s", PERF_PROTO);
+	st->kind = SK_PERF_CLIENT;
+	st->perf_done = done;
+	st->perf_arg = arg;
+	if ((st->perf = malloc(sizeof(*st->perf))) == NULL) {
+		stream_drop(st, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	perf_cli_init(st->perf, upload, download);
+	if ((st->ys = yamux_open(s->mx)) == NULL) {
+		stream_drop(st, CONN_R_INTERNAL, yamux_peer_gone(s->mx) ?
+		    "yamux: the peer sent Go Away" : "yamux: cannot open a "
+		    "stream (stream limit or control queue full)");
+		return -1;
+	}
+	yamux_stream_set_user(st->ys, st);
+	if ((st->mss = mss_new_dialer(protos, 1)) == NULL ||
+	    mss_start(st->mss, out, &outlen) != 0) {
+		stream_drop(st, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	/* the request waits for the answer: "na" is then a clear refusal */
+	stream_arm(st, SESSION_NEGOTIATE_MS);
+	if (stream_send(st, out, outlen) != 0)
+		return -1;
 	return session_flush(s);
 }

@@ -117,6 +117,28 @@ int session_open_forward(struct session *s,
     const struct config_forward *fw, evutil_socket_t fd,
     const struct sockaddr *from);
 
+/*
+ * peerlock perf: how a /perf/1.0.0 stream we opened ended.  ok when
+ * exactly the bytes asked for came back; otherwise reason (a close
+ * reason name, e.g. "protocol_refused" when the peer does not serve
+ * perf) and detail (may be NULL) say why.  res holds what was measured either way.  Called once, from
+ * the stream's teardown: it must not free the session.
+ */
+struct perfcmd;
+struct perf_result;
+typedef void (*session_perf_done)(struct perfcmd *arg, bool ok,
+    const char *reason, const char *detail, const struct perf_result *res);
+
+/*
+ * Open a /perf/1.0.0 stream on s (perf.h): once the peer accepts the
+ * protocol, send the request for download bytes and upload bytes of
+ * zeros, close our side, count what comes back.  done(arg, ...) is
+ * called at its end.  0, or -1 (done was called already, or the stream
+ * could not be made: logged).
+ */
+int session_open_perf(struct session *s, uint64_t upload,
+    uint64_t download, session_perf_done done, struct perfcmd *arg);
+
 /* Sessions of env: first, then next (NULL at the end). */
 struct session *session_first(const struct conn_env *env);
 struct session *session_next(const struct session *s);
