@@ -30,6 +30,14 @@
  *   push          opens stream 1 with a proposal of /ipfs/id/push/1.0.0,
  *                 a small identify message and a FIN; echo=1 when the
  *                 answer accepts the protocol (not "na").
+ *   perf-short    opens stream 1 to /perf/1.0.0 with 3 of the 8 request
+ *                 bytes and a FIN (a malformed perf request), then stream
+ *                 3 to --proto lazily with a token, and reads until its
+ *                 echo comes back (echo=1: the session still serves).
+ *   perf-stall    opens stream 1 to /perf/1.0.0 with a 16 MiB window on
+ *                 the SYN and 0xffffffff more behind it, a request for
+ *                 1 TiB and a FIN, then never reads for S s: the server
+ *                 may send only as its output drains.
  *   overrun       opens stream 1 to --proto, then one data frame of
  *                 256 KiB: more than the receive window left after the
  *                 proposal.
@@ -191,8 +199,8 @@ hdr(struct peer *p, uint8_t ver, uint8_t type, uint16_t flags, uint32_t id,
  * the answer).
  */
 static int
-open_proto(struct peer *p, const char *proto, uint32_t delta,
-    const uint8_t *extra, size_t elen)
+open_proto_id(struct peer *p, uint32_t id, const char *proto,
+    uint32_t delta, const uint8_t *extra, size_t elen)
 {
 	uint8_t m[2 + 256 + 64 + 64];
 	size_t n = 0, pl = strlen(proto), hl = strlen(MSS_PROTO_HEADER);
@@ -211,11 +219,19 @@ open_proto(struct peer *p, const char *proto, uint32_t delta,
 	if (elen > 0)
 		memcpy(m + n, extra, elen);
 	n += elen;
-	if (hdr(p, 0, YAMUX_T_WINDOW, YAMUX_F_SYN, 1, delta) != 0 ||
-	    hdr(p, 0, YAMUX_T_DATA, 0, 1, (uint32_t)n) != 0 ||
+	if (hdr(p, 0, YAMUX_T_WINDOW, YAMUX_F_SYN, id, delta) != 0 ||
+	    hdr(p, 0, YAMUX_T_DATA, 0, id, (uint32_t)n) != 0 ||
 	    put(p, m, n) != 0)
 		return -1;
 	return flush(p);
+}
+
+/* open_proto_id on stream 1. */
+static int
+open_proto(struct peer *p, const char *proto, uint32_t delta,
+    const uint8_t *extra, size_t elen)
+{
+	return open_proto_id(p, 1, proto, delta, extra, elen);
 }
 
 /*
@@ -355,6 +371,30 @@ attack(struct peer *p, const struct opts *o, bool *echo)
 		    1, 0) != 0 || flush(p) != 0)
 			return -1;
 		(void)read_until(p, o->hold, acc, sizeof(acc) - 1, echo);
+		return 0;
+	}
+	if (strcmp(o->mode, "perf-short") == 0) {
+		static const uint8_t part[3] = { 0, 0, 0 };
+
+		if (open_proto(p, "/perf/1.0.0", 0, part, sizeof(part)) != 0 ||
+		    hdr(p, 0, YAMUX_T_DATA, YAMUX_F_FIN, 1, 0) != 0 ||
+		    open_proto_id(p, 3, o->proto, 0, token,
+		    sizeof(token) - 1) != 0)
+			return -1;
+		(void)read_until(p, o->hold, token, sizeof(token) - 1, echo);
+		return 0;
+	}
+	if (strcmp(o->mode, "perf-stall") == 0) {
+		static const uint8_t tib[8] = { 0, 0, 1, 0, 0, 0, 0, 0 };
+
+		if (open_proto(p, "/perf/1.0.0", 16u << 20, tib,
+		    sizeof(tib)) != 0 ||
+		    hdr(p, 0, YAMUX_T_WINDOW, 0, 1, 0xffffffffu) != 0 ||
+		    hdr(p, 0, YAMUX_T_DATA, YAMUX_F_FIN, 1, 0) != 0 ||
+		    flush(p) != 0)
+			return -1;
+		while (pl_now_s() < t_end)
+			usleep(50000);
 		return 0;
 	}
 	if (strcmp(o->mode, "overrun") == 0) {
