@@ -3,8 +3,10 @@
 # Raw mode: py-libp2p's own SecurityMultistream with its noise or TLS
 # transport on a bare TCP connection, then echo.  Node mode (pynode.py): a
 # full py-libp2p host (tcp, noise or tls, yamux, identify, ping) opening and
-# serving /x/echo.  Prints one line per cell:
-#   CELL py noise|tls impl->peerlock|peerlock->impl raw|node TYPE PASS|FAIL|SKIP DETAIL
+# serving /x/echo.  Perf (pyperf.py): py-libp2p's PerfService as the
+# client of peerlock's perf server and as the server of `peerlock perf`.
+# Prints one line per cell:
+#   CELL py noise|tls impl->peerlock|peerlock->impl raw|node|perf TYPE PASS|FAIL|SKIP DETAIL
 # and exits 0 (tests/interop/lib-cells.sh has the details).
 # Gets PEERLOCK, top_srcdir and top_builddir like interop.sh.  PYPEER_PYTHON
 # names a python with py-libp2p; otherwise contrib/build-interop-py.sh
@@ -49,6 +51,17 @@ peer_node_dial() {
 	timeout "$T" "$PYPEER_PYTHON" "$PYPEER" node-dial --key "$1" \
 	    --host 127.0.0.1 --port "$2" --peer "$3" --bytes "$4" \
 	    --seed "$4$3" --security "$5" --timeout 80
+}
+
+peer_perf_server() {
+	"$PYPEER_PYTHON" "$PYPEER" perf-server --key "$1" --port 0 \
+	    --port-file "$2" --security "$5" >"$3" 2>"$4" &
+}
+
+peer_perf_client() {
+	timeout "$T" "$PYPEER_PYTHON" "$PYPEER" perf-client --key "$1" \
+	    --host 127.0.0.1 --port "$2" --peer "$3" --upload "$4" \
+	    --download "$5" --security "$6" --timeout 80
 }
 
 peer_dial() {

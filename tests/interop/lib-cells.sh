@@ -20,6 +20,16 @@
 #                                  3 peer mismatch, other: failure
 # and may set IMPL_NODE_SECS (default "noise tls") and IMPL_NODE_CONCURRENT
 # (how many forward tunnels run at once, default 4).
+# For the perf cells (/perf/1.0.0 with the implementation's own perf code):
+#   peer_perf_server KEY PORTFILE OUT ERR SEC   serve perf in the
+#                                  background (pid in $!; `run peer=ID
+#                                  sent=N received=N` lines on OUT if the
+#                                  implementation reports its runs)
+#   peer_perf_client KEY PORT PEER_ID UP DOWN SEC   upload UP and
+#                                  download DOWN bytes; one JSON line
+#                                  ("uploadBytes", "downloadBytes") on
+#                                  stdout; exit 0 ok
+# and may set IMPL_PERF_SECS (default "noise tls").
 # Then it calls cells_main.
 #
 # For each security protocol (noise, tls) and key type, one `peerlock run`
@@ -51,7 +61,17 @@
 #                     5 echoed streams from peerlock's ID and identify from
 #                     peerlock (agent peerlock/); the impostor forward
 #                     closes its client (plclient exit 3).
-# stdout gets only `CELL <impl> <sec> <dir> raw|node <type> PASS|FAIL|SKIP
+# Perf (perf_pair, per security protocol, Ed25519): one `peerlock run` with
+# perf = on and a node-mode expose admitting the impl client's ID.
+#   impl->peerlock    the impl's perf client uploads PERF_UP and downloads
+#                     PERF_DOWN bytes (odd sizes); its JSON must report both
+#                     and peerlock's close line must say route=perf
+#                     up=PERF_DOWN down=PERF_UP+8 reason=done.
+#   peerlock->impl    `peerlock perf` against the impl's perf server: exit
+#                     0, JSON uploadBytes/downloadBytes exact, timeSeconds
+#                     > 0; the impl server's run line, where it prints one,
+#                     says sent=PERF_DOWN received=PERF_UP.
+# stdout gets only `CELL <impl> <sec> <dir> raw|node|perf <type> PASS|FAIL|SKIP
 # <detail>` lines; everything else goes to stderr.  Exit 0.
 #
 # CELLS_WRONG_PEER=1 (self-check): the peers are told wrong IDs for the
@@ -84,6 +104,12 @@ cell() {
 	return 0
 }
 
+# has_perf: the sourcing script defined the perf hooks.
+has_perf() {
+	command -v peer_perf_client >/dev/null 2>&1 &&
+	    command -v peer_perf_server >/dev/null 2>&1
+}
+
 # has_node: the sourcing script defined the node-mode hooks.
 has_node() {
 	command -v peer_node_dial >/dev/null 2>&1 &&
@@ -105,6 +131,13 @@ skip_all() {
 	if has_node; then
 		MODE=node
 		for _s in ${CELLS_SECURITY:-${IMPL_NODE_SECS:-noise tls}}; do
+			cell "$_s" "$(dir_in)" ed25519 SKIP "$1"
+			cell "$_s" "$(dir_out)" ed25519 SKIP "$1"
+		done
+	fi
+	if has_perf; then
+		MODE=perf
+		for _s in ${CELLS_SECURITY:-${IMPL_PERF_SECS:-noise tls}}; do
 			cell "$_s" "$(dir_in)" ed25519 SKIP "$1"
 			cell "$_s" "$(dir_out)" ed25519 SKIP "$1"
 		done
@@ -473,6 +506,135 @@ node_pair() {
 	MODE=raw
 }
 
+PERF_UP=1048583	# 1 MiB + 7: no chunk size divides it
+PERF_DOWN=3145739	# 3 MiB + 11
+
+# json_num FILE KEY: the number KEY of the JSON object on FILE's last line.
+json_num() {
+	tail -n 1 "$1" | python3 -c 'import json,sys
+try:
+    print(int(json.loads(sys.stdin.read())[sys.argv[1]]))
+except Exception:
+    print("none")' "$2"
+}
+
+# perf_pair SEC: the two perf cells of one security protocol.
+perf_pair() {
+	_sec=$1 _t=ed25519
+	MODE=perf
+	_din=$(dir_in) _dout=$(dir_out)
+	d="$work/perf-$_sec"
+	mkdir -p "$d"
+	: >"$d/keygen.log"
+	if ! ID_cli=$(peer_keygen ed25519 "$d/cli.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_cli" ] ||
+	    ! ID_srv=$(peer_keygen ed25519 "$d/srv.key" 2>>"$d/keygen.log") ||
+	    [ -z "$ID_srv" ]; then
+		_m="$IMPL keygen --type ed25519 failed: $(last_line "$(cat "$d/keygen.log")")"
+		cell "$_sec" "$_din" "$_t" FAIL "$_m"
+		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		MODE=raw
+		return
+	fi
+	want_pl=$PLID want_srv=$ID_srv
+	if [ -n "${CELLS_WRONG_PEER:-}" ]; then
+		want_pl=$BADPLID want_srv=$BADPLID
+	fi
+
+	# <impl> perf client -> peerlock (perf = on)
+	_v=PASS _m=""
+	PLPORT=$(free_port)
+	cat >"$d/peerlock.conf" <<EOC
+[peerlock]
+identity = $work/pl.key
+listen   = /ip4/127.0.0.1/tcp/$PLPORT
+security = $_sec
+perf     = on
+
+[expose.echo]
+peers    = $ID_cli
+protocol = /x/echo
+target   = 127.0.0.1:$ECHOPORT
+EOC
+	"$PEERLOCK" run -c "$d/peerlock.conf" 2>"$d/peerlock.log" &
+	plpid=$!
+	if ! wait_listen "$PLPORT" "$plpid"; then
+		_v=FAIL _m="peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
+	fi
+	if [ $_v = PASS ]; then
+		peer_perf_client "$d/cli.key" "$PLPORT" "$want_pl" "$PERF_UP" \
+		    "$PERF_DOWN" "$_sec" >"$d/cli.out" 2>"$d/cli.err"
+		rc=$?
+		up=$(json_num "$d/cli.out" uploadBytes)
+		down=$(json_num "$d/cli.out" downloadBytes)
+		if [ $rc -ne 0 ]; then
+			_v=FAIL _m="perf-client:exit$rc:$(last_line "$(tail -n 3 "$d/cli.err")")"
+		elif [ "$up:$down" != "$PERF_UP:$PERF_DOWN" ]; then
+			_v=FAIL _m="perf-client_reports_up=${up}_down=$down"
+		fi
+	fi
+	if [ $_v = PASS ]; then
+		_i=0
+		_want="route=perf .*peer=$ID_cli proto=/perf/1.0.0 up=$PERF_DOWN down=$((PERF_UP + 8)) .*reason=done"
+		while ! grep -q "$_want" "$d/peerlock.log"; do
+			_i=$((_i + 1))
+			if [ $_i -ge 50 ]; then
+				_v=FAIL _m="no_close_line_route=perf_up=${PERF_DOWN}_down=$((PERF_UP + 8))_done:$(grep -m 1 'route=perf' "$d/peerlock.log")"
+				break
+			fi
+			sleep 0.1
+		done
+	fi
+	[ $_v = PASS ] && _m="exact_counts,peerlock_close_line_ok:$(tail -n 1 "$d/cli.out")"
+	cell "$_sec" "$_din" "$_t" $_v "$_m"
+	kill "$plpid" 2>/dev/null
+	wait "$plpid" 2>/dev/null
+
+	# peerlock perf -> <impl> perf server
+	_v=PASS _m=""
+	peer_perf_server "$d/srv.key" "$d/srv.port" "$d/srv.out" "$d/srv.err" \
+	    "$_sec"
+	lpid=$!
+	if ! wait_file "$d/srv.port" "$lpid"; then
+		_v=FAIL _m="$IMPL perf-server did not start: $(last_line "$(cat "$d/srv.err")")"
+	fi
+	if [ $_v = PASS ]; then
+		timeout "$T" "$PEERLOCK" perf -k "$work/pl.key" -s "$_sec" \
+		    -u "$PERF_UP" -d "$PERF_DOWN" -t 80s \
+		    "/ip4/127.0.0.1/tcp/$(cat "$d/srv.port")/p2p/$want_srv" \
+		    >"$d/perf.out" 2>"$d/perf.err"
+		rc=$?
+		up=$(json_num "$d/perf.out" uploadBytes)
+		down=$(json_num "$d/perf.out" downloadBytes)
+		if [ $rc -ne 0 ]; then
+			_v=FAIL _m="peerlock_perf:exit$rc:$(last_line "$(cat "$d/perf.err")")"
+		elif [ "$up:$down" != "$PERF_UP:$PERF_DOWN" ]; then
+			_v=FAIL _m="peerlock_perf_reports_up=${up}_down=$down"
+		elif ! tail -n 1 "$d/perf.out" | python3 -c 'import json,sys
+sys.exit(0 if json.loads(sys.stdin.read())["timeSeconds"] > 0 else 1)'; then
+			_v=FAIL _m="timeSeconds_not_positive"
+		fi
+	fi
+	if [ $_v = PASS ] && grep -q "^run " "$d/srv.out"; then
+		_i=0
+		while ! grep -q "^run peer=$PLID sent=$PERF_DOWN received=$PERF_UP\$" \
+		    "$d/srv.out"; do
+			_i=$((_i + 1))
+			if [ $_i -ge 50 ]; then
+				_v=FAIL _m="${IMPL}_server_run_line:$(grep -m 1 '^run ' "$d/srv.out")"
+				break
+			fi
+			sleep 0.1
+		done
+	fi
+	[ $_v = PASS ] && _m="exact_counts:$(tail -n 1 "$d/perf.err")"
+	cell "$_sec" "$_dout" "$_t" $_v "$_m"
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	lpid="" plpid=""
+	MODE=raw
+}
+
 cells_main() {
 	for tool in "$PEERLOCK" "$ECHOD" "$PLCLIENT"; do
 		[ -x "$tool" ] || skip_all "missing $tool (build peerlock first)"
@@ -494,7 +656,7 @@ cells_main() {
 		skip_all "echod did not start"
 	fi
 	ECHOPORT=$(cat "$work/echo.port")
-	case " ${CELLS_MODES:-raw node} " in
+	case " ${CELLS_MODES:-raw node perf} " in
 	*" raw "*) ;;
 	*) IMPL_TYPES="" IMPL_SKIP_TYPES="" CELLS_TYPES="" ;;
 	esac
@@ -507,13 +669,22 @@ cells_main() {
 			cell "$sec" "$(dir_out)" "${e%%:*}" SKIP "${e#*:}"
 		done
 	done
-	case " ${CELLS_MODES:-raw node} " in
+	case " ${CELLS_MODES:-raw node perf} " in
 	*" node "*) ;;
 	*) has_node() { return 1; } ;;
 	esac
 	if has_node; then
 		for sec in ${CELLS_SECURITY:-${IMPL_NODE_SECS:-noise tls}}; do
 			node_pair "$sec"
+		done
+	fi
+	case " ${CELLS_MODES:-raw node perf} " in
+	*" perf "*) ;;
+	*) has_perf() { return 1; } ;;
+	esac
+	if has_perf; then
+		for sec in ${CELLS_SECURITY:-${IMPL_PERF_SECS:-noise tls}}; do
+			perf_pair "$sec"
 		done
 	fi
 	[ -n "$keep" ] && log "work directory kept: $work"

@@ -20,6 +20,7 @@ py-libp2p host with yamux, identify, ping and /x/echo.
   pypeer.py dial --key FILE [--host H] --port N --peer ID
                  [--security noise|tls] --bytes N [--seed S] [--timeout SEC]
   pypeer.py node-dial / node-listen   (node mode, see pynode.py)
+  pypeer.py perf-client / perf-server (/perf/1.0.0, see pyperf.py)
 
 Key files hold the libp2p PrivateKey protobuf (py-libp2p's serialize()).
 dial prints `ok bytes=N sha256=HEX remote=ID proto=P` on stdout and exits 0
@@ -394,9 +395,13 @@ def main():
         import pynode  # the host stack: imported only for node mode
         cmds = {"node-dial": pynode.cmd_node_dial,
                 "node-listen": pynode.cmd_node_listen}
+    if cmd in ("perf-client", "perf-server"):
+        import pyperf  # py-libp2p's PerfService (see pyperf.py)
+        cmds = {"perf-client": pyperf.cmd_perf_client,
+                "perf-server": pyperf.cmd_perf_server}
     if cmd not in cmds:
-        die(f"unknown command {cmd} "
-            "(keygen|id|listen|dial|node-dial|node-listen)", 64)
+        die(f"unknown command {cmd} (keygen|id|listen|dial|node-dial|"
+            "node-listen|perf-client|perf-server)", 64)
     cmds[cmd](rest)
 
 
