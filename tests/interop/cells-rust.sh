@@ -3,8 +3,10 @@
 # tests/interop/rust).  Raw mode: multistream-select + libp2p-noise /
 # libp2p-tls on a bare TCP connection, then echo.  Node mode (node.rs): a
 # full Swarm (tcp, noise or tls, yamux, identify, ping, libp2p-stream's
-# /x/echo).  Prints one line per cell:
-#   CELL rust noise|tls impl->peerlock|peerlock->impl raw|node TYPE PASS|FAIL|SKIP DETAIL
+# /x/echo).  Perf (perf.rs): rust-libp2p's libp2p-perf crate (0.3.0, on
+# its libp2p 0.53 swarm) as the client of peerlock's perf server and as
+# the server of `peerlock perf`.  Prints one line per cell:
+#   CELL rust noise|tls impl->peerlock|peerlock->impl raw|node|perf TYPE PASS|FAIL|SKIP DETAIL
 # and exits 0 (tests/interop/lib-cells.sh has the details).
 # Gets PEERLOCK, top_srcdir and top_builddir like interop.sh.  RSPEER names
 # a prebuilt rspeer; otherwise contrib/build-interop-rust.sh --no-install
@@ -60,6 +62,17 @@ peer_node_dial() {
 	timeout "$T" "$RSPEER" node-dial --key "$1" --host 127.0.0.1 \
 	    --port "$2" --peer "$3" --bytes "$4" --seed "$4$3" --security "$5" \
 	    --timeout 80
+}
+
+peer_perf_server() {
+	"$RSPEER" perf-server --key "$1" --port 0 --port-file "$2" \
+	    --security "$5" >"$3" 2>"$4" &
+}
+
+peer_perf_client() {
+	timeout "$T" "$RSPEER" perf-client --key "$1" --host 127.0.0.1 \
+	    --port "$2" --peer "$3" --upload "$4" --download "$5" \
+	    --security "$6" --timeout 80
 }
 
 peer_dial() {

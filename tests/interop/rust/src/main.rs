@@ -40,6 +40,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 mod node;
+mod perf;
 
 const HANDSHAKE: Duration = Duration::from_secs(10);
 const CHUNK: usize = 64 * 1024;
@@ -520,7 +521,7 @@ fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
         die(
-            "usage: rspeer keygen|id|listen|dial|node-dial|node-listen (see the source)",
+            "usage: rspeer keygen|id|listen|dial|node-dial|node-listen|perf-client|perf-server (see the source)",
             64,
         );
     };
@@ -532,8 +533,13 @@ fn main() {
         "dial" => cmd_dial(rest),
         "node-dial" => node::cmd_node_dial(rest),
         "node-listen" => node::cmd_node_listen(rest),
+        "perf-client" => perf::cmd_perf_client(rest),
+        "perf-server" => perf::cmd_perf_server(rest),
         c => die(
-            &format!("unknown command {c} (keygen|id|listen|dial|node-dial|node-listen)"),
+            &format!(
+                "unknown command {c} (keygen|id|listen|dial|node-dial|node-listen|\
+                 perf-client|perf-server)"
+            ),
             64,
         ),
     }
