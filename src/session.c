@@ -2033,13 +2033,41 @@ stream_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)session_flush(s);
 }
 
+/*
+ * An outbound stream's yamux stream and its multistream proposal of
+ * st->proto, sent and under the negotiation timer.  0, or -1 (st dropped
+ * with the reason).
+ */
+static int
+stream_propose(struct stream *st)
+{
+	struct session *s = st->s;
+	const char *protos[1];
+	uint8_t out[MSS_OUT_MAX];
+	size_t outlen;
+
+	if ((st->ys = yamux_open(s->mx)) == NULL) {
+		stream_drop(st, CONN_R_INTERNAL, yamux_peer_gone(s->mx) ?
+		    "yamux: the peer sent Go Away" : "yamux: cannot open a "
+		    "stream (stream limit or control queue full)");
+		return -1;
+	}
+	yamux_stream_set_user(st->ys, st);
+	/* borrowed by the machine: the stream's own copy outlives it */
+	protos[0] = st->proto;
+	if ((st->mss = mss_new_dialer(protos, 1)) == NULL ||
+	    mss_start(st->mss, out, &outlen) != 0) {
+		stream_drop(st, CONN_R_INTERNAL, "out of memory");
+		return -1;
+	}
+	stream_arm(st, SESSION_NEGOTIATE_MS);
+	return stream_send(st, out, outlen);
+}
+
 int
 session_open_forward(struct session *s, const struct config_forward *fw,
     evutil_socket_t fd, const struct sockaddr *from)
 {
-	const char *protos[1];
-	uint8_t out[MSS_OUT_MAX];
-	size_t outlen;
 	char fromstr[INET6_ADDRSTRLEN + 8];
 	struct stream *st;
 
@@ -2070,22 +2098,7 @@ session_open_forward(struct session *s, const struct config_forward *fw,
 		stream_drop(st, CONN_R_INTERNAL, "out of memory");
 		return -1;
 	}
-	if ((st->ys = yamux_open(s->mx)) == NULL) {
-		stream_drop(st, CONN_R_INTERNAL, yamux_peer_gone(s->mx) ?
-		    "yamux: the peer sent Go Away" : "yamux: cannot open a "
-		    "stream (stream limit or control queue full)");
-		return -1;
-	}
-	yamux_stream_set_user(st->ys, st);
-	/* borrowed by the machine: the stream's own copy outlives it */
-	protos[0] = st->proto;
-	if ((st->mss = mss_new_dialer(protos, 1)) == NULL ||
-	    mss_start(st->mss, out, &outlen) != 0) {
-		stream_drop(st, CONN_R_INTERNAL, "out of memory");
-		return -1;
-	}
-	stream_arm(st, SESSION_NEGOTIATE_MS);
-	if (stream_send(st, out, outlen) != 0)
+	if (stream_propose(st) != 0)
 		return -1;
 	/*
 	 * Lazy proposal (multistream-select.md section 5, as rust-libp2p's
@@ -2102,9 +2115,6 @@ int
 session_open_perf(struct session *s, uint64_t upload, uint64_t download,
     session_perf_done done, struct perfcmd *arg)
 {
-	const char *protos[1] = { PERF_PROTO };
-	uint8_t out[MSS_OUT_MAX];
-	size_t outlen;
 	struct stream *st;
 
 	if ((st = stream_new(s, true, "-")) == NULL) {
@@ -2122,21 +2132,8 @@ session_open_perf(struct session *s, uint64_t upload, uint64_t download,
 		return -1;
 	}
 	perf_cli_init(st->perf, upload, download);
-	if ((st->ys = yamux_open(s->mx)) == NULL) {
-		stream_drop(st, CONN_R_INTERNAL, yamux_peer_gone(s->mx) ?
-		    "yamux: the peer sent Go Away" : "yamux: cannot open a "
-		    "stream (stream limit or control queue full)");
-		return -1;
-	}
-	yamux_stream_set_user(st->ys, st);
-	if ((st->mss = mss_new_dialer(protos, 1)) == NULL ||
-	    mss_start(st->mss, out, &outlen) != 0) {
-		stream_drop(st, CONN_R_INTERNAL, "out of memory");
-		return -1;
-	}
 	/* the request waits for the answer: "na" is then a clear refusal */
-	stream_arm(st, SESSION_NEGOTIATE_MS);
-	if (stream_send(st, out, outlen) != 0)
+	if (stream_propose(st) != 0)
 		return -1;
 	return session_flush(s);
 }
