@@ -35,6 +35,7 @@
 #include "aead.h"
 #include "conn.h"
 #include "log.h"
+#include "loops.h"
 #include "metrics.h"
 #include "session.h"
 #include "status.h"
@@ -82,7 +83,8 @@ struct admin_client {
 struct admin {
 	struct event_base *base;
 	struct evconnlistener *l;
-	struct node *node;
+	struct node *node;		/* loop 0's */
+	struct loops *loops;		/* threads = N; NULL: node only */
 	struct admin_client *clients;
 	unsigned nclients;
 	time_t logged[ADMIN_REFUSE_COUNT];	/* last line per kind */
@@ -258,86 +260,251 @@ admin_live_streams(const struct session *s, const char *peer,
 	return 0;
 }
 
+/* One forward's remote peer, copied from the loop that knew most. */
+struct admin_peer_snap {
+	char route[CONFIG_NAME_MAX + 8];
+	char address[320];
+	enum node_peer_state state;
+	char peer[PEER_ID_STR_MAX];
+	double last_handshake, last_error_at;
+	char last_error[320];
+};
+
+/*
+ * Everything /metrics and the "peers" of /connections show, summed over
+ * the event loops.  Each loop adds its part on its own thread
+ * (loops_call), so no thread reads another's structures.
+ */
+struct admin_snap {
+	struct node_metrics m;		/* own families, summed */
+	struct node_stats st;		/* refused and shed summed */
+	struct metrics_family *open, *bytes;
+	struct admin_node_fams nm;
+	unsigned long long *accepted;	/* per loop */
+	unsigned long long *handoffs;	/* per loop */
+	unsigned nloops, cur;		/* cur: the loop adding now */
+	struct admin_peer_snap *peers;
+	size_t npeers;
+	enum node_state state;		/* loop 0's */
+	int err;
+};
+
+/* Add every series of f to sum. */
 static int
-admin_live(struct admin *a, struct metrics_family *open,
-    struct metrics_family *bytes, struct admin_node_fams *nm)
+admin_sum_family(struct metrics_family *sum, const struct metrics_family *f)
 {
-	const struct node_metrics *m = node_metrics(a->node);
-	const struct metrics_family *closed = m->bytes;
 	const char *va, *vb;
-	struct conn_totals t;
-	struct conn *c;
 	size_t i;
 
-	for (i = 0; i < metrics_len(closed); i++) {
-		unsigned long long v = metrics_at(closed, i, &va, &vb);
+	for (i = 0; i < metrics_len(f); i++) {
+		unsigned long long v = metrics_at(f, i, &va, &vb);
 
-		if (metrics_add(bytes, va, vb, v) != 0)
+		if (metrics_add(sum, va, vb, v) != 0)
 			return -1;
 	}
-	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
+	return 0;
+}
+
+/* Add histogram h to sum. */
+static void
+admin_sum_hist(struct metrics_hist *sum, const struct metrics_hist *h)
+{
+	size_t i;
+
+	for (i = 0; i <= METRICS_HIST_BUCKETS; i++)
+		sum->bucket[i] += h->bucket[i];
+	sum->count += h->count;
+	sum->sum += h->sum;
+}
+
+/* Live conns and sessions of n into the snapshot's families. */
+static int
+admin_live(struct node *n, struct admin_snap *sn)
+{
+	const struct node_metrics *m = node_metrics(n);
+	struct conn_totals t;
+	struct conn *c;
+
+	if (admin_sum_family(sn->bytes, m->bytes) != 0)
+		return -1;
+	for (c = node_conn_first(n); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
 		if (conn_session(c) != NULL &&
-		    admin_live_streams(conn_session(c), t.peer, nm) != 0)
+		    admin_live_streams(conn_session(c), t.peer, &sn->nm) != 0)
 			return -1;
-		if (metrics_add(open, t.route, t.proto != NULL ? t.proto :
+		if (metrics_add(sn->open, t.route, t.proto != NULL ? t.proto :
 		    "none", 1) != 0 ||
-		    (t.up > 0 && metrics_add(bytes, t.route, "up", t.up)) ||
-		    (t.down > 0 && metrics_add(bytes, t.route, "down",
+		    (t.up > 0 && metrics_add(sn->bytes, t.route, "up", t.up)) ||
+		    (t.down > 0 && metrics_add(sn->bytes, t.route, "down",
 		    t.down)))
 			return -1;
 	}
 	return 0;
 }
 
-/* Reachability of each forward's remote peer (see node_peer_status). */
+/*
+ * n's view of each forward's peer into the snapshot: the loop whose last
+ * event (handshake or failure) is the latest wins.
+ */
 static void
-admin_peers(struct admin *a, struct evbuffer *b)
+admin_collect_peers(struct node *n, struct admin_snap *sn)
 {
 	struct node_peer_status ps;
+	struct admin_peer_snap *p;
+	size_t i;
+
+	for (i = 0; i < sn->npeers && node_peer_status(n, i, &ps); i++) {
+		p = &sn->peers[i];
+		if (sn->cur > 0 && (ps.state == NODE_PEER_UNKNOWN ||
+		    (p->state != NODE_PEER_UNKNOWN &&
+		    (ps.last_handshake > ps.last_error_at ? ps.last_handshake :
+		    ps.last_error_at) <= (p->last_handshake >
+		    p->last_error_at ? p->last_handshake : p->last_error_at))))
+			continue;
+		snprintf(p->route, sizeof(p->route), "%s", ps.route);
+		multiaddr_to_string(&ps.fw->peer, p->address,
+		    sizeof(p->address));
+		p->state = ps.state;
+		snprintf(p->peer, sizeof(p->peer), "%s", ps.peer);
+		p->last_handshake = ps.last_handshake;
+		p->last_error_at = ps.last_error_at;
+		snprintf(p->last_error, sizeof(p->last_error), "%s",
+		    ps.last_error);
+	}
+}
+
+/* Add loop sn->cur's node to the snapshot (on that loop's thread). */
+static void
+admin_collect(struct node *n, void *arg)
+{
+	struct admin_snap *sn = arg;
+	const struct node_metrics *m = node_metrics(n);
+	const struct node_stats *st = node_stats(n);
+	size_t i;
+
+	if (admin_sum_family(sn->m.established, m->established) != 0 ||
+	    admin_sum_family(sn->m.closed, m->closed) != 0 ||
+	    admin_sum_family(sn->m.hs_failures, m->hs_failures) != 0 ||
+	    admin_live(n, sn) != 0)
+		sn->err = -1;
+	for (i = 0; i < SEC_MAX; i++)
+		admin_sum_hist(&sn->m.handshake[i], &m->handshake[i]);
+	admin_sum_hist(&sn->m.stream_open, &m->stream_open);
+	sn->m.window_stalls += m->window_stalls;
+	if (sn->cur == 0) {
+		/* one reload is one per process: loop 0 counts them */
+		sn->m.reloads_ok = m->reloads_ok;
+		sn->m.reloads_failed = m->reloads_failed;
+		sn->state = node_state(n);
+	}
+	for (i = 0; i < NODE_LIMIT_COUNT; i++)
+		sn->st.refused[i] += st->refused[i];
+	for (i = 0; i < CONN_PA_COUNT; i++)
+		sn->st.shed[i] += st->shed[i];
+	sn->accepted[sn->cur] = st->accepted;
+	sn->handoffs[sn->cur] = st->handoffs_in;
+	admin_collect_peers(n, sn);
+}
+
+/* Free a snapshot's allocations. */
+static void
+admin_snap_free(struct admin_snap *sn)
+{
+	metrics_family_free(sn->m.established);
+	metrics_family_free(sn->m.closed);
+	metrics_family_free(sn->m.hs_failures);
+	metrics_family_free(sn->open);
+	metrics_family_free(sn->bytes);
+	metrics_family_free(sn->nm.streams);
+	metrics_family_free(sn->nm.sessions);
+	metrics_family_free(sn->nm.rtt);
+	free(sn->accepted);
+	free(sn->handoffs);
+	free(sn->peers);
+}
+
+/* Take a snapshot of every loop (zeroed sn in).  0 or -1. */
+static int
+admin_snap(struct admin *a, struct admin_snap *sn)
+{
+	unsigned k;
+
+	sn->nloops = a->loops != NULL ? loops_count(a->loops) : 1;
+	sn->npeers = node_config(a->node)->nforwards;
+	sn->m.established = metrics_family_new();
+	sn->m.closed = metrics_family_new();
+	sn->m.hs_failures = metrics_family_new();
+	sn->open = metrics_family_new();
+	sn->bytes = metrics_family_new();
+	sn->nm.streams = metrics_family_new();
+	sn->nm.sessions = metrics_family_new();
+	sn->nm.rtt = metrics_family_new();
+	sn->nm.bytes = sn->bytes;
+	sn->accepted = calloc(sn->nloops, sizeof(*sn->accepted));
+	sn->handoffs = calloc(sn->nloops, sizeof(*sn->handoffs));
+	sn->peers = calloc(sn->npeers + 1, sizeof(*sn->peers));
+	if (sn->m.established == NULL || sn->m.closed == NULL ||
+	    sn->m.hs_failures == NULL || sn->open == NULL ||
+	    sn->bytes == NULL || sn->nm.streams == NULL ||
+	    sn->nm.sessions == NULL || sn->nm.rtt == NULL ||
+	    sn->accepted == NULL || sn->handoffs == NULL || sn->peers == NULL)
+		return -1;
+	for (k = 0; k < sn->nloops; k++) {
+		sn->cur = k;
+		if (a->loops != NULL)
+			loops_call(a->loops, k, admin_collect, sn);
+		else
+			admin_collect(a->node, sn);
+	}
+	return sn->err;
+}
+
+/* Reachability of each forward's remote peer (see node_peer_status). */
+static void
+admin_peers(const struct admin_snap *sn, struct evbuffer *b)
+{
 	char er[2 * METRICS_LABEL_MAX];
 	size_t i;
 
 	admin_help(b, "peerlock_peer_up", "gauge", "1 if the last tunnel of "
 	    "a forward reached and authenticated its remote peer, 0 if the "
 	    "last attempt failed (absent before the first tunnel).");
-	for (i = 0; node_peer_status(a->node, i, &ps); i++)
-		if (ps.state != NODE_PEER_UNKNOWN)
+	for (i = 0; i < sn->npeers; i++)
+		if (sn->peers[i].state != NODE_PEER_UNKNOWN)
 			evbuffer_add_printf(b, "peerlock_peer_up{route=\"%s\"} "
-			    "%d\n", metrics_escape(ps.route, er, sizeof(er)),
-			    ps.state == NODE_PEER_UP);
+			    "%d\n", metrics_escape(sn->peers[i].route, er,
+			    sizeof(er)), sn->peers[i].state == NODE_PEER_UP);
 	admin_help(b, "peerlock_peer_last_handshake_timestamp_seconds",
 	    "gauge", "Unix time of the last handshake that authenticated a "
 	    "forward's remote peer (0: never).");
-	for (i = 0; node_peer_status(a->node, i, &ps); i++)
+	for (i = 0; i < sn->npeers; i++)
 		evbuffer_add_printf(b, "peerlock_peer_last_handshake_timestamp_"
-		    "seconds{route=\"%s\"} %.3f\n", metrics_escape(ps.route,
-		    er, sizeof(er)), ps.last_handshake);
+		    "seconds{route=\"%s\"} %.3f\n", metrics_escape(
+		    sn->peers[i].route, er, sizeof(er)),
+		    sn->peers[i].last_handshake);
 	admin_help(b, "peerlock_peer_last_error_timestamp_seconds", "gauge",
 	    "Unix time of the last failure to reach a forward's remote peer "
 	    "(0: never; the text is in /connections).");
-	for (i = 0; node_peer_status(a->node, i, &ps); i++)
+	for (i = 0; i < sn->npeers; i++)
 		evbuffer_add_printf(b, "peerlock_peer_last_error_timestamp_"
-		    "seconds{route=\"%s\"} %.3f\n", metrics_escape(ps.route,
-		    er, sizeof(er)), ps.last_error_at);
+		    "seconds{route=\"%s\"} %.3f\n", metrics_escape(
+		    sn->peers[i].route, er, sizeof(er)),
+		    sn->peers[i].last_error_at);
 }
 
 /* Render every metric into b. */
 static int
 admin_render_metrics(struct admin *a, struct evbuffer *b)
 {
-	const struct node_metrics *m = node_metrics(a->node);
-	const struct node_stats *st = node_stats(a->node);
-	struct metrics_family *open = metrics_family_new();
-	struct metrics_family *bytes = metrics_family_new();
-	struct admin_node_fams nm = { metrics_family_new(),
-	    metrics_family_new(), metrics_family_new(), bytes };
+	struct admin_snap snap, *sn = &snap;
+	const struct node_metrics *m = &snap.m;
+	const struct node_stats *st = &snap.st;
 	char ev[2 * METRICS_LABEL_MAX], er[2 * METRICS_LABEL_MAX];
+	unsigned k;
 	int l, rc = -1;
 
-	if (open == NULL || bytes == NULL || nm.streams == NULL ||
-	    nm.sessions == NULL || nm.rtt == NULL ||
-	    admin_live(a, open, bytes, &nm) != 0)
+	memset(&snap, 0, sizeof(snap));
+	if (admin_snap(a, &snap) != 0)
 		goto out;
 	admin_help(b, "peerlock_build_info", "gauge", "Always 1; the labels "
 	    "name the release version and the git revision of this build "
@@ -349,7 +516,7 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	admin_help(b, "peerlock_connections_open", "gauge", "Live "
 	    "connections by route and security protocol (none while the "
 	    "handshake runs).");
-	admin_family(b, "peerlock_connections_open", open, "route",
+	admin_family(b, "peerlock_connections_open", sn->open, "route",
 	    "protocol");
 	admin_help(b, "peerlock_connections_total", "counter", "Tunnels "
 	    "established (relaying started) by route and security "
@@ -366,7 +533,7 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	    "reason", NULL);
 	admin_help(b, "peerlock_bytes_total", "counter", "Plaintext bytes "
 	    "carried, by route; up = local side to remote peer.");
-	admin_family(b, "peerlock_bytes_total", bytes, "route", "direction");
+	admin_family(b, "peerlock_bytes_total", sn->bytes, "route", "direction");
 	admin_histogram(b, m);
 	admin_hist_one(b, "peerlock_stream_open_seconds", "Node mode: time "
 	    "from a new stream (app connection or peer's SYN) to relaying "
@@ -401,29 +568,39 @@ admin_render_metrics(struct admin *a, struct evbuffer *b)
 	evbuffer_add_printf(b, "peerlock_reloads_total{result=\"ok\"} %llu\n"
 	    "peerlock_reloads_total{result=\"failed\"} %llu\n",
 	    m->reloads_ok, m->reloads_failed);
-	admin_peers(a, b);
+	admin_peers(sn, b);
 	admin_help(b, "peerlock_draining", "gauge", "1 while draining after "
 	    "SIGTERM/SIGINT.");
 	evbuffer_add_printf(b, "peerlock_draining %d\n",
-	    node_state(a->node) == NODE_DRAINING);
+	    sn->state == NODE_DRAINING);
 	admin_help(b, "peerlock_sessions_open", "gauge", "Node-mode "
 	    "sessions open, by peer.");
-	admin_family(b, "peerlock_sessions_open", nm.sessions, "peer", NULL);
+	admin_family(b, "peerlock_sessions_open", sn->nm.sessions, "peer", NULL);
 	admin_help(b, "peerlock_streams_open", "gauge", "Node-mode tunnel "
 	    "streams open, by route and protocol.");
-	admin_family(b, "peerlock_streams_open", nm.streams, "route",
+	admin_family(b, "peerlock_streams_open", sn->nm.streams, "route",
 	    "protocol");
 	admin_help(b, "peerlock_session_rtt_microseconds", "gauge", "Last "
 	    "yamux ping round trip of each node-mode session, by peer.");
-	admin_family(b, "peerlock_session_rtt_microseconds", nm.rtt, "peer",
+	admin_family(b, "peerlock_session_rtt_microseconds", sn->nm.rtt, "peer",
 	    NULL);
+	admin_help(b, "peerlock_loops", "gauge", "Event loops (threads).");
+	evbuffer_add_printf(b, "peerlock_loops %u\n", sn->nloops);
+	admin_help(b, "peerlock_loop_connections_total", "counter",
+	    "Sockets accepted by each event loop's listeners (the kernel "
+	    "spreads them with SO_REUSEPORT when threads > 1).");
+	for (k = 0; k < sn->nloops; k++)
+		evbuffer_add_printf(b, "peerlock_loop_connections_total{loop="
+		    "\"%u\"} %llu\n", k, sn->accepted[k]);
+	admin_help(b, "peerlock_loop_handoffs_total", "counter", "Node-mode "
+	    "app connections accepted on loop 0 and handed to the loop that "
+	    "holds the peer's session.");
+	for (k = 0; k < sn->nloops; k++)
+		evbuffer_add_printf(b, "peerlock_loop_handoffs_total{loop="
+		    "\"%u\"} %llu\n", k, sn->handoffs[k]);
 	rc = 0;
 out:
-	metrics_family_free(open);
-	metrics_family_free(bytes);
-	metrics_family_free(nm.streams);
-	metrics_family_free(nm.sessions);
-	metrics_family_free(nm.rtt);
+	admin_snap_free(&snap);
 	return rc;
 }
 
@@ -519,48 +696,51 @@ admin_json_time(struct evbuffer *b, double t)
 
 /* The "peers" array of /connections: each forward's remote peer. */
 static void
-admin_json_peers(struct admin *a, struct evbuffer *b)
+admin_json_peers(const struct admin_snap *sn, struct evbuffer *b)
 {
 	static const char *const states[] = { "unknown", "up", "down" };
-	struct node_peer_status ps;
-	char addr[320];
+	const struct admin_peer_snap *ps;
 	size_t i;
 
-	for (i = 0; node_peer_status(a->node, i, &ps); i++) {
-		multiaddr_to_string(&ps.fw->peer, addr, sizeof(addr));
+	for (i = 0; i < sn->npeers; i++) {
+		ps = &sn->peers[i];
 		evbuffer_add_printf(b, "%s\n{\"route\":", i > 0 ? "," : "");
-		admin_json_str(b, ps.route);
+		admin_json_str(b, ps->route);
 		evbuffer_add_printf(b, ",\"address\":");
-		admin_json_str(b, addr);
+		admin_json_str(b, ps->address);
 		evbuffer_add_printf(b, ",\"state\":\"%s\",\"peer\":",
-		    states[ps.state]);
-		admin_json_str(b, ps.peer);
+		    states[ps->state]);
+		admin_json_str(b, ps->peer);
 		evbuffer_add_printf(b, ",\"last_handshake\":");
-		admin_json_time(b, ps.last_handshake);
+		admin_json_time(b, ps->last_handshake);
 		evbuffer_add_printf(b, ",\"last_error_at\":");
-		admin_json_time(b, ps.last_error_at);
+		admin_json_time(b, ps->last_error_at);
 		evbuffer_add_printf(b, ",\"last_error\":");
-		admin_json_str(b, ps.last_error);
+		admin_json_str(b, ps->last_error);
 		evbuffer_add_printf(b, "}");
 	}
 }
 
-/* GET /connections */
+/* One loop's part of /connections. */
+struct admin_conns_call {
+	struct evbuffer *b;
+	const char *sep;
+};
+
+/* Append the live conns of n (on n's loop). */
 static void
-admin_connections(struct admin *a, struct admin_answer *ans)
+admin_json_conns(struct node *n, void *arg)
 {
-	struct evbuffer *b = ans->body;
+	struct admin_conns_call *cc = arg;
+	struct evbuffer *b = cc->b;
 	struct conn_totals t;
 	struct conn *c;
 	char from[MULTIADDR_SOCKADDR_MAX];
-	const char *sep = "";
 
-	ans->ctype = "application/json";
-	evbuffer_add_printf(b, "{\"connections\":[");
-	for (c = node_conn_first(a->node); c != NULL; c = conn_next(c)) {
+	for (c = node_conn_first(n); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
 		multiaddr_fmt_sockaddr(t.from, from, sizeof(from));
-		evbuffer_add_printf(b, "%s\n{\"id\":%llu,\"route\":", sep,
+		evbuffer_add_printf(b, "%s\n{\"id\":%llu,\"route\":", cc->sep,
 		    (unsigned long long)conn_id(c));
 		admin_json_str(b, t.route);
 		evbuffer_add_printf(b, ",\"peer\":");
@@ -576,11 +756,36 @@ admin_connections(struct admin *a, struct admin_answer *ans)
 		if (conn_session(c) != NULL)
 			admin_json_streams(b, conn_session(c));
 		evbuffer_add_printf(b, "}");
-		sep = ",";
+		cc->sep = ",";
 	}
-	evbuffer_add_printf(b, "\n],\"peers\":[");
-	admin_json_peers(a, b);
-	evbuffer_add_printf(b, "\n]}\n");
+}
+
+/* GET /connections */
+static void
+admin_connections(struct admin *a, struct admin_answer *ans)
+{
+	struct admin_conns_call cc = { ans->body, "" };
+	struct admin_snap snap;
+	unsigned k;
+
+	ans->ctype = "application/json";
+	memset(&snap, 0, sizeof(snap));
+	if (admin_snap(a, &snap) != 0) {
+		admin_snap_free(&snap);
+		ans->code = 500;
+		ans->reason = "Internal Server Error";
+		return;
+	}
+	evbuffer_add_printf(ans->body, "{\"connections\":[");
+	for (k = 0; k < snap.nloops; k++)
+		if (a->loops != NULL)
+			loops_call(a->loops, k, admin_json_conns, &cc);
+		else
+			admin_json_conns(a->node, &cc);
+	evbuffer_add_printf(ans->body, "\n],\"peers\":[");
+	admin_json_peers(&snap, ans->body);
+	evbuffer_add_printf(ans->body, "\n]}\n");
+	admin_snap_free(&snap);
 }
 
 /* GET /status: routes, peers, tunnels as text tables. */
@@ -894,4 +1099,11 @@ admin_free(struct admin *a)
 		admin_client_free(a->clients);
 	evconnlistener_free(a->l);
 	free(a);
+}
+
+/* Sum every loop from now on; see admin.h. */
+void
+admin_set_loops(struct admin *a, struct loops *L)
+{
+	a->loops = L;
 }

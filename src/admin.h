@@ -31,6 +31,14 @@ struct admin;
 struct admin *admin_new(struct event_base *base, struct node *n,
     const struct multiaddr *addr);
 
+/*
+ * threads = N: /metrics and /connections sum every loop of L (each
+ * loop's part is taken on its own thread, loops.h); the node given to
+ * admin_new must be loop 0's, and the admin runs on loop 0.
+ */
+struct loops;
+void admin_set_loops(struct admin *a, struct loops *L);
+
 /* Stop listening and free; NULL is a no-op. */
 void admin_free(struct admin *a);
 

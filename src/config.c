@@ -32,7 +32,7 @@ enum sect_kind {
 enum key_id {
 	K_IDENTITY, K_LISTEN, K_SECURITY, K_HANDSHAKE_TIMEOUT,
 	K_CONNECT_TIMEOUT, K_IDLE_TIMEOUT, K_MAX_CONNECTIONS,
-	K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
+	K_THREADS, K_MAX_HANDSHAKES, K_MAX_CONNECTIONS_PER_IP, K_MAX_HANDSHAKES_PER_IP,
 	K_LOG_LEVEL, K_LOG_FORMAT, K_ADMIN, K_SHUTDOWN_TIMEOUT, K_QUIET,
 	K_USER, K_PEER, K_PEERS, K_TARGET, K_PROXY_PROTOCOL, K_PROTOCOL,
 	K_MAX_STREAM_WINDOW, K_PEER_IDS, K_UNSAFE_LISTEN, K_LOCAL_RESERVE,
@@ -497,6 +497,28 @@ cfg_set_limit(struct pstate *st, const char *v, bool cont)
 	return 1;
 }
 
+/* threads = auto | N (1..CONFIG_THREADS_MAX); auto is stored as 0 */
+static int
+cfg_set_threads(struct pstate *st, const char *v, bool cont)
+{
+	unsigned long n;
+	char *end;
+
+	(void)cont;
+	if (strcmp(v, "auto") == 0) {
+		st->c->threads = 0;
+		return 1;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE ||
+	    n == 0 || n > CONFIG_THREADS_MAX)
+		return cfg_fail(st, st->lineno, "threads: expected auto or a "
+		    "number from 1 to %d, got '%.32s'", CONFIG_THREADS_MAX, v);
+	st->c->threads = (unsigned)n;
+	return 1;
+}
+
 /* local_reserve = N (0..2^20; below max_connections, checked at the end) */
 static int
 cfg_set_reserve(struct pstate *st, const char *v, bool cont)
@@ -845,6 +867,7 @@ static const struct key_def cfg_keys[] = {
 	    cfg_set_window },
 	{ "local_reserve", K_LOCAL_RESERVE, SECT_PEERLOCK, false,
 	    cfg_set_reserve },
+	{ "threads", K_THREADS, SECT_PEERLOCK, false, cfg_set_threads },
 	{ "log_level", K_LOG_LEVEL, SECT_PEERLOCK, false, cfg_set_log_level },
 	{ "log_format", K_LOG_FORMAT, SECT_PEERLOCK, false,
 	    cfg_set_log_format },
@@ -1615,6 +1638,7 @@ cfg_new(const char *name)
 	c->idle_timeout_ms = 0;
 	c->max_connections = CFG_DEFAULT_MAX_CONNECTIONS;
 	c->max_handshakes = CFG_DEFAULT_MAX_HANDSHAKES;
+	c->threads = 1;
 	c->max_connections_per_ip = CFG_DEFAULT_MAX_CONNECTIONS_PER_IP;
 	c->max_handshakes_per_ip = CFG_DEFAULT_MAX_HANDSHAKES_PER_IP;
 	c->max_stream_window = CONFIG_WINDOW_DEFAULT;

@@ -36,6 +36,7 @@ enum {
 	CONFIG_MAX_PEERS = 1024,	/* per expose */
 	CONFIG_MAX_PEER_IDS = 8,	/* per forward (peer_ids) */
 	CONFIG_MAX_CONNECTIONS = 1 << 20,
+	CONFIG_THREADS_MAX = 64,	/* threads = auto caps here */
 	CONFIG_USER_MAX = 32		/* longest user name accepted */
 };
 /* perf_max_bytes: default 4 GiB, at most 1 TiB */
@@ -107,6 +108,11 @@ struct config {
 	unsigned idle_timeout_ms;	/* 0 = none (default) */
 	unsigned max_connections;	/* default 4096, all tunnels */
 	unsigned max_handshakes;	/* default 256, inbound pending */
+	/*
+	 * Event loops (docs/threads.md): 0 = auto (online CPUs, at most
+	 * CONFIG_THREADS_MAX); default 1.  Read at start only.
+	 */
+	unsigned threads;
 	unsigned max_connections_per_ip;	/* default 256, inbound */
 	unsigned max_handshakes_per_ip;	/* default 32, inbound pending */
 	/*

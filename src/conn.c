@@ -16,6 +16,7 @@
  */
 #include "conn.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -155,7 +156,8 @@ static const char *const conn_muxers[] = { SESSION_MUXER };
 _Static_assert((int)CONFIG_MAX_PEER_IDS <= (int)SECCHAN_EXPECT_MAX,
     "a forward's peer_ids must fit a secchan's accepted set");
 
-static uint64_t conn_next_id = 1;
+/* Shared by every event loop (threads = N): ids stay unique per process. */
+static _Atomic uint64_t conn_next_id = 1;
 
 static void conn_on_sec_read(struct bufferevent *, void *);
 static void conn_on_sec_write(struct bufferevent *, void *);
@@ -351,7 +353,8 @@ conn_alloc(struct conn_env *env, bool outbound,
 
 	if (c == NULL)
 		return NULL;
-	c->id = conn_next_id++;
+	c->id = atomic_fetch_add_explicit(&conn_next_id, 1,
+	    memory_order_relaxed);
 	c->env = env;
 	c->plain.in = &c->up;
 	c->plain.high = CONN_PLAIN_IN_HIGH;

@@ -11,6 +11,7 @@
  * object outlives a call: keys are kept as bytes and imported on use, so
  * every secret sits in exactly one wiped buffer inside struct identity.
  */
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -116,16 +117,19 @@ keys_err(char *err, size_t errlen, const char *fmt, ...)
 static int
 keys_lib_init(void)
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static int done;
+	int rc = 0;
 
-	if (done)
-		return (0);
-	if (sodium_init() < 0)
-		return (-1);
-	if (wolfCrypt_Init() != 0)
-		return (-1);
-	done = 1;
-	return (0);
+	pthread_mutex_lock(&mu);
+	if (!done) {
+		if (sodium_init() < 0 || wolfCrypt_Init() != 0)
+			rc = -1;
+		else
+			done = 1;
+	}
+	pthread_mutex_unlock(&mu);
+	return (rc);
 }
 
 /* True for the ECDSA curves we accept under KeyType ECDSA. */

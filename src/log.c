@@ -3,6 +3,7 @@
  */
 #include "log.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,21 +19,26 @@
  */
 #define LOG_LINE_MAX (LOG_MSG_MAX * 12 + 256)
 
-static enum log_level log_min = LOG_INFO;
-static int log_json;
+/*
+ * Set by the main thread (start, reload), read by every event loop's
+ * thread: relaxed atomics.  Each line is written with one write(2), so
+ * lines of several threads never interleave.
+ */
+static _Atomic int log_min = LOG_INFO;
+static _Atomic int log_json;
 
 /* Set the minimum level printed. */
 void
 log_set_level(enum log_level lvl)
 {
-	log_min = lvl;
+	atomic_store_explicit(&log_min, (int)lvl, memory_order_relaxed);
 }
 
 /* Choose plain or JSON lines. */
 void
 log_set_format_json(int on)
 {
-	log_json = on != 0;
+	atomic_store_explicit(&log_json, on != 0, memory_order_relaxed);
 }
 
 /* Name of a level, upper case for plain lines, lower case for JSON. */
@@ -242,7 +248,7 @@ log_vemit(enum log_level lvl, const struct log_field *f, size_t nf,
 	else if (n > LOG_MSG_MAX)
 		memcpy(msg + LOG_MSG_MAX, "...", 4);
 	log_timestamp(ts, sizeof(ts));
-	if (log_json) {
+	if (atomic_load_explicit(&log_json, memory_order_relaxed)) {
 		used = (size_t)snprintf(line, sizeof(line),
 		    "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
 		    log_level_name(lvl, 1));
@@ -271,7 +277,7 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (lvl < log_min)
+	if ((int)lvl < atomic_load_explicit(&log_min, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	log_vemit(lvl, NULL, 0, fmt, ap);
@@ -285,7 +291,7 @@ log_fields(enum log_level lvl, const struct log_field *f, size_t n,
 {
 	va_list ap;
 
-	if (lvl < log_min)
+	if ((int)lvl < atomic_load_explicit(&log_min, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	log_vemit(lvl, f, n, fmt, ap);

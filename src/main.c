@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <grp.h>
@@ -34,6 +35,7 @@
 #include "demo.h"
 #include "keys.h"
 #include "log.h"
+#include "loops.h"
 #include "node.h"
 #include "perfcmd.h"
 #include "status.h"
@@ -347,10 +349,25 @@ out:
 	return rc;
 }
 
-static struct event_base *run_base;
-static struct node *run_node;
-static struct admin *run_admin;
-static const char *run_path;
+/*
+ * The running instance (peerlock run): loop 0 is this thread; with
+ * threads = N the loops 1..N-1 run on threads of their own (loops.c),
+ * each with its own node built on the same shared config and identity.
+ * Everything here is touched by loop 0's thread only (signals, reload,
+ * admin); the pointer is set once before any other thread starts.
+ */
+struct run {
+	struct event_base *base;	/* loop 0 */
+	struct loops *loops;
+	struct node_group *group;	/* NULL with one loop */
+	struct resolver **dns;		/* one per loop */
+	struct node *node;		/* loop 0's node */
+	struct admin *admin;
+	const char *path;
+	unsigned nloops, stopped;
+	int signals;			/* SIGTERM/SIGINT seen */
+};
+static struct run *run_ctx;
 
 /*
  * Tell the service manager (systemd Type=notify) about a state change:
@@ -448,65 +465,149 @@ sd_notify_reloading(void)
  * The admin listener moves first when its address changed, so a reload
  * that cannot bind it changes nothing.
  */
+/* One loop's part of a reload: a reference to take over, the result. */
+struct reload_call {
+	struct node_cfgref *ref;
+	int rc;
+};
+
+/* Reload one loop's node (loops_call). */
 static void
-reload(void)
+reload_loop(struct node *n, void *arg)
+{
+	struct reload_call *c = arg;
+
+	c->rc = node_reload_ref(n, c->ref);
+}
+
+/*
+ * Reload: a broken file, identity or listener keeps the running config.
+ * The admin listener moves first when its address changed, so a reload
+ * that cannot bind it changes nothing.  The file is parsed once; every
+ * loop then switches to the same shared config, loop 0 first (a loop
+ * above 0 fails only where loop 0 succeeded, e.g. out of memory; that
+ * is logged, and the loops before it keep the new config).
+ */
+static void
+reload(struct run *r)
 {
 	struct config *cfg;
 	struct identity *id;
 	struct admin *na = NULL;
+	struct node_cfgref *ref;
 	char err[ERRLEN];
+	struct reload_call call;
+	unsigned k;
 	int moved;
 
-	log_info("signal %d: reloading %s", SIGHUP, run_path);
-	if (load_err(run_path, &cfg, &id, err, sizeof(err)) != 0) {
+	log_info("signal %d: reloading %s", SIGHUP, r->path);
+	if (load_err(r->path, &cfg, &id, err, sizeof(err)) != 0) {
 		log_err("reload: %s; keeping the running configuration", err);
-		node_reload_failed(run_node);
+		node_reload_failed(r->node);
 		return;
 	}
-	moved = admin_changed(node_config(run_node), cfg);
+	if (cfg->threads != node_config(r->node)->threads)
+		log_warn("reload: threads is read at start only; keeping %u "
+		    "event loop(s) until a restart", r->nloops);
+	moved = admin_changed(node_config(r->node), cfg);
 	if (moved && cfg->has_admin &&
-	    (na = admin_new(run_base, run_node, &cfg->admin)) == NULL) {
+	    (na = admin_new(r->base, r->node, &cfg->admin)) == NULL) {
 		log_err("reload: keeping the running configuration");
-		node_reload_failed(run_node);
+		node_reload_failed(r->node);
 		config_free(cfg);
 		identity_free(id);
 		return;
 	}
+	if (na != NULL && r->nloops > 1)
+		admin_set_loops(na, r->loops);
 	log_set_level(cfg->log_level);
 	log_set_format_json(cfg->log_format_json);
-	if (node_reload(run_node, cfg, id) != 0) {
-		log_set_level(node_config(run_node)->log_level);
-		log_set_format_json(node_config(run_node)->log_format_json);
+	if ((ref = node_cfgref_new(cfg, id)) == NULL) {
+		node_reload_failed(r->node);
 		admin_free(na);
 		return;
 	}
+	for (k = 0; k < r->nloops; k++) {
+		node_cfgref_hold(ref);
+		call.ref = ref;
+		call.rc = -1;
+		loops_call(r->loops, k, reload_loop, &call);
+		if (call.rc != 0)
+			break;
+	}
+	node_cfgref_drop(ref);
+	if (k == 0) {
+		log_set_level(node_config(r->node)->log_level);
+		log_set_format_json(node_config(r->node)->log_format_json);
+		admin_free(na);
+		return;
+	}
+	if (k < r->nloops)
+		log_err("reload: loop %u of %u failed; loops 0 to %u run the "
+		    "new configuration, the others the old one", k, r->nloops,
+		    k - 1);
 	if (moved) {
-		admin_free(run_admin);
-		run_admin = na;
+		admin_free(r->admin);
+		r->admin = na;
 	}
 }
 
-/* Every tunnel is gone: leave the loop. */
+/* One more loop has no tunnel left (on loop 0); all gone: leave. */
+static void
+on_loop_stopped(void *arg)
+{
+	struct run *r = arg;
+
+	if (++r->stopped == r->nloops)
+		event_base_loopexit(r->base, NULL);
+}
+
+/* A node has no tunnel left (on its own loop): tell loop 0. */
 static void
 on_stopped(struct node *n)
 {
 	(void)n;
-	event_base_loopexit(run_base, NULL);
+	if (loops_post(run_ctx->loops, 0, on_loop_stopped, run_ctx) != 0)
+		log_err("threads: cannot report a drained loop; exiting on "
+		    "the second signal or shutdown_timeout");
+}
+
+/* node_stop on one loop (loops_call); arg is the timeout in ms. */
+static void
+stop_loop(struct node *n, void *arg)
+{
+	node_stop(n, *(unsigned *)arg, on_stopped);
+}
+
+/* node_close_all on one loop (loops_call). */
+static void
+close_loop(struct node *n, void *arg)
+{
+	(void)arg;
+	node_close_all(n, "second signal");
+}
+
+/* Live connections of one loop, added to *arg (loops_call). */
+static void
+count_loop(struct node *n, void *arg)
+{
+	*(unsigned *)arg += node_conn_count(n);
 }
 
 /* SIGHUP: reload config and identity. */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct run *r = arg;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	if (node_state(run_node) == NODE_DRAINING) {
+	if (node_state(r->node) == NODE_DRAINING) {
 		log_warn("signal %d: draining; reload ignored", SIGHUP);
 		return;
 	}
 	sd_notify_reloading();
-	reload();
+	reload(r);
 	sd_notify_msg("READY=1");
 }
 
@@ -514,23 +615,25 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	static int seen;
-	unsigned ms = node_config(run_node)->shutdown_timeout_ms;
+	struct run *r = arg;
+	unsigned ms = node_config(r->node)->shutdown_timeout_ms, k, live = 0;
 
 	(void)what;
-	(void)arg;
-	if (seen++) {
+	if (r->signals++) {
+		for (k = 0; k < r->nloops; k++)
+			loops_call(r->loops, k, count_loop, &live);
 		log_warn("signal %d again: closing %u tunnel(s) now, not "
-		    "waiting for shutdown_timeout", (int)sig,
-		    node_conn_count(run_node));
-		node_close_all(run_node, "second signal");
-		event_base_loopexit(run_base, NULL);
+		    "waiting for shutdown_timeout", (int)sig, live);
+		for (k = 0; k < r->nloops; k++)
+			loops_call(r->loops, k, close_loop, NULL);
+		event_base_loopexit(r->base, NULL);
 		return;
 	}
 	sd_notify_msg("STOPPING=1");
 	log_info("signal %d: no new connections; draining (up to %u ms)",
 	    (int)sig, ms);
-	node_stop(run_node, ms, on_stopped);
+	for (k = 0; k < r->nloops; k++)
+		loops_call(r->loops, k, stop_loop, &ms);
 }
 
 /*
@@ -589,20 +692,86 @@ log_aead(void)
 	    "set by PEERLOCK_AEAD" : "chosen at startup");
 }
 
+/* Event loops for threads = N (0: auto = online CPUs, capped). */
+static unsigned
+run_threads(const struct config *cfg)
+{
+	long cpus;
+
+	if (cfg->threads != 0)
+		return cfg->threads;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		return 1;
+	return cpus > CONFIG_THREADS_MAX ? CONFIG_THREADS_MAX : (unsigned)cpus;
+}
+
+/*
+ * Create and start the node of every loop on the shared ref (one
+ * reference used per loop; the caller keeps its own).  Loop 0 adopts the
+ * inherited sockets; every other loop gets duplicates of them (one
+ * accept queue, shared).  0 or -1 (logged).
+ */
+static int
+run_nodes(struct run *r, struct node_cfgref *ref, const int *fds,
+    size_t nfds)
+{
+	int dups[MAX_INHERITED];
+	char prefix[32];
+	struct node *n;
+	unsigned k;
+	size_t i;
+
+	for (k = 0; k < r->nloops; k++) {
+		r->dns[k] = resolver_new(loops_base(r->loops, k),
+		    RESOLVE_THREADS, RESOLVE_QUEUE_MAX);
+		if (r->dns[k] == NULL) {
+			log_err("resolver: cannot start its threads");
+			return -1;
+		}
+		if (r->nloops > 1 && k > 0)
+			snprintf(prefix, sizeof(prefix), "loop %u: ", k);
+		else
+			prefix[0] = '\0';
+		node_cfgref_hold(ref);
+		n = node_new_ref(loops_base(r->loops, k), r->dns[k], ref,
+		    prefix);
+		if (n == NULL)
+			return -1;
+		loops_set_node(r->loops, k, n);
+		if (k == 0)
+			r->node = n;
+		if (r->group != NULL)
+			node_set_group(n, r->group, k);
+		if (k == 0) {
+			node_set_inherited(n, fds, nfds);
+		} else if (nfds > 0) {
+			for (i = 0; i < nfds; i++)
+				dups[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+			node_set_inherited(n, dups, nfds);
+		}
+		if (node_start(n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* peerlock run: serve until signalled. */
 static int
 cmd_run(int argc, char **argv)
 {
 	const char *path = opt_config(argc, argv);
+	struct run run;
 	struct config *cfg;
 	struct identity *id;
-	struct resolver *dns;
+	struct node_cfgref *ref = NULL;
 	struct event *sigterm, *sigint, *sighup;
 	char ver[96], lib[256];
 	int fds[MAX_INHERITED];
 	size_t nfds;
 	uid_t uid = 0;
 	gid_t gid = 0;
+	unsigned k;
 	int rc = 1;
 
 	if (path == NULL)
@@ -618,7 +787,9 @@ cmd_run(int argc, char **argv)
 	}
 	if (load(path, &cfg, &id) != 0)
 		return 1;
-	run_path = path;
+	memset(&run, 0, sizeof(run));
+	run.path = path;
+	run.nloops = run_threads(cfg);
 	if (cfg->user != NULL &&
 	    lookup_user(path, cfg->user, &uid, &gid) != 0) {
 		identity_free(id);
@@ -630,35 +801,45 @@ cmd_run(int argc, char **argv)
 	log_aead();
 	signal(SIGPIPE, SIG_IGN);
 	nfds = listen_fds(fds, MAX_INHERITED);
-	if ((run_base = new_base()) == NULL) {
-		log_err("libevent: cannot create the event loop");
-		identity_free(id);
-		config_free(cfg);
+	if ((ref = node_cfgref_new(cfg, id)) == NULL)
+		return 1;
+	if (run.nloops > 1 && loops_init_threading() != 0) {
+		log_err("libevent: no thread support");
+		node_cfgref_drop(ref);
 		return 1;
 	}
-	dns = resolver_new(run_base, RESOLVE_THREADS, RESOLVE_QUEUE_MAX);
-	if (dns == NULL) {
-		log_err("resolver: cannot start its threads");
-		identity_free(id);
-		config_free(cfg);
-		event_base_free(run_base);
-		return 1;
+	if ((run.base = new_base()) == NULL ||
+	    (run.loops = loops_new(run.nloops, run.base, new_base)) == NULL ||
+	    (run.dns = calloc(run.nloops, sizeof(*run.dns))) == NULL ||
+	    (run.nloops > 1 &&
+	    (run.group = node_group_new(run.nloops)) == NULL)) {
+		log_err("libevent: cannot create the event loops");
+		goto out;
 	}
-	run_node = node_new(run_base, dns, cfg, id, "");
-	if (run_node == NULL)
+	if (run.group != NULL)
+		node_group_set_loops(run.group, run.loops);
+	run_ctx = &run;
+	if (run.nloops > 1)
+		log_info("threads: %u event loops%s", run.nloops,
+		    cfg->threads == 0 ? " (auto: one per online CPU)" : "");
+	if (run_nodes(&run, ref, fds, nfds) != 0)
 		goto out;
-	node_set_inherited(run_node, fds, nfds);
-	if (node_start(run_node) != 0)
+	node_cfgref_drop(ref);
+	ref = NULL;
+	if (node_config(run.node)->has_admin && (run.admin = admin_new(run.base,
+	    run.node, &node_config(run.node)->admin)) == NULL)
 		goto out;
-	if (node_config(run_node)->has_admin && (run_admin = admin_new(run_base,
-	    run_node, &node_config(run_node)->admin)) == NULL)
+	if (run.admin != NULL && run.nloops > 1)
+		admin_set_loops(run.admin, run.loops);
+	log_config_warnings(node_config(run.node));
+	if (node_config(run.node)->user != NULL &&
+	    drop_privileges(node_config(run.node)->user, uid, gid) != 0)
 		goto out;
-	log_config_warnings(node_config(run_node));
-	if (cfg->user != NULL && drop_privileges(cfg->user, uid, gid) != 0)
+	if (loops_start(run.loops) != 0)
 		goto out;
-	sigterm = evsignal_new(run_base, SIGTERM, on_signal, NULL);
-	sigint = evsignal_new(run_base, SIGINT, on_signal, NULL);
-	sighup = evsignal_new(run_base, SIGHUP, on_hup, NULL);
+	sigterm = evsignal_new(run.base, SIGTERM, on_signal, &run);
+	sigint = evsignal_new(run.base, SIGINT, on_signal, &run);
+	sighup = evsignal_new(run.base, SIGHUP, on_hup, &run);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
@@ -667,16 +848,27 @@ cmd_run(int argc, char **argv)
 		    sizeof(lib)));
 	log_info("peerlock %s ready", version_describe(ver, sizeof(ver)));
 	sd_notify_msg("READY=1");
-	event_base_dispatch(run_base);
+	event_base_dispatch(run.base);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
 	rc = 0;
 out:
-	admin_free(run_admin);
-	node_free(run_node);
-	resolver_free(dns);
-	event_base_free(run_base);
+	node_cfgref_drop(ref);
+	/* the other loops' threads end first: then everything is ours */
+	if (run.loops != NULL)
+		loops_stop(run.loops);
+	admin_free(run.admin);
+	for (k = run.nloops; run.loops != NULL && k-- > 0;)
+		node_free(loops_node(run.loops, k));
+	for (k = 0; run.dns != NULL && k < run.nloops; k++)
+		resolver_free(run.dns[k]);
+	free(run.dns);
+	loops_free(run.loops);
+	node_group_free(run.group);
+	if (run.base != NULL)
+		event_base_free(run.base);
+	run_ctx = NULL;
 	/* last: every close line is above it */
 	if (rc == 0)
 		log_info("peerlock stopped");

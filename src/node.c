@@ -12,6 +12,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <event2/listener.h>
 #include <netdb.h>
@@ -26,6 +27,7 @@
 #include "conn.h"
 #include "iptable.h"
 #include "log.h"
+#include "loops.h"
 #include "secchan.h"
 #include "session.h"
 
@@ -75,11 +77,28 @@ struct node_peer {
 	struct timespec retry_at;
 };
 
-/* One generation: config, identity and their credentials. */
-struct node_gen {
-	struct conn_gen g;		/* first: conns hold it by this */
+/*
+ * The immutable part of a generation, shared by the nodes of every
+ * event loop (threads = N): config and identity, never written after
+ * parsing.  The last node_gen to let go frees them.
+ */
+struct node_cfgref {
+	_Atomic unsigned refs;
 	struct config *cfg;
 	struct identity *id;
+};
+
+/*
+ * One generation of one node: the shared config and identity plus this
+ * loop's credentials (their ephemeral key pool and signature cache are
+ * mutable, so each loop has its own).  Its refcount is only touched on
+ * the node's own loop.
+ */
+struct node_gen {
+	struct conn_gen g;		/* first: conns hold it by this */
+	struct node_cfgref *ref;
+	struct config *cfg;		/* ref->cfg */
+	struct identity *id;		/* ref->id */
 	struct secchan_cred *cred;
 };
 
@@ -107,6 +126,24 @@ struct node {
 	size_t nconnects;
 	struct node_peer *peers;	/* one per forward of the config */
 	size_t npeers;
+	/* threads = N: this node's loop index and what the loops share */
+	unsigned loop;
+	struct node_group *group;	/* NULL: the only loop */
+	long pub_conns, pub_handshakes;	/* last published to group */
+};
+
+/*
+ * Counters the loops of one process share, for limits that are per
+ * process (max_connections, max_handshakes): each node publishes its
+ * own count as a delta.  first is loop 0's node, whose bound ports the
+ * other loops reuse for port-0 listen addresses.
+ */
+struct node_group {
+	_Atomic long conns;		/* conns + node-mode streams */
+	_Atomic long handshakes;	/* inbound, not authenticated */
+	struct node *first;
+	unsigned nloops;
+	struct loops *loops;		/* for hand-offs; NULL: none */
 };
 
 /* Unix time now, in seconds. */
@@ -221,6 +258,44 @@ node_peer_down(struct node_peer *p, enum conn_reason r, const char *detail)
 	    detail != NULL ? detail : "");
 }
 
+/*
+ * threads = N: add this loop's change in connections and pending
+ * handshakes since the last call to the process-wide counters.
+ */
+static void
+node_publish(struct node *n)
+{
+	long c = (long)n->env.count + (long)n->env.nstreams;
+	long h = (long)n->handshaking;
+
+	if (n->group == NULL)
+		return;
+	if (c != n->pub_conns)
+		atomic_fetch_add_explicit(&n->group->conns, c - n->pub_conns,
+		    memory_order_relaxed);
+	if (h != n->pub_handshakes)
+		atomic_fetch_add_explicit(&n->group->handshakes,
+		    h - n->pub_handshakes, memory_order_relaxed);
+	n->pub_conns = c;
+	n->pub_handshakes = h;
+}
+
+/* Connections and pending handshakes of the whole process. */
+static void
+node_totals(struct node *n, unsigned long *conns, unsigned long *hs)
+{
+	node_publish(n);
+	if (n->group == NULL) {
+		*conns = (unsigned long)n->env.count + n->env.nstreams;
+		*hs = n->handshaking;
+		return;
+	}
+	*conns = (unsigned long)atomic_load_explicit(&n->group->conns,
+	    memory_order_relaxed);
+	*hs = (unsigned long)atomic_load_explicit(&n->group->handshakes,
+	    memory_order_relaxed);
+}
+
 /* A conn was created: count inbound ones per source address. */
 static void
 node_on_conn_open(struct node *n, struct conn *c)
@@ -233,6 +308,7 @@ node_on_conn_open(struct node *n, struct conn *c)
 		return;
 	n->handshaking++;
 	iptable_add(n->per_ip, t.from, 1, 1, &ic);
+	node_publish(n);
 }
 
 /* A conn authenticated its peer: it no longer counts as a handshake. */
@@ -258,6 +334,7 @@ node_on_conn_ready(struct node *n, struct conn *c)
 		return;
 	n->handshaking--;
 	iptable_add(n->per_ip, t.from, 0, -1, &ic);
+	node_publish(n);
 }
 
 /* A tunnel started relaying: count it by route and protocol. */
@@ -277,6 +354,7 @@ node_on_stream_open(struct node *n, const char *route, const char *proto,
 {
 	metrics_add(n->m.established, route, proto, 1);
 	metrics_hist_observe(&n->m.stream_open, open_secs);
+	node_publish(n);
 }
 
 /* A node-mode tunnel stream ended. */
@@ -292,6 +370,7 @@ node_on_stream_close(struct node *n, const char *route, enum conn_reason r,
 		metrics_add(n->m.bytes, route, "up", up);
 	if (down > 0)
 		metrics_add(n->m.bytes, route, "down", down);
+	node_publish(n);
 }
 
 /* A forward's tunnel ended: did it fail to reach the remote peer? */
@@ -384,6 +463,7 @@ node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 	if (t.proto != NULL)
 		snprintf(n->stats.last_proto, sizeof(n->stats.last_proto),
 		    "%s", t.proto);
+	node_publish(n);
 	if (n->stopping && n->env.count == 0 && n->stop_done != NULL) {
 		void (*done)(struct node *) = n->stop_done;
 
@@ -393,22 +473,62 @@ node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 }
 
 /* The last reference to a generation is gone: free it. */
+struct node_cfgref *
+node_cfgref_new(struct config *cfg, struct identity *id)
+{
+	struct node_cfgref *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		config_free(cfg);
+		identity_free(id);
+		return NULL;
+	}
+	atomic_init(&r->refs, 1);
+	r->cfg = cfg;
+	r->id = id;
+	return r;
+}
+
+void
+node_cfgref_hold(struct node_cfgref *r)
+{
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+}
+
+void
+node_cfgref_drop(struct node_cfgref *r)
+{
+	if (r == NULL || atomic_fetch_sub_explicit(&r->refs, 1,
+	    memory_order_acq_rel) != 1)
+		return;
+	identity_free(r->id);
+	config_free(r->cfg);
+	free(r);
+}
+
+const struct config *
+node_cfgref_config(const struct node_cfgref *r)
+{
+	return r->cfg;
+}
+
 static void
 node_gen_release(struct conn_gen *g)
 {
 	struct node_gen *ng = (struct node_gen *)g;
 
 	secchan_cred_free(ng->cred);
-	identity_free(ng->id);
-	config_free(ng->cfg);
+	node_cfgref_drop(ng->ref);
 	free(ng);
 }
 
-/* A generation for cfg and id (taken; freed on failure), one ref. */
+/* A generation for ref (one reference taken over; dropped on failure). */
 static struct node_gen *
-node_gen_new(struct config *cfg, struct identity *id, const char *prefix)
+node_gen_new(struct node_cfgref *ref, const char *prefix)
 {
 	struct node_gen *ng = calloc(1, sizeof(*ng));
+	struct config *cfg = ref->cfg;
+	struct identity *id = ref->id;
 
 	if (ng == NULL)
 		goto fail;
@@ -417,6 +537,7 @@ node_gen_new(struct config *cfg, struct identity *id, const char *prefix)
 		    prefix);
 		goto fail;
 	}
+	ng->ref = ref;
 	ng->cfg = cfg;
 	ng->id = id;
 	ng->g.refs = 1;
@@ -427,8 +548,7 @@ node_gen_new(struct config *cfg, struct identity *id, const char *prefix)
 	return ng;
 fail:
 	free(ng);
-	config_free(cfg);
-	identity_free(id);
+	node_cfgref_drop(ref);
 	return NULL;
 }
 
@@ -474,16 +594,26 @@ struct node *
 node_new(struct event_base *base, struct resolver *dns, struct config *cfg,
     struct identity *id, const char *prefix)
 {
+	struct node_cfgref *ref = node_cfgref_new(cfg, id);
+
+	return ref != NULL ? node_new_ref(base, dns, ref, prefix) : NULL;
+}
+
+/* Create a node on a shared config; see node.h. */
+struct node *
+node_new_ref(struct event_base *base, struct resolver *dns,
+    struct node_cfgref *ref, const char *prefix)
+{
 	struct node *n = calloc(1, sizeof(*n));
+	const struct config *cfg = ref->cfg;
 
 	if (n == NULL) {
-		config_free(cfg);
-		identity_free(id);
+		node_cfgref_drop(ref);
 		return NULL;
 	}
 	n->base = base;
 	snprintf(n->prefix, sizeof(n->prefix), "%s", prefix);
-	if ((n->gen = node_gen_new(cfg, id, prefix)) == NULL)
+	if ((n->gen = node_gen_new(ref, prefix)) == NULL)
 		goto fail;
 	n->env.base = base;
 	n->env.resolver = dns;
@@ -560,9 +690,11 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 {
 	const struct config *cfg = n->gen->cfg;
 	struct ipcount ic;
+	unsigned long conns, hs;
 
+	node_totals(n, &conns, &hs);
 	*limit = cfg->max_connections;
-	if (n->env.count + n->env.nstreams >= cfg->max_connections)
+	if (conns >= cfg->max_connections)
 		return NODE_LIMIT_CONNECTIONS;
 	if (nl->fw != NULL)
 		return NODE_LIMIT_COUNT;	/* local apps: global cap only */
@@ -580,7 +712,7 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 	if (ic.handshakes >= cfg->max_handshakes_per_ip)
 		return NODE_LIMIT_HANDSHAKES_PER_IP;
 	*limit = cfg->max_handshakes;
-	if (n->handshaking >= cfg->max_handshakes)
+	if (hs >= cfg->max_handshakes)
 		return NODE_LIMIT_HANDSHAKES;
 	return NODE_LIMIT_COUNT;
 }
@@ -602,8 +734,103 @@ node_shed(struct node *n, unsigned limit)
 	    limit);
 	if (!conn_shed_oldest(&n->env, why, &which))
 		return false;
+	unsigned long conns, hs;
+
 	n->stats.shed[which]++;
-	return n->handshaking < n->gen->cfg->max_handshakes;
+	node_totals(n, &conns, &hs);
+	return hs < n->gen->cfg->max_handshakes;
+}
+
+static bool node_has_session(struct node *, const struct peer_id *, bool *);
+
+/* Whether loop k's node has a usable session to a peer (loops_call). */
+struct node_probe {
+	const struct peer_id *peer;
+	bool found;
+};
+
+static void
+node_on_probe(struct node *n, void *arg)
+{
+	struct node_probe *p = arg;
+	struct session *s;
+
+	for (s = session_first(&n->env); s != NULL; s = session_next(s))
+		if (session_usable(s) && peer_id_equal(session_peer(s),
+		    p->peer)) {
+			p->found = true;
+			return;
+		}
+}
+
+/* An app connection of a node-mode forward, moving to another loop. */
+struct node_handoff {
+	struct node *to;
+	char fw[CONFIG_NAME_MAX];
+	evutil_socket_t fd;
+	struct sockaddr_storage from;
+};
+
+/* On the receiving loop: open the stream there (forward by name). */
+static void
+node_on_handoff(void *arg)
+{
+	struct node_handoff *h = arg;
+	struct node *n = h->to;
+	const struct config *cfg = n->gen->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->nforwards; i++)
+		if (strcmp(cfg->forwards[i].name, h->fw) == 0)
+			break;
+	if (i == cfg->nforwards || n->stopping) {
+		log_info("%sforward.%s: app connection handed over after the "
+		    "forward was removed or while draining; closed", n->prefix,
+		    h->fw);
+		evutil_closesocket(h->fd);
+	} else {
+		n->stats.handoffs_in++;
+		conn_forward_stream(&n->env, &cfg->forwards[i], h->fd,
+		    (const struct sockaddr *)&h->from, NULL);
+	}
+	free(h);
+}
+
+/*
+ * threads = N, on loop 0: a node-mode forward's app connection for a
+ * peer with no session on this loop goes to the loop that has a usable
+ * session with it (the peer dialed us and the kernel gave its
+ * connection to another loop), instead of dialing a second session
+ * (which fails outright for a peer with no address).  Returns whether
+ * fd was handed over (then it is no longer ours).
+ */
+static bool
+node_handoff(struct node *n, const struct config_forward *fw,
+    evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+	struct node_probe p = { &fw->peer.peer, false };
+	struct node_handoff *h;
+	bool usable;
+	unsigned k;
+
+	if (n->group == NULL || n->group->loops == NULL || n->loop != 0 ||
+	    node_has_session(n, &fw->peer.peer, &usable))
+		return false;
+	for (k = 1; k < n->group->nloops && !p.found; k++)
+		loops_call(n->group->loops, k, node_on_probe, &p);
+	if (!p.found || (size_t)salen > sizeof(h->from) ||
+	    (h = calloc(1, sizeof(*h))) == NULL)
+		return false;
+	k--;
+	h->to = loops_node(n->group->loops, k);
+	snprintf(h->fw, sizeof(h->fw), "%s", fw->name);
+	h->fd = fd;
+	memcpy(&h->from, sa, (size_t)salen);
+	if (loops_post(n->group->loops, k, node_on_handoff, h) != 0) {
+		free(h);
+		return false;
+	}
+	return true;
 }
 
 /* A socket was accepted on one of our listeners. */
@@ -630,6 +857,10 @@ node_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
+	n->stats.accepted++;
+	if (nl->fw != NULL && nl->fw->protocol[0] != '\0' &&
+	    node_handoff(n, nl->fw, fd, sa, salen))
+		return;
 	if (nl->fw != NULL && nl->fw->protocol[0] != '\0')
 		conn_forward_stream(&n->env, nl->fw, fd, sa,
 		    node_fw_backoff(n, nl->fw, why, sizeof(why)) ? why : NULL);
@@ -728,8 +959,11 @@ node_listen_on(struct node *n, struct node_listener *nl,
 		return evconnlistener_new(n->base, node_on_accept, nl,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	}
+	/* threads = N: every loop binds the address; the kernel spreads */
 	return evconnlistener_new_bind(n->base, node_on_accept, nl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+	    (n->group != NULL && n->group->nloops > 1 ?
+	    LEV_OPT_REUSEABLE_PORT : 0),
 	    NODE_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
 }
 
@@ -747,11 +981,29 @@ node_listener_free(struct node_listener *nl)
 }
 
 /*
+ * threads = N: the port loop 0 got for slot i when the configured
+ * address (addr, canonical) has port 0, so that every loop listens on
+ * the same one; 0 otherwise.  Loop 0 binds first (start and reload run
+ * one loop after the other).
+ */
+static unsigned
+node_first_port(const struct node *n, size_t i, const char *addr)
+{
+	const struct node *f;
+
+	if (n->group == NULL || (f = n->group->first) == NULL || f == n ||
+	    i >= f->nls || f->ls[i] == NULL || strcmp(f->ls[i]->addr,
+	    addr) != 0)
+		return 0;
+	return f->ls[i]->port;
+}
+
+/*
  * Bind a new listener for ma (configured at cfg's line); fw NULL for the
  * encrypted one.  NULL on error, logged with file:line.
  */
 static struct node_listener *
-node_bind(struct node *n, const struct multiaddr *ma,
+node_bind(struct node *n, const struct multiaddr *ma, unsigned port0,
     const struct config_forward *fw, const struct config *cfg, int line)
 {
 	struct node_listener *nl;
@@ -774,7 +1026,7 @@ node_bind(struct node *n, const struct multiaddr *ma,
 	    ma->kind == MA_IP6 || ma->kind == MA_DNS6 ? AF_INET6 : AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
-	snprintf(port, sizeof(port), "%u", ma->port);
+	snprintf(port, sizeof(port), "%u", ma->port != 0 ? ma->port : port0);
 	if ((rc = getaddrinfo(ma->host, port, &hints, &res)) != 0) {
 		log_err("%s%s:%d: listen %s (%s): %s", n->prefix, cfg->path,
 		    line, nl->addr, fw != NULL ? fw->name : "encrypted",
@@ -856,6 +1108,9 @@ node_listeners_for(struct node *n, const struct config *cfg)
 	for (i = 0; i < nls; i++) {
 		if ((ma = node_slot_addr(cfg, i, &fw)) == NULL)
 			continue;
+		/* node-mode forwards and their sessions: loop 0 only */
+		if (n->loop > 0 && fw != NULL && fw->protocol[0] != '\0')
+			continue;
 		multiaddr_to_string(ma, addr, sizeof(addr));
 		for (j = 0; j < n->nls; j++)
 			if (n->ls[j] != NULL && !n->ls[j]->keep &&
@@ -864,7 +1119,8 @@ node_listeners_for(struct node *n, const struct config *cfg)
 		if (j < n->nls) {
 			n->ls[j]->keep = true;
 			ls[i] = n->ls[j];
-		} else if ((ls[i] = node_bind(n, ma, fw, cfg, fw != NULL ?
+		} else if ((ls[i] = node_bind(n, ma, node_first_port(n, i,
+		    addr), fw, cfg, fw != NULL ?
 		    fw->listen_line : cfg->listen_line)) == NULL)
 			goto fail;
 	}
@@ -1010,6 +1266,9 @@ node_connects_for(struct node *n, const struct config *cfg)
 	struct timeval tv = { 0, 0 };
 	size_t i, j;
 
+	/* [connect] keepers run on loop 0 only (docs/threads.md) */
+	if (n->loop > 0)
+		return 0;
 	if (cfg->nconnects > 0 &&
 	    (nc = calloc(cfg->nconnects, sizeof(*nc))) == NULL)
 		return -1;
@@ -1158,20 +1417,33 @@ node_revoke(struct node *n)
 int
 node_reload(struct node *n, struct config *cfg, struct identity *id)
 {
+	struct node_cfgref *ref = node_cfgref_new(cfg, id);
+
+	if (ref == NULL) {
+		n->m.reloads_failed++;
+		return -1;
+	}
+	return node_reload_ref(n, ref);
+}
+
+/* Switch to a new shared generation; see node.h. */
+int
+node_reload_ref(struct node *n, struct node_cfgref *ref)
+{
 	struct node_listener **ls;
 	struct node_gen *ng, *old;
 	struct node_peer *np;
+	const struct config *cfg = ref->cfg;
 	unsigned revoked;
 	char pid[PEER_ID_STR_MAX], oid[PEER_ID_STR_MAX];
 
 	if (n->stopping) {
 		log_warn("%sreload: ignored while draining", n->prefix);
-		config_free(cfg);
-		identity_free(id);
+		node_cfgref_drop(ref);
 		n->m.reloads_failed++;
 		return -1;
 	}
-	if ((ng = node_gen_new(cfg, id, n->prefix)) == NULL)
+	if ((ng = node_gen_new(ref, n->prefix)) == NULL)
 		goto fail;
 	/* new addresses must not escape the per-IP limits */
 	if (iptable_grow(n->per_ip, cfg->max_connections) != 0 ||
@@ -1403,4 +1675,41 @@ unsigned
 node_forward_port(const struct node *n, size_t i)
 {
 	return 1 + i < n->nls && n->ls[1 + i] != NULL ? n->ls[1 + i]->port : 0;
+}
+
+/* The counters the loops of a process share; see node.h. */
+struct node_group *
+node_group_new(unsigned nloops)
+{
+	struct node_group *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	atomic_init(&g->conns, 0);
+	atomic_init(&g->handshakes, 0);
+	g->nloops = nloops;
+	return g;
+}
+
+/* The loops of g, for hand-offs between them; see node.h. */
+void
+node_group_set_loops(struct node_group *g, struct loops *L)
+{
+	g->loops = L;
+}
+
+void
+node_group_free(struct node_group *g)
+{
+	free(g);
+}
+
+/* Make n loop number loop of group g; see node.h. */
+void
+node_set_group(struct node *n, struct node_group *g, unsigned loop)
+{
+	n->group = g;
+	n->loop = loop;
+	if (loop == 0)
+		g->first = n;
 }

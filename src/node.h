@@ -19,6 +19,46 @@
 struct node;
 
 /*
+ * A parsed config and identity shared read-only by the nodes of every
+ * event loop (threads = N; docs/threads.md), with an atomic reference
+ * count.  node_cfgref_new takes ownership of cfg and id (both freed on
+ * failure: NULL) and returns one reference; node_new_ref and
+ * node_reload_ref each take one over.  Nothing in cfg or id is written
+ * after this point.
+ */
+struct node_cfgref;
+struct node_cfgref *node_cfgref_new(struct config *cfg, struct identity *id);
+void node_cfgref_hold(struct node_cfgref *r);
+void node_cfgref_drop(struct node_cfgref *r);	/* NULL: no-op */
+const struct config *node_cfgref_config(const struct node_cfgref *r);
+
+/*
+ * threads = N: what the nodes of one process share (the process-wide
+ * counters behind max_connections and max_handshakes, and loop 0's
+ * node, whose port-0 listeners the other loops follow).  Freed after
+ * every node of it.
+ */
+struct node_group;
+struct node_group *node_group_new(unsigned nloops);
+void node_group_free(struct node_group *g);
+/*
+ * The loops the group's nodes run on: from then on, a node-mode
+ * forward's app connection on loop 0 whose peer has a usable session on
+ * another loop only (the peer dialed us) is handed to that loop.  Set
+ * before the loops start.
+ */
+struct loops;
+void node_group_set_loops(struct node_group *g, struct loops *L);
+
+/*
+ * Make n loop number loop (0-based) of g; before node_start(), loop 0
+ * first.  With more than one loop every listener is bound with
+ * SO_REUSEPORT; loops above 0 bind no node-mode forward and run no
+ * [connect] keeper (those live on loop 0 with their sessions).
+ */
+void node_set_group(struct node *n, struct node_group *g, unsigned loop);
+
+/*
  * Create a node on base; names in dial addresses are looked up with dns
  * (borrowed, outlives the node).  Takes ownership of cfg and id.  Logs
  * lines with prefix (may be "").  Returns NULL on failure (cfg and id
@@ -26,6 +66,10 @@ struct node;
  */
 struct node *node_new(struct event_base *base, struct resolver *dns,
     struct config *cfg, struct identity *id, const char *prefix);
+
+/* As node_new, on a shared config (one reference of ref taken over). */
+struct node *node_new_ref(struct event_base *base, struct resolver *dns,
+    struct node_cfgref *ref, const char *prefix);
 
 /*
  * Listening sockets inherited from the service manager (LISTEN_FDS):
@@ -54,6 +98,9 @@ int node_start(struct node *n);
  * returned with the reason logged.  Counted in the reload metrics.
  */
 int node_reload(struct node *n, struct config *cfg, struct identity *id);
+
+/* As node_reload, on a shared config (one reference taken over). */
+int node_reload_ref(struct node *n, struct node_cfgref *ref);
 
 /* Count a reload that failed before node_reload (e.g. a bad file). */
 void node_reload_failed(struct node *n);
@@ -101,6 +148,8 @@ const char *node_limit_name(enum node_limit l);
 
 /* Totals since start, for the demo and the metrics. */
 struct node_stats {
+	unsigned long long accepted;	/* sockets admitted by a listener */
+	unsigned long long handoffs_in;	/* app conns from loop 0 (threads) */
 	unsigned long long refused[NODE_LIMIT_COUNT];
 	/* pending handshakes shed to admit newcomers (conn_shed_oldest) */
 	unsigned long long shed[CONN_PA_COUNT];

@@ -16,6 +16,7 @@
  */
 #include "session.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -139,15 +140,20 @@ struct stream {
 	double perf_upload_s;		/* client: open -> server had it all */
 };
 
-static uint64_t stream_next_id = 1;
+/* Shared by every event loop (threads = N): ids unique per process. */
+static _Atomic uint64_t stream_next_id = 1;
 
-/* The stage: plaintext waiting to be sealed (see the top comment). */
-static uint8_t session_stage_buf[SECCHAN_SEAL_MAX];
-static size_t session_stage_len;
-static struct session *session_stage_owner;
+/*
+ * The stage: plaintext waiting to be sealed (see the top comment).  One
+ * per thread: a session and its streams live on one event loop, so the
+ * owner is always a session of this thread's loop.
+ */
+static _Thread_local uint8_t session_stage_buf[SECCHAN_SEAL_MAX];
+static _Thread_local size_t session_stage_len;
+static _Thread_local struct session *session_stage_owner;
 
-/* Read buffer for opening frames and records. */
-static uint8_t session_open_buf[NOISE_MAX_MSG];
+/* Read buffer for opening frames and records (one per thread). */
+static _Thread_local uint8_t session_open_buf[NOISE_MAX_MSG];
 
 static void session_on_read(struct bufferevent *, void *);
 static void session_on_write(struct bufferevent *, void *);
@@ -390,7 +396,8 @@ stream_new(struct session *s, bool outbound, const char *from)
 
 	if (st == NULL)
 		return NULL;
-	st->id = stream_next_id++;
+	st->id = atomic_fetch_add_explicit(&stream_next_id, 1,
+	    memory_order_relaxed);
 	st->s = s;
 	st->outbound = outbound;
 	st->kind = SK_PENDING;
