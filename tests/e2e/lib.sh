@@ -151,12 +151,19 @@ except OSError as e:
 # Config builders for the loopback scripts; each writes $T/NAME.conf.
 # conf_node NAME [KEY=VALUE ...]: a new file with NAME's [peerlock]
 # section: identity $T/NAME.key, then "KEY = VALUE" per argument.
+# PL_THREADS=N in the environment adds "threads = N" (unless the
+# arguments set threads): a script built on conf_node then runs with N
+# event loops per peerlock (docs/threads.md).
 conf_node() {
 	_n=$1
 	shift
 	{
 		echo "[peerlock]"
 		echo "identity = $T/$_n.key"
+		case " $* " in
+		*" threads="*) ;;
+		*) [ -n "${PL_THREADS:-}" ] && echo "threads = $PL_THREADS" ;;
+		esac
 		conf_kv "$@"
 	} >"$T/$_n.conf"
 }
