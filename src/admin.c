@@ -788,12 +788,24 @@ admin_connections(struct admin *a, struct admin_answer *ans)
 	admin_snap_free(&snap);
 }
 
+/* fn(node, arg) on every loop, each on its own thread (status.h). */
+static void
+admin_each(void *ctx, void (*fn)(struct node *, void *), void *arg)
+{
+	struct admin *a = ctx;
+	unsigned k;
+
+	for (k = 0; k < loops_count(a->loops); k++)
+		loops_call(a->loops, k, fn, arg);
+}
+
 /* GET /status: routes, peers, tunnels as text tables. */
 static void
 admin_status(struct admin *a, struct admin_answer *ans)
 {
 	ans->ctype = "text/plain; charset=utf-8";
-	if (status_render(a->node, ans->body) != 0) {
+	if ((a->loops != NULL ? status_render_each(a->node, admin_each, a,
+	    ans->body) : status_render(a->node, ans->body)) != 0) {
 		ans->code = 500;
 		ans->reason = "Internal Server Error";
 	}

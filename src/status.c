@@ -43,6 +43,27 @@ struct route_view {
 	unsigned long long worst_n;
 };
 
+/*
+ * The loops to read (threads = N): each(ctx, fn, arg) calls fn(node,
+ * arg) with every loop's node, on that node's thread; NULL: n0 only.
+ */
+struct status_src {
+	const struct node *n0;
+	status_each_fn *each;
+	void *ctx;
+};
+
+/* fn(node, arg) for every loop's node. */
+static void
+status_each(const struct status_src *src, void (*fn)(struct node *, void *),
+    void *arg)
+{
+	if (src->each != NULL)
+		src->each(src->ctx, fn, arg);
+	else
+		fn((struct node *)src->n0, arg);
+}
+
 /* A peer ID shortened for tables: first 12, "...", last 4. */
 static const char *
 status_short(const char *id, char *buf, size_t cap)
@@ -56,10 +77,21 @@ status_short(const char *id, char *buf, size_t cap)
 	return buf;
 }
 
-/* Sum the counters and live conns of route into v. */
+/* One route's view being summed over the loops. */
+struct status_route_sum {
+	const char *route;
+	struct route_view *v;
+	unsigned long long per[sizeof(status_fail_reasons) /
+	    sizeof(status_fail_reasons[0])];
+};
+
+/* Add one loop's counters and live conns of a route (status_each). */
 static void
-status_route(const struct node *n, const char *route, struct route_view *v)
+status_route_one(struct node *n, void *arg)
 {
+	struct status_route_sum *rs = arg;
+	const char *route = rs->route;
+	struct route_view *v = rs->v;
 	const struct node_metrics *m = node_metrics(n);
 	const char *a, *b;
 	unsigned long long x;
@@ -67,7 +99,6 @@ status_route(const struct node *n, const char *route, struct route_view *v)
 	struct conn *c;
 	size_t i, j;
 
-	memset(v, 0, sizeof(*v));
 	for (i = 0; i < metrics_len(m->established); i++) {
 		x = metrics_at(m->established, i, &a, &b);
 		if (strcmp(a, route) == 0)
@@ -83,10 +114,7 @@ status_route(const struct node *n, const char *route, struct route_view *v)
 		if (status_fail_reasons[j] == NULL)
 			continue;
 		v->failed += x;
-		if (x > v->worst_n) {
-			v->worst_n = x;
-			v->worst = status_fail_reasons[j];
-		}
+		rs->per[j] += x;
 	}
 	for (c = node_conn_first(n); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
@@ -95,6 +123,26 @@ status_route(const struct node *n, const char *route, struct route_view *v)
 		v->open++;
 		v->relaying += conn_phase(c) == CONN_RELAYING;
 	}
+}
+
+/* Sum the counters and live conns of route over the loops into v. */
+static void
+status_route(const struct status_src *src, const char *route,
+    struct route_view *v)
+{
+	struct status_route_sum rs;
+	size_t j;
+
+	memset(v, 0, sizeof(*v));
+	memset(&rs, 0, sizeof(rs));
+	rs.route = route;
+	rs.v = v;
+	status_each(src, status_route_one, &rs);
+	for (j = 0; status_fail_reasons[j] != NULL; j++)
+		if (rs.per[j] > v->worst_n) {
+			v->worst_n = rs.per[j];
+			v->worst = status_fail_reasons[j];
+		}
 }
 
 /* The state word of a route. */
@@ -129,8 +177,9 @@ status_security(const struct config_forward *f, char *buf, size_t cap)
 
 /* The routes table. */
 static void
-status_routes(const struct node *n, struct evbuffer *b)
+status_routes(const struct status_src *src, struct evbuffer *b)
 {
+	const struct node *n = src->n0;
 	const struct config *cfg = node_config(n);
 	char route[CONFIG_NAME_MAX + 8], from[MULTIADDR_STR_MAX];
 	char to[MULTIADDR_STR_MAX + 32];
@@ -145,7 +194,7 @@ status_routes(const struct node *n, struct evbuffer *b)
 		const struct config_forward *f = &cfg->forwards[i];
 
 		snprintf(route, sizeof(route), "forward.%s", f->name);
-		status_route(n, route, &v);
+		status_route(src, route, &v);
 		snprintf(from, sizeof(from), "%s%s%s:%u",
 		    f->listen.kind == MA_IP6 ? "[" : "", f->listen.host,
 		    f->listen.kind == MA_IP6 ? "]" : "",
@@ -169,7 +218,7 @@ status_routes(const struct node *n, struct evbuffer *b)
 		const struct config_expose *e = &cfg->exposes[i];
 
 		snprintf(route, sizeof(route), "expose.%s", e->name);
-		status_route(n, route, &v);
+		status_route(src, route, &v);
 		if (e->any)
 			snprintf(from, sizeof(from), "any peer");
 		else if (e->npeers == 1)
@@ -190,35 +239,42 @@ status_routes(const struct node *n, struct evbuffer *b)
 	}
 }
 
-/* Live tunnels whose peer is id. */
-static unsigned
-status_peer_open(const struct node *n, const char *id)
+/* Live tunnels of one loop whose peer is id (status_each). */
+struct status_peer_count {
+	const char *id;
+	unsigned k;
+};
+
+static void
+status_peer_open_one(struct node *n, void *arg)
 {
+	struct status_peer_count *pc = arg;
 	struct conn_totals t;
 	struct conn *c;
-	unsigned k = 0;
 
 	for (c = node_conn_first(n); c != NULL; c = conn_next(c)) {
 		conn_totals(c, &t);
-		k += strcmp(t.peer, id) == 0;
+		pc->k += strcmp(t.peer, pc->id) == 0;
 	}
-	return k;
 }
 
 /* One row of the peers table. */
 static void
-status_peer_row(const struct node *n, struct evbuffer *b, const char *id,
-    const char *routes, const char *state)
+status_peer_row(const struct status_src *src, struct evbuffer *b,
+    const char *id, const char *routes, const char *state)
 {
-	evbuffer_add_printf(b, "%-53s %-20s %4u  %s\n", id, routes,
-	    status_peer_open(n, id), state);
+	struct status_peer_count pc = { id, 0 };
+
+	status_each(src, status_peer_open_one, &pc);
+	evbuffer_add_printf(b, "%-53s %-20s %4u  %s\n", id, routes, pc.k,
+	    state);
 }
 
 /* The peers table: whom we dial, whom we admit. */
 static void
-status_peers(const struct node *n, struct evbuffer *b)
+status_peers(const struct status_src *src, struct evbuffer *b)
 {
-	const struct config *cfg = node_config(n);
+	const struct config *cfg = node_config(src->n0);
 	char route[CONFIG_NAME_MAX + 8], pid[PEER_ID_STR_MAX], st[80];
 	struct route_view v;
 	size_t i, j;
@@ -228,10 +284,10 @@ status_peers(const struct node *n, struct evbuffer *b)
 	for (i = 0; i < cfg->nforwards; i++) {
 		snprintf(route, sizeof(route), "forward.%s",
 		    cfg->forwards[i].name);
-		status_route(n, route, &v);
+		status_route(src, route, &v);
 		peer_id_to_string(&cfg->forwards[i].peer.peer, pid,
 		    sizeof(pid));
-		status_peer_row(n, b, pid, route, status_state(&v, st,
+		status_peer_row(src, b, pid, route, status_state(&v, st,
 		    sizeof(st)));
 	}
 	for (i = 0; i < cfg->nexposes; i++) {
@@ -243,7 +299,7 @@ status_peers(const struct node *n, struct evbuffer *b)
 		for (j = 0; j < cfg->exposes[i].npeers; j++) {
 			peer_id_to_string(&cfg->exposes[i].peers[j], pid,
 			    sizeof(pid));
-			status_peer_row(n, b, pid, route, "may connect to us");
+			status_peer_row(src, b, pid, route, "may connect to us");
 		}
 	}
 }
@@ -259,18 +315,23 @@ status_phase(enum conn_phase p)
 	    "?";
 }
 
-/* The live tunnels table. */
+/* The rows of one loop's live tunnels (status_each). */
+struct status_rows {
+	struct evbuffer *b;
+	unsigned k;
+};
+
 static void
-status_tunnels(const struct node *n, struct evbuffer *b)
+status_tunnels_one(struct node *n, void *arg)
 {
+	struct status_rows *r = arg;
+	struct evbuffer *b = r->b;
 	char from[MULTIADDR_SOCKADDR_MAX], sp[32];
 	struct conn_totals t;
 	struct conn *c;
 
-	evbuffer_add_printf(b, "\n%-6s %-20s %-20s %-11s %-22s %-11s %8s "
-	    "%12s %12s\n", "TUNNEL", "ROUTE", "PEER", "PROTO", "FROM",
-	    "PHASE", "AGE", "UP", "DOWN");
 	for (c = node_conn_first(n); c != NULL; c = conn_next(c)) {
+		r->k++;
 		conn_totals(c, &t);
 		multiaddr_fmt_sockaddr(t.from, from, sizeof(from));
 		evbuffer_add_printf(b, "%-6llu %-20s %-20s %-11s %-22s %-11s "
@@ -279,7 +340,19 @@ status_tunnels(const struct node *n, struct evbuffer *b)
 		    t.proto != NULL ? t.proto : "-", from,
 		    status_phase(conn_phase(c)), t.age, t.up, t.down);
 	}
-	if (node_conn_first(n) == NULL)
+}
+
+/* The live tunnels table. */
+static void
+status_tunnels(const struct status_src *src, struct evbuffer *b)
+{
+	struct status_rows r = { b, 0 };
+
+	evbuffer_add_printf(b, "\n%-6s %-20s %-20s %-11s %-22s %-11s %8s "
+	    "%12s %12s\n", "TUNNEL", "ROUTE", "PEER", "PROTO", "FROM",
+	    "PHASE", "AGE", "UP", "DOWN");
+	status_each(src, status_tunnels_one, &r);
+	if (r.k == 0)
 		evbuffer_add_printf(b, "(none)\n");
 }
 
@@ -287,6 +360,15 @@ status_tunnels(const struct node *n, struct evbuffer *b)
 int
 status_render(const struct node *n, struct evbuffer *b)
 {
+	return status_render_each(n, NULL, NULL, b);
+}
+
+/* Render every table over every loop; see status.h. */
+int
+status_render_each(const struct node *n, status_each_fn *each, void *ctx,
+    struct evbuffer *b)
+{
+	const struct status_src src = { n, each, ctx };
 	const struct config *cfg = node_config(n);
 	enum node_state s = node_state(n);
 	char ver[96], pid[PEER_ID_STR_MAX], l[MULTIADDR_STR_MAX];
@@ -303,9 +385,9 @@ status_render(const struct node *n, struct evbuffer *b)
 	else
 		evbuffer_add_printf(b, "no encrypted listener (forwards "
 		    "only), config %s\n\n", cfg->path);
-	status_routes(n, b);
-	status_peers(n, b);
-	status_tunnels(n, b);
+	status_routes(&src, b);
+	status_peers(&src, b);
+	status_tunnels(&src, b);
 	return 0;
 }
 

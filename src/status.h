@@ -19,6 +19,16 @@ struct node;
 int status_render(const struct node *n, struct evbuffer *b);
 
 /*
+ * As status_render over several event loops (threads = N): n is loop
+ * 0's node (config, identity, ports); each(ctx, fn, arg) must call
+ * fn(node, arg) for every loop's node, on that node's own thread.
+ */
+typedef void status_each_fn(void *ctx, void (*fn)(struct node *, void *),
+    void *arg);
+int status_render_each(const struct node *n, status_each_fn *each,
+    void *ctx, struct evbuffer *b);
+
+/*
  * Client side: GET http://addr/status (a blocking request with a 5 s
  * timeout) and write the body to out.  0, or -1 with the reason in err
  * (errlen bytes), e.g. "127.0.0.1:9090: Connection refused".

@@ -93,7 +93,12 @@ listed=$(curl -s "http://127.0.0.1:$AB/connections" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print(sum(1 for c in d["connections"] if c["route"] == "expose.echo"))')
+st=$(curl -s "http://127.0.0.1:$AB/status")
+sopen=$(echo "$st" | awk '$1 == "expose.echo" {print $5; exit}')
+srows=$(echo "$st" | awk '$2 == "expose.echo" && $6 == "relaying"' | wc -l)
 check "B: 8 held tunnels in the open gauge ($open)" test "$open" -eq 8
+check "B: /status counts the 8 of both loops (open $sopen, rows $srows)" \
+    test "$sopen" = 8 -a "$srows" -eq 8
 check "B: /connections lists the 8 of both loops ($listed)" \
     test "$listed" -eq 8
 for i in $(seq 8); do check "held tunnel $i echoed" wait "$(eval echo \$H$i)"; done
@@ -185,7 +190,7 @@ for i in $(seq 8); do
 	check "transfer $i across SIGTERM completes" wait "$(eval echo \$D$i)"
 done
 for _ in $(seq 100); do kill -0 "$PID_A" 2>/dev/null || break; sleep 0.1; done
-check_not "A exited after draining" kill -0 "$PID_A"
+check_not "A exited after draining" sh -c "kill -0 $PID_A 2>/dev/null"
 wait "$PID_A"; rc=$?
 check "A exit status 0 ($rc)" test "$rc" -eq 0
 check "A: 'peerlock stopped' is the last line" \
