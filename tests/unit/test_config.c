@@ -775,6 +775,36 @@ START_TEST(test_perf)
 }
 END_TEST
 
+START_TEST(test_threads)
+{
+	static const char *const bad[] = { "0", "65", "-1", "2x", "Auto",
+	    "99999999999999999999" };
+	char err[ERR_MAX], text[512];
+	struct config *c;
+	size_t i;
+
+	c = parse_ok(PL FWD("a"));
+	ck_assert_uint_eq(c->threads, 1);
+	config_free(c);
+	c = parse_ok(PL "threads = auto\n" FWD("a"));
+	ck_assert_uint_eq(c->threads, 0);
+	config_free(c);
+	c = parse_ok(PL "threads = 64\n" FWD("a"));
+	ck_assert_uint_eq(c->threads, CONFIG_THREADS_MAX);
+	config_free(c);
+	c = parse_ok(PL "threads = 2\n" FWD("a"));
+	ck_assert_uint_eq(c->threads, 2);
+	config_free(c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), PL "threads = %s\n" FWD("a"),
+		    bad[i]);
+		ck_assert_ptr_null(parse(text, err));
+		ck_assert_msg(strstr(err, "threads: expected auto or a number "
+		    "from 1 to 64") != NULL, "%s: %s", bad[i], err);
+	}
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	char err[ERR_MAX], *text;
@@ -1079,6 +1109,7 @@ main(void)
 	tcase_add_test(tc, test_route);
 	tcase_add_test(tc, test_node_mode);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_keepalive);
 	tcase_add_test(tc, test_perf);
 	tcase_add_test(tc, test_load_errors);
