@@ -840,10 +840,14 @@ bool
 conn_env_inbound_full(const struct conn_env *env)
 {
 	const struct config *cfg = env->gen->cfg;
+	unsigned long all = (unsigned long)env->count + env->nstreams;
+	unsigned long in = (unsigned long)env->ninbound +
+	    env->ninbound_streams;
 
-	return env->count + env->nstreams >= cfg->max_connections ||
-	    env->ninbound + env->ninbound_streams + cfg->local_reserve >=
-	    cfg->max_connections;
+	if (env->totals != NULL)
+		env->totals(env->node, &all, &in);
+	return all >= cfg->max_connections ||
+	    in + cfg->local_reserve >= cfg->max_connections;
 }
 
 /* Shed the oldest unauthenticated inbound conn; see conn.h. */

@@ -159,6 +159,12 @@ struct conn_env {
 	struct session *sessions;
 	unsigned nstreams;
 	unsigned ninbound_streams;	/* of which opened by the peer */
+	/*
+	 * threads = N: the process-wide live conns + streams and inbound
+	 * conns + streams, for conn_env_inbound_full; NULL: this env's.
+	 */
+	void (*totals)(struct node *n, unsigned long *all,
+	    unsigned long *inbound);
 	/* times a stream waited for the peer's window (node's counter) */
 	unsigned long long *window_stalls;
 };

@@ -12,6 +12,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <event2/listener.h>
@@ -129,7 +130,7 @@ struct node {
 	/* threads = N: this node's loop index and what the loops share */
 	unsigned loop;
 	struct node_group *group;	/* NULL: the only loop */
-	long pub_conns, pub_handshakes;	/* last published to group */
+	long pub_conns, pub_inbound, pub_handshakes;	/* published */
 };
 
 /*
@@ -140,7 +141,11 @@ struct node {
  */
 struct node_group {
 	_Atomic long conns;		/* conns + node-mode streams */
+	_Atomic long inbound;		/* of which inbound conns + streams */
 	_Atomic long handshakes;	/* inbound, not authenticated */
+	/* the per-IP table of every loop (loop 0's), under ip_mu */
+	struct iptable *per_ip;
+	pthread_mutex_t ip_mu;
 	struct node *first;
 	unsigned nloops;
 	struct loops *loops;		/* for hand-offs; NULL: none */
@@ -266,6 +271,7 @@ static void
 node_publish(struct node *n)
 {
 	long c = (long)n->env.count + (long)n->env.nstreams;
+	long i = (long)n->env.ninbound + (long)n->env.ninbound_streams;
 	long h = (long)n->handshaking;
 
 	if (n->group == NULL)
@@ -273,11 +279,44 @@ node_publish(struct node *n)
 	if (c != n->pub_conns)
 		atomic_fetch_add_explicit(&n->group->conns, c - n->pub_conns,
 		    memory_order_relaxed);
+	if (i != n->pub_inbound)
+		atomic_fetch_add_explicit(&n->group->inbound,
+		    i - n->pub_inbound, memory_order_relaxed);
 	if (h != n->pub_handshakes)
 		atomic_fetch_add_explicit(&n->group->handshakes,
 		    h - n->pub_handshakes, memory_order_relaxed);
 	n->pub_conns = c;
+	n->pub_inbound = i;
 	n->pub_handshakes = h;
+}
+
+/*
+ * The process-wide connections and inbound connections (conn_env's
+ * totals hook: conn_env_inbound_full, also for streams peers open).
+ */
+static void
+node_env_totals(struct node *n, unsigned long *all, unsigned long *inbound)
+{
+	node_publish(n);
+	*all = (unsigned long)atomic_load_explicit(&n->group->conns,
+	    memory_order_relaxed);
+	*inbound = (unsigned long)atomic_load_explicit(&n->group->inbound,
+	    memory_order_relaxed);
+}
+
+/* threads = N: the per-IP table is shared; hold its lock around use. */
+static void
+node_ip_lock(struct node *n)
+{
+	if (n->group != NULL)
+		pthread_mutex_lock(&n->group->ip_mu);
+}
+
+static void
+node_ip_unlock(struct node *n)
+{
+	if (n->group != NULL)
+		pthread_mutex_unlock(&n->group->ip_mu);
 }
 
 /* Connections and pending handshakes of the whole process. */
@@ -307,7 +346,9 @@ node_on_conn_open(struct node *n, struct conn *c)
 	if (!t.inbound)
 		return;
 	n->handshaking++;
+	node_ip_lock(n);
 	iptable_add(n->per_ip, t.from, 1, 1, &ic);
+	node_ip_unlock(n);
 	node_publish(n);
 }
 
@@ -333,7 +374,9 @@ node_on_conn_ready(struct node *n, struct conn *c)
 	if (!t.inbound)
 		return;
 	n->handshaking--;
+	node_ip_lock(n);
 	iptable_add(n->per_ip, t.from, 0, -1, &ic);
+	node_ip_unlock(n);
 	node_publish(n);
 }
 
@@ -447,8 +490,10 @@ node_on_conn_close(struct node *n, struct conn *c, enum conn_reason r)
 	if (t.inbound) {
 		if (!t.authenticated)
 			n->handshaking--;
+		node_ip_lock(n);
 		iptable_add(n->per_ip, t.from, -1, t.authenticated ? 0 : -1,
 		    &ic);
+		node_ip_unlock(n);
 	}
 	n->stats.closed[r]++;
 	n->stats.bytes_up += t.up;
@@ -691,6 +736,7 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 	const struct config *cfg = n->gen->cfg;
 	struct ipcount ic;
 	unsigned long conns, hs;
+	bool full;
 
 	node_totals(n, &conns, &hs);
 	*limit = cfg->max_connections;
@@ -701,12 +747,14 @@ node_check_limits(struct node *n, const struct node_listener *nl,
 	*limit = cfg->local_reserve;
 	if (conn_env_inbound_full(&n->env))
 		return NODE_LIMIT_LOCAL_RESERVE;
+	node_ip_lock(n);
 	ic = iptable_get(n->per_ip, sa);
-	*limit = cfg->max_connections_per_ip;
-	if (ic.conns >= cfg->max_connections_per_ip)
-		return NODE_LIMIT_CONNECTIONS_PER_IP;
 	/* a new source the table has no room for would not be counted */
-	if (ic.conns == 0 && iptable_size(n->per_ip) >= iptable_cap(n->per_ip))
+	full = ic.conns == 0 && iptable_size(n->per_ip) >=
+	    iptable_cap(n->per_ip);
+	node_ip_unlock(n);
+	*limit = cfg->max_connections_per_ip;
+	if (ic.conns >= cfg->max_connections_per_ip || full)
 		return NODE_LIMIT_CONNECTIONS_PER_IP;
 	*limit = cfg->max_handshakes_per_ip;
 	if (ic.handshakes >= cfg->max_handshakes_per_ip)
@@ -1436,6 +1484,7 @@ node_reload_ref(struct node *n, struct node_cfgref *ref)
 	const struct config *cfg = ref->cfg;
 	unsigned revoked;
 	char pid[PEER_ID_STR_MAX], oid[PEER_ID_STR_MAX];
+	int rc;
 
 	if (n->stopping) {
 		log_warn("%sreload: ignored while draining", n->prefix);
@@ -1446,8 +1495,10 @@ node_reload_ref(struct node *n, struct node_cfgref *ref)
 	if ((ng = node_gen_new(ref, n->prefix)) == NULL)
 		goto fail;
 	/* new addresses must not escape the per-IP limits */
-	if (iptable_grow(n->per_ip, cfg->max_connections) != 0 ||
-	    (np = node_peers_for(n, cfg)) == NULL) {
+	node_ip_lock(n);
+	rc = iptable_grow(n->per_ip, cfg->max_connections);
+	node_ip_unlock(n);
+	if (rc != 0 || (np = node_peers_for(n, cfg)) == NULL) {
 		conn_gen_drop(&ng->g);
 		goto fail;
 	}
@@ -1588,7 +1639,8 @@ node_free(struct node *n)
 		if (n->inherited[i] >= 0)
 			close(n->inherited[i]);
 	free(n->inherited);
-	iptable_free(n->per_ip);
+	if (n->group == NULL)
+		iptable_free(n->per_ip);	/* else the group's */
 	node_metrics_free(&n->m);
 	free(n->peers);
 	conn_gen_drop(&n->gen->g);
@@ -1686,7 +1738,9 @@ node_group_new(unsigned nloops)
 	if (g == NULL)
 		return NULL;
 	atomic_init(&g->conns, 0);
+	atomic_init(&g->inbound, 0);
 	atomic_init(&g->handshakes, 0);
+	pthread_mutex_init(&g->ip_mu, NULL);
 	g->nloops = nloops;
 	return g;
 }
@@ -1701,6 +1755,10 @@ node_group_set_loops(struct node_group *g, struct loops *L)
 void
 node_group_free(struct node_group *g)
 {
+	if (g == NULL)
+		return;
+	iptable_free(g->per_ip);
+	pthread_mutex_destroy(&g->ip_mu);
 	free(g);
 }
 
@@ -1710,6 +1768,13 @@ node_set_group(struct node *n, struct node_group *g, unsigned loop)
 {
 	n->group = g;
 	n->loop = loop;
-	if (loop == 0)
+	n->env.totals = node_env_totals;
+	/* one per-IP table for the process: loop 0's, owned by g */
+	if (loop == 0) {
 		g->first = n;
+		g->per_ip = n->per_ip;
+	} else {
+		iptable_free(n->per_ip);
+		n->per_ip = g->per_ip;
+	}
 }
