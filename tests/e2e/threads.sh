@@ -15,10 +15,11 @@ keygen A; keygen B; keygen C
 start_echod echo
 PA=$(free_port); PB=$(free_port); FE=$(free_port); FN=$(free_port)
 FNEW=$(free_port); FC=$(free_port); AA=$(free_port); AB=$(free_port)
+FT=$(free_port)
 
 conf_b() {	# conf_b PEERS (of both exposes)
 	conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" threads=2 \
-	    "admin=127.0.0.1:$AB"
+	    "admin=127.0.0.1:$AB" "security=noise tls"
 	conf_expose B echo "$1" "$PORT_echo"
 	cat >>"$T/B.conf" <<EOC
 
@@ -38,6 +39,7 @@ conf_a() {	# conf_a [extra forward port]
 	    "admin=127.0.0.1:$AA"
 	conf_forward A echo "$FE" "$PB" "$ID_B"
 	conf_forward A node "$FN" "$PB" "$ID_B" protocol=/x/echo
+	conf_forward A tls "$FT" "$PB" "$ID_B" security=tls
 	[ -n "${1:-}" ] && conf_forward A new "$1" "$PB" "$ID_B"
 	return 0
 }
@@ -80,6 +82,14 @@ by=$(metric peerlock_bytes_total 'route="expose.echo".*direction="up"' "$AB")
 check "B: bytes of both loops summed ($by = $N x 1000)" \
     test "$by" -eq $((N * 1000))
 check "peerlock_loops is 2" test "$(metric peerlock_loops . "$AB")" -eq 2
+ok=0
+for i in $(seq 32); do
+	"$TOOLS/plclient" 127.0.0.1 "$FT" --bytes 100000 --seed "$i" \
+	    --timeout 20 >/dev/null 2>&1 && ok=$((ok + 1))
+done
+tls=$(metric peerlock_connections_total 'route="expose.echo",protocol="/tls/1.0.0"' "$AB")
+check "32 /tls/1.0.0 tunnels over both loops ($ok echoed, $tls counted)" \
+    test "$ok" -eq 32 -a "$tls" -eq 32
 
 # --- /connections and the open gauge cover both loops ---------------------
 for i in $(seq 8); do
