@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "tls.h"
 
 struct loop {
 	struct event_base *base;
@@ -109,6 +110,7 @@ loops_run(void *arg)
 	struct loop *l = arg;
 
 	(void)event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	tls_thread_cleanup();
 	return NULL;
 }
 

@@ -24,6 +24,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include <limits.h>
 #include <pthread.h>
@@ -1638,4 +1639,13 @@ tls_library_describe(char *buf, size_t cap)
 	    wolfSSL_lib_version(), tls_critical_ext_supported() ? "yes" : "no",
 	    tls_offload_supported() ? "yes" : "no", aesni ? "yes" : "no");
 	return buf;
+}
+
+/* Free wolfCrypt's per-thread caches; see tls.h. */
+void
+tls_thread_cleanup(void)
+{
+#if defined(FP_ECC) && defined(HAVE_ECC)
+	wc_ecc_fp_free();
+#endif
 }
