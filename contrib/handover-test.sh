@@ -27,6 +27,7 @@
 # once, from one address here (docs/operations.md).
 #
 #   contrib/handover-test.sh [PEERLOCK_BINARY]   (default build/peerlock)
+#   PL_THREADS=2 contrib/handover-test.sh         (B with two event loops)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-${PEERLOCK:-$top/build/peerlock}}
@@ -94,10 +95,14 @@ pe = es.getsockname()[1]
 threading.Thread(target=echo_server, args=(es,), daemon=True).start()
 
 with open(os.path.join(tmp, "b.conf"), "w") as f:
+    # PL_THREADS=N: B runs N event loops, each accepting from the passed
+    # socket (docs/threads.md)
     f.write("[peerlock]\nidentity = %s\nlisten = /ip4/127.0.0.1/tcp/%d\n"
             "shutdown_timeout = 20s\nmax_handshakes_per_ip = 1024\n"
-            "max_handshakes = 1024\n[expose.echo]\npeers = %s\n"
-            "target = 127.0.0.1:%d\n" % (kb, pb, ida, pe))
+            "max_handshakes = 1024\n%s[expose.echo]\npeers = %s\n"
+            "target = 127.0.0.1:%d\n" % (kb, pb,
+            "threads = %s\n" % os.environ["PL_THREADS"]
+            if os.environ.get("PL_THREADS") else "", ida, pe))
 with open(os.path.join(tmp, "a.conf"), "w") as f:
     f.write("[peerlock]\nidentity = %s\nhandshake_timeout = 15s\n"
             "[forward.echo]\nlisten = 127.0.0.1:%d\n"
