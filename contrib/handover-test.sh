@@ -248,6 +248,18 @@ def run_mode(mode, gen):
         ok("%s: new B adopted the passed socket" % mode)
     else:
         bad("%s: new B did not adopt the socket: %s" % (mode, nlog[-400:]))
+    nt = int(os.environ.get("PL_THREADS") or 1)
+    if nt > 1:
+        shared = [k for k in range(1, nt) if "loop %d: listening on" % k
+                  in nlog and "socket from the service manager" in
+                  nlog.split("loop %d: listening on" % k, 1)[1]
+                  .split("\n", 1)[0]]
+        if len(shared) == nt - 1:
+            ok("%s: every loop of the new B accepts from the passed "
+               "socket (a duplicate each)" % mode)
+        else:
+            bad("%s: loops %s of %d did not adopt the socket" %
+                (mode, shared, nt))
 
 
 procs = [start_b(0)]
