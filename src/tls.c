@@ -182,8 +182,16 @@ struct tls_session {
  * it per connection cost a certificate parse and several KiB each.
  * Sessions hold it through wolfSSL's own reference count (wolfSSL_new
  * takes one, wolfSSL_free drops it); the cache holds one more.
+ *
+ * One cache per thread (threads = N, docs/threads.md): each event loop
+ * has credentials of its own, hence its own certificate, and a shared
+ * cache would replace one loop's context by the other's at every
+ * handshake; a shared one also let another thread free the context
+ * between the lookup and wolfSSL_new's reference (the session is now
+ * made under the lock as well).  tls_thread_cleanup() drops a thread's
+ * entries when it exits.
  */
-static struct {
+static _Thread_local struct {
 	WOLFSSL_CTX *ctx;
 	uint8_t id[32];			/* hash of certificate and key */
 } tls_ctx_cache[2];
@@ -548,7 +556,10 @@ tls_ctx_get_locked(struct tls_session *s, const uint8_t *cert,
 	return 0;
 }
 
-/* tls_ctx_get_locked() under the cache lock. */
+/*
+ * tls_ctx_get_locked() and the session on it (s->ssl, which holds its
+ * own reference to the context) under the cache lock.
+ */
 static int
 tls_ctx_get(struct tls_session *s, const uint8_t *cert, size_t certlen,
     const uint8_t *key, size_t keylen)
@@ -557,6 +568,11 @@ tls_ctx_get(struct tls_session *s, const uint8_t *cert, size_t certlen,
 
 	pthread_mutex_lock(&tls_ctx_lock);
 	r = tls_ctx_get_locked(s, cert, certlen, key, keylen);
+	if (r == 0 && (s->ssl = wolfSSL_new(s->ctx)) == NULL) {
+		tls_set_error(s, TLS_FAIL_INTERNAL,
+		    "tls: cannot create session");
+		r = -1;
+	}
 	pthread_mutex_unlock(&tls_ctx_lock);
 	return r;
 }
@@ -769,11 +785,6 @@ tls_session_new_cert(enum tls_role role, const uint8_t *cert,
 	s->status = TLS_WANT_IO;
 	if (tls_ctx_get(s, cert, certlen, key, keylen) == -1)
 		goto fail;
-	if ((s->ssl = wolfSSL_new(s->ctx)) == NULL) {
-		tls_set_error(s, TLS_FAIL_INTERNAL,
-		    "tls: cannot create session");
-		goto fail;
-	}
 	if (tls_setup_ssl(s) == -1)
 		goto fail;
 	return s;
@@ -1645,6 +1656,17 @@ tls_library_describe(char *buf, size_t cap)
 void
 tls_thread_cleanup(void)
 {
+	size_t i;
+
+	pthread_mutex_lock(&tls_ctx_lock);
+	for (i = 0; i < sizeof(tls_ctx_cache) / sizeof(tls_ctx_cache[0]);
+	    i++) {
+		/* live sessions keep theirs through their own reference */
+		if (tls_ctx_cache[i].ctx != NULL)
+			wolfSSL_CTX_free(tls_ctx_cache[i].ctx);
+		tls_ctx_cache[i].ctx = NULL;
+	}
+	pthread_mutex_unlock(&tls_ctx_lock);
 #if defined(FP_ECC) && defined(HAVE_ECC)
 	wc_ecc_fp_free();
 #endif

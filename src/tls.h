@@ -292,7 +292,8 @@ char *tls_library_describe(char *buf, size_t cap);
 /*
  * Free what wolfCrypt keeps per thread (the ECC fixed-point cache of
  * FP_ECC builds, filled by signature checks): call on a thread that
- * did handshakes, right before it exits (threads = N: loops.c).
+ * did handshakes, right before it exits (threads = N: loops.c), and
+ * drop its cached TLS contexts.
  */
 void tls_thread_cleanup(void);
 

@@ -82,14 +82,20 @@ by=$(metric peerlock_bytes_total 'route="expose.echo".*direction="up"' "$AB")
 check "B: bytes of both loops summed ($by = $N x 1000)" \
     test "$by" -eq $((N * 1000))
 check "peerlock_loops is 2" test "$(metric peerlock_loops . "$AB")" -eq 2
-ok=0
-for i in $(seq 32); do
-	"$TOOLS/plclient" 127.0.0.1 "$FT" --bytes 100000 --seed "$i" \
-	    --timeout 20 >/dev/null 2>&1 && ok=$((ok + 1))
+# 4 clients at once: both loops make TLS sessions concurrently (each loop
+# has its own certificate and context cache)
+for j in 1 2 3 4; do
+	(for i in $(seq 16); do
+		"$TOOLS/plclient" 127.0.0.1 "$FT" --bytes 100000 --seed "$i" \
+		    --timeout 20 >/dev/null 2>&1 && echo ok
+	done) >"$T/tls$j.out" &
+	eval "W$j=\$!"
 done
+wait "$W1" "$W2" "$W3" "$W4"
+ok=$(cat "$T"/tls*.out | grep -c ok)
 tls=$(metric peerlock_connections_total 'route="expose.echo",protocol="/tls/1.0.0"' "$AB")
-check "32 /tls/1.0.0 tunnels over both loops ($ok echoed, $tls counted)" \
-    test "$ok" -eq 32 -a "$tls" -eq 32
+check "64 /tls/1.0.0 tunnels, 4 at once, over both loops ($ok echoed, $tls counted)" \
+    test "$ok" -eq 64 -a "$tls" -eq 64
 
 # --- /connections and the open gauge cover both loops ---------------------
 for i in $(seq 8); do
