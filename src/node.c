@@ -790,6 +790,8 @@ node_shed(struct node *n, unsigned limit)
 }
 
 static bool node_has_session(struct node *, const struct peer_id *, bool *);
+static unsigned node_other_loop_session(struct node *,
+    const struct peer_id *);
 
 /* Whether loop k's node has a usable session to a peer (loops_call). */
 struct node_probe {
@@ -809,6 +811,26 @@ node_on_probe(struct node *n, void *arg)
 			p->found = true;
 			return;
 		}
+}
+
+/*
+ * threads = N, on loop 0: the first other loop with a usable session to
+ * peer (asked on each loop's own thread), or 0 for none.
+ */
+static unsigned
+node_other_loop_session(struct node *n, const struct peer_id *peer)
+{
+	struct node_probe p = { peer, false };
+	unsigned k;
+
+	if (n->group == NULL || n->group->loops == NULL || n->loop != 0)
+		return 0;
+	for (k = 1; k < n->group->nloops; k++) {
+		loops_call(n->group->loops, k, node_on_probe, &p);
+		if (p.found)
+			return k;
+	}
+	return 0;
 }
 
 /* An app connection of a node-mode forward, moving to another loop. */
@@ -856,20 +878,16 @@ static bool
 node_handoff(struct node *n, const struct config_forward *fw,
     evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
-	struct node_probe p = { &fw->peer.peer, false };
 	struct node_handoff *h;
 	bool usable;
 	unsigned k;
 
 	if (n->group == NULL || n->group->loops == NULL || n->loop != 0 ||
-	    node_has_session(n, &fw->peer.peer, &usable))
-		return false;
-	for (k = 1; k < n->group->nloops && !p.found; k++)
-		loops_call(n->group->loops, k, node_on_probe, &p);
-	if (!p.found || (size_t)salen > sizeof(h->from) ||
+	    node_has_session(n, &fw->peer.peer, &usable) ||
+	    (k = node_other_loop_session(n, &fw->peer.peer)) == 0 ||
+	    (size_t)salen > sizeof(h->from) ||
 	    (h = calloc(1, sizeof(*h))) == NULL)
 		return false;
-	k--;
 	h->to = loops_node(n->group->loops, k);
 	snprintf(h->fw, sizeof(h->fw), "%s", fw->name);
 	h->fd = fd;
@@ -1289,6 +1307,11 @@ node_on_connect_timer(evutil_socket_t fd, short what, void *arg)
 		if (node_has_session(n, &k->peer.peer, &usable)) {
 			if (usable)
 				st->backoff_ms = NODE_CONNECT_BACKOFF_MIN_MS;
+			continue;
+		}
+		/* threads = N: the peer dialed us and sits on another loop */
+		if (node_other_loop_session(n, &k->peer.peer) != 0) {
+			st->backoff_ms = NODE_CONNECT_BACKOFF_MIN_MS;
 			continue;
 		}
 		if (node_ms(&st->next, &now) < 0)

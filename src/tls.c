@@ -113,6 +113,10 @@ static const uint8_t tls_ku[2][5] = {
 	{ HS_KEY_UPDATE, 0, 0, 1, 0 }, { HS_KEY_UPDATE, 0, 0, 1, 1 }
 };
 
+/*
+ * Test hooks (tls_set_offload, tls_set_suites): set once before any
+ * session exists and before other threads start, read-only afterwards.
+ */
 static bool tls_offload_enabled = true;
 static const char *tls_suite_override;	/* tls_set_suites() */
 
