@@ -9,16 +9,16 @@
 #include <stddef.h>
 /* the kernel's struct tcp_info (tcpi_snd_wnd; glibc's copy stops short) */
 #include <linux/tcp.h>
-
-/* tcpi_state of a closed socket (the kernel's TCP_CLOSE, tcp_states.h,
- * which only glibc's <netinet/tcp.h> names, and that clashes with the
- * kernel header above) */
-enum { TCPSOCK_STATE_CLOSE = 7 };
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+
+/* tcpi_state of a closed socket (the kernel's TCP_CLOSE, tcp_states.h,
+ * which only glibc's <netinet/tcp.h> names, and that clashes with the
+ * kernel header above) */
+enum { TCPSOCK_STATE_CLOSE = 7 };
 
 /* Bytes fd's kernel send queue holds that were not sent yet. */
 size_t
@@ -73,23 +73,11 @@ tcpsock_user_timeout_ms(const struct tcpsock_keepalive *ka)
  * -1 if fd is not a TCP socket.  *got: how many bytes the kernel filled.
  */
 static int
-tcpsock_info_len(int fd, struct tcp_info *ti, socklen_t *got)
+tcpsock_info(int fd, struct tcp_info *ti, socklen_t *got)
 {
-	socklen_t len = sizeof(*ti);
-	int r;
-
+	*got = sizeof(*ti);
 	memset(ti, 0, sizeof(*ti));
-	r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
-	*got = len;
-	return r;
-}
-
-static int
-tcpsock_info(int fd, struct tcp_info *ti)
-{
-	socklen_t len;
-
-	return tcpsock_info_len(fd, ti, &len);
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, got);
 }
 
 /*
@@ -103,7 +91,8 @@ tcpsock_aborted(int fd)
 	socklen_t len;
 	int err = 0;
 
-	if (tcpsock_info(fd, &ti) != 0 || ti.tcpi_state != TCPSOCK_STATE_CLOSE)
+	if (tcpsock_info(fd, &ti, &len) != 0 ||
+	    ti.tcpi_state != TCPSOCK_STATE_CLOSE)
 		return 0;
 	len = sizeof(err);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
@@ -122,7 +111,7 @@ tcpsock_strerror(int fd, int err, char *buf, size_t cap)
 
 	if (err == EPIPE && (a = tcpsock_aborted(fd)) != 0)
 		err = a;
-	if (err == ETIMEDOUT && tcpsock_info_len(fd, &ti, &len) == 0) {
+	if (err == ETIMEDOUT && tcpsock_info(fd, &ti, &len) == 0) {
 		if (ti.tcpi_retransmits > 0) {
 			snprintf(buf, cap, "tcp: peer unreachable (%u "
 			    "retransmissions unanswered: %s)",
