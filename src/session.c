@@ -615,10 +615,14 @@ stream_credit(struct stream *st)
 	queued = evbuffer_get_length(bufferevent_get_output(st->plain));
 	taken = st->delivered - queued;
 	if (taken > st->credited) {
-		/* what the target has not taken yet, below the socket too */
-		fd = bufferevent_getfd(st->plain);
-		queued += fd >= 0 ? tcpsock_unsent(fd) : 0;
-		yamux_sink_backlog(st->ys, queued > STREAM_SINK_BACKLOG);
+		/* what the target has not taken yet, below the socket too;
+		 * asked only while the window can still grow (a syscall) */
+		if (yamux_stream_may_grow(st->s->mx, st->ys)) {
+			fd = bufferevent_getfd(st->plain);
+			queued += fd >= 0 ? tcpsock_unsent(fd) : 0;
+			yamux_sink_backlog(st->ys,
+			    queued > STREAM_SINK_BACKLOG);
+		}
 		yamux_consume(st->s->mx, st->ys, (size_t)(taken -
 		    st->credited), session_now_us());
 		st->credited = taken;

@@ -714,6 +714,13 @@ yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n,
 		defer(y, st, PEND_WIN);
 }
 
+/* See yamux.h: below max_window, so a hot update would grow it. */
+bool
+yamux_stream_may_grow(const struct yamux *y, const struct yamux_stream *st)
+{
+	return st->recv_window < y->lim.max_window;
+}
+
 /* See yamux.h: the consumer's queue is backed up, do not grow. */
 void
 yamux_sink_backlog(struct yamux_stream *st, bool backlog)

@@ -216,6 +216,9 @@ void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n,
  * behind deep kernel buffers does not look like a fast one.
  */
 void yamux_sink_backlog(struct yamux_stream *st, bool backlog);
+/* Whether st's window is still below max_window (so it could grow). */
+bool yamux_stream_may_grow(const struct yamux *y,
+    const struct yamux_stream *st);
 
 /* Send a ping (queued) stamped now_us; 0, or -1 if one is outstanding. */
 int yamux_ping(struct yamux *y, uint64_t now_us);
