@@ -992,12 +992,51 @@ conn_trim(struct evbuffer *buf)
 }
 
 /*
+ * readv(2) on a relay socket.  Returns the bytes read, 0 at EOF, -1 on
+ * an error (errno set), -2 if there is nothing to read now.  A reset or
+ * timeout a write consumed reads as EOF: after our own FIN (fin_sent)
+ * the peer's FIN also leaves the socket closed (time-wait moves off it),
+ * so only then does an EOF on a closed socket stay an EOF.
+ */
+static ev_ssize_t
+conn_readv(evutil_socket_t fd, const struct iovec *iov, int nv,
+    bool fin_sent)
+{
+	ev_ssize_t n;
+	int err;
+
+	do
+		n = readv(fd, iov, nv);
+	while (n < 0 && errno == EINTR);
+	if (n == 0 && !fin_sent && (err = tcpsock_aborted(fd)) != 0) {
+		errno = err;
+		return -1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -2;
+	return n;
+}
+
+/*
+ * The next read size after a read of n of want bytes: it doubles up to
+ * CONN_READ_BIG while reads fill it and shrinks when they do not, so
+ * bulk flows read 128 KiB at a time and small messages do not allocate
+ * big chains.
+ */
+static void
+conn_rdsz_adapt(size_t *rdsz, size_t n, size_t want)
+{
+	if (n >= want && *rdsz < CONN_READ_BIG)
+		*rdsz = *rdsz * 2 > CONN_READ_BIG ? CONN_READ_BIG :
+		    *rdsz * 2;
+	else if (n < *rdsz / 4 && *rdsz > CONN_READ_MIN)
+		*rdsz /= 2;
+}
+
+/*
  * One readv(2) of up to *rdsz bytes (and not past high) straight into
- * the free space at the end of bev's input buffer.  The size adapts:
- * it doubles up to CONN_READ_MAX while reads fill it and shrinks when
- * they do not, so bulk flows read 128 KiB at a time and small messages
- * do not allocate big chains.  Returns the bytes read, 0 at EOF, -1 on
- * an error (errno set), -2 if there is nothing to read now.
+ * the free space at the end of bev's input buffer (*rdsz adapts, see
+ * conn_rdsz_adapt).  Returns what conn_readv() does.
  */
 ev_ssize_t
 conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
@@ -1028,25 +1067,14 @@ conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
 	}
-	do
-		n = readv(bufferevent_getfd(bev), iov, nv);
-	while (n < 0 && errno == EINTR);
+	n = conn_readv(bufferevent_getfd(bev), iov, nv, fin_sent);
 	if (n <= 0) {
+		err = errno;
 		evbuffer_commit_space(in, v, 0);
 		conn_trim(in);
 		evbuffer_freeze(in, 0);
-		/*
-		 * A reset or timeout a write consumed reads as EOF now.  After
-		 * our own FIN, the peer's FIN also leaves the socket closed
-		 * (time-wait moves off it), so then it stays an EOF.
-		 */
-		if (n == 0 && !fin_sent &&
-		    (err = tcpsock_aborted(bufferevent_getfd(bev))) != 0) {
-			errno = err;
-			return -1;
-		}
-		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ?
-		    -2 : n;
+		errno = err;
+		return n;
 	}
 	for (i = 0, left = (size_t)n; i < nv; i++) {
 		if (v[i].iov_len > left)
@@ -1055,12 +1083,114 @@ conn_bev_read(struct bufferevent *bev, size_t *rdsz, size_t high,
 	}
 	evbuffer_commit_space(in, v, nv);
 	evbuffer_freeze(in, 0);
-	if ((size_t)n >= want && *rdsz < CONN_READ_BIG)
-		*rdsz = *rdsz * 2 > CONN_READ_BIG ? CONN_READ_BIG :
-		    *rdsz * 2;
-	else if ((size_t)n < *rdsz / 4 && *rdsz > CONN_READ_MIN)
-		*rdsz /= 2;
+	conn_rdsz_adapt(rdsz, (size_t)n, want);
 	return n;
+}
+
+/* Seals one direct read may fill: two Noise frames, eight TLS records. */
+#define CONN_SEAL_SLOTS 8
+
+/* The direct read dropped the conn (see conn_read_sealed). */
+#define CONN_READ_DROPPED (-3)
+
+/*
+ * Up direction without a copy: read the plaintext socket straight into
+ * frames (or records) reserved at the end of the encrypted output, each
+ * at the offset its in-place seal expects, and seal them there.  Used
+ * while the plaintext input is empty and secchan can seal that many in
+ * place back to back (secchan_seal_run); the normal path moves the
+ * plaintext once more, from the input buffer into the frame (about 9%
+ * of the sealing side's CPU in bulk, docs/benchmarks.md).  Returns what
+ * conn_readv() does, or CONN_READ_DROPPED.
+ */
+static ev_ssize_t
+conn_read_sealed(struct conn *c, struct side *sd)
+{
+	struct evbuffer *out = bufferevent_get_output(c->sec.bev);
+	struct evbuffer_iovec v;
+	struct iovec iov[CONN_SEAL_SLOTS];
+	size_t max = secchan_seal_max(c->sc), hdr = secchan_seal_hdr(c->sc,
+	    max), stride = hdr + max + secchan_seal_tail(c->sc), want,
+	    nslots, left, len, pos, i;
+	uint8_t *base;
+	ev_ssize_t n;
+	int w, err;
+
+	if (sd->in->rdsz == 0)
+		sd->in->rdsz = CONN_READ_MIN;
+	nslots = (sd->in->rdsz + max - 1) / max;
+	if (nslots > CONN_SEAL_SLOTS)
+		nslots = CONN_SEAL_SLOTS;
+	nslots = secchan_seal_run(c->sc, nslots);
+	want = sd->in->rdsz < nslots * max ? sd->in->rdsz : nslots * max;
+	nslots = (want + max - 1) / max;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)((nslots - 1) * stride +
+	    secchan_seal_bound(c->sc, max)), &v, 1) != 1) {
+		conn_drop(c, CONN_R_INTERNAL, "out of memory");
+		return CONN_READ_DROPPED;
+	}
+	base = v.iov_base;
+	for (i = 0, left = want; i < nslots; i++, left -= len) {
+		len = left < max ? left : max;
+		iov[i].iov_base = base + i * stride + hdr;
+		iov[i].iov_len = len;
+	}
+	n = conn_readv(bufferevent_getfd(sd->bev), iov, (int)nslots,
+	    c->down.done);
+	if (n <= 0) {
+		err = errno;
+		evbuffer_commit_space(out, &v, 0);
+		/* bufferevents freeze the start of their output */
+		evbuffer_unfreeze(out, 1);
+		conn_trim(out);
+		evbuffer_freeze(out, 1);
+		errno = err;
+		return n;
+	}
+	for (i = 0, pos = 0, left = (size_t)n; left > 0; i++, left -= len) {
+		len = left < max ? left : max;
+		w = secchan_seal(c->sc, base + pos + hdr, len, base + pos,
+		    v.iov_len - pos);
+		if (w < 0 || (size_t)w != stride - max + len) {
+			evbuffer_commit_space(out, &v, 0);
+			if (w < 0)
+				conn_drop_sc(c, CONN_R_PROTOCOL);
+			else
+				conn_drop(c, CONN_R_INTERNAL,
+				    "in-place seal wrote an unexpected length");
+			return CONN_READ_DROPPED;
+		}
+		pos += (size_t)w;
+	}
+	v.iov_len = pos;
+	evbuffer_commit_space(out, &v, 1);
+	c->up.bytes += (size_t)n;
+	conn_touch(c);
+	conn_rdsz_adapt(&sd->in->rdsz, (size_t)n, want);
+	return n;
+}
+
+/*
+ * Whether the plaintext side's next read can go straight into sealed
+ * frames: nothing waits in its input, secchan seals in place, and the
+ * encrypted output is under its mark (else the reader pauses here, as
+ * the pump would: its drain calls the pump, which resumes reading).
+ */
+static bool
+conn_can_read_sealed(struct conn *c, struct side *sd, bool *paused)
+{
+	*paused = false;
+	if (sd->encrypted ||
+	    evbuffer_get_length(bufferevent_get_input(sd->bev)) != 0 ||
+	    secchan_seal_run(c->sc, 1) == 0)
+		return false;
+	if (evbuffer_get_length(bufferevent_get_output(c->sec.bev)) >=
+	    CONN_OUT_HIGH) {
+		c->up.throttled = true;
+		conn_reading(sd, false);
+		*paused = true;
+	}
+	return true;
 }
 
 /* A relay socket is readable: read, then pump, or pass EOF/errors on. */
@@ -1070,12 +1200,19 @@ conn_on_readable(struct conn *c, struct side *sd)
 	char detail[200];
 	ev_ssize_t n;
 	int err;
+	bool paused;
 
 	/* with SO_RCVLOWAT set, read at least the rest of the frame; the
 	 * direction writing into this socket says whether we sent a FIN */
-	n = conn_bev_read(sd->bev, &sd->in->rdsz, sd->high,
-	    sd->encrypted ? (size_t)c->rcvlowat : 0,
-	    (sd->encrypted ? &c->up : &c->down)->done);
+	if (conn_can_read_sealed(c, sd, &paused)) {
+		if (paused)
+			return;
+		if ((n = conn_read_sealed(c, sd)) == CONN_READ_DROPPED)
+			return;
+	} else
+		n = conn_bev_read(sd->bev, &sd->in->rdsz, sd->high,
+		    sd->encrypted ? (size_t)c->rcvlowat : 0,
+		    (sd->encrypted ? &c->up : &c->down)->done);
 	if (n == -2 &&
 	    evbuffer_get_length(bufferevent_get_input(sd->bev)) == 0)
 		return;

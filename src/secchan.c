@@ -956,6 +956,24 @@ secchan_seal_max(const struct secchan *sc)
 	    TLSREC_MAX_PLAINTEXT : SECCHAN_SEAL_MAX;
 }
 
+/* Back-to-back in-place seals possible now; see secchan.h. */
+size_t
+secchan_seal_run(const struct secchan *sc, size_t want)
+{
+	if (sc->phase != PH_READY)
+		return 0;
+	if (!sc_is_tls(sc))
+		return want;
+	return sc->closed ? 0 : tls_seal_run(sc->tls, want);
+}
+
+/* Bytes after the plaintext of one in-place seal. */
+size_t
+secchan_seal_tail(const struct secchan *sc)
+{
+	return sc_is_tls(sc) ? TLSREC_OVERHEAD - TLSREC_HDR : NOISE_TAG_LEN;
+}
+
 /* Seal one transport frame (Noise) or up to four records (TLS). */
 int
 secchan_seal(struct secchan *sc, const uint8_t *pt, size_t len,

@@ -205,6 +205,19 @@ size_t secchan_seal_hdr(const struct secchan *sc, size_t len);
 size_t secchan_seal_max(const struct secchan *sc);
 
 /*
+ * In-place seals that can now follow one another back to back, each of
+ * at most secchan_seal_max() bytes and each writing exactly
+ * secchan_seal_hdr() + len + secchan_seal_tail() bytes (nothing pending,
+ * no KeyUpdate due among them): at most want, 0 if the next seal cannot
+ * be in place.  Lets a reader put the plaintext of several frames or
+ * records straight where their seals leave it.
+ */
+size_t secchan_seal_run(const struct secchan *sc, size_t want);
+
+/* Bytes one in-place seal adds after the plaintext (tag, TLS type). */
+size_t secchan_seal_tail(const struct secchan *sc);
+
+/*
  * Header bytes of a frame or record secchan_open_inplace() can open now:
  * 2 (Noise), 5 (TLS once records are ours and nothing is queued), or 0.
  */

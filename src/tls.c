@@ -1569,6 +1569,19 @@ tls_offloaded(const struct tls_session *s)
 	return s->offloaded;
 }
 
+size_t
+tls_seal_run(const struct tls_session *s, size_t want)
+{
+	uint64_t left;
+
+	if (!s->offloaded || s->out_len != 0 ||
+	    (s->status != TLS_DONE && s->status != TLS_CLOSED) ||
+	    s->tx.seq >= TLS_REKEY_RECORDS)
+		return 0;
+	left = TLS_REKEY_RECORDS - s->tx.seq;
+	return want < left ? want : (size_t)left;
+}
+
 uint64_t
 tls_key_updates(const struct tls_session *s)
 {

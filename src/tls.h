@@ -215,6 +215,13 @@ int tls_open_record(struct tls_session *s, const uint8_t *hdr,
  */
 bool tls_offloaded(const struct tls_session *s);
 
+/*
+ * Records tls_seal() can now seal in place one after another, each of
+ * exactly len + TLSREC_OVERHEAD bytes (no pending output, no KeyUpdate
+ * due before the last of them): at most want, 0 when not offloaded.
+ */
+size_t tls_seal_run(const struct tls_session *s, size_t want);
+
 /* KeyUpdates received from the peer (after the offload). */
 uint64_t tls_key_updates(const struct tls_session *s);
 

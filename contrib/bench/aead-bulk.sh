@@ -15,6 +15,9 @@
 #   --runs N    rounds (default 7); each round runs every variant once,
 #               in turn, so a change of load on the machine hits all
 #   --bytes N   bytes per transfer (default 10^9)
+#   --security noise|tls
+#               the pair's security protocol (default noise; with tls the
+#               AEAD is AES-GCM and PEERLOCK_AEAD does not apply)
 #   --out FILE  raw results as CSV (default: a temporary file, printed)
 #
 # Each transfer gets a fresh pair.  CPU is utime + stime of each
@@ -28,6 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 PLB=$here/plbench
 RUNS=7
 BYTES=1000000000
+SEC=noise
 OUT=""
 VARIANTS=()
 
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=${2:?}; shift ;;
 	--bytes) BYTES=${2:?}; shift ;;
+	--security) SEC=${2:?}; shift ;;
 	--out) OUT=${2:?}; shift ;;
 	-h|--help) usage ;;
 	*=*) VARIANTS+=("$1") ;;
@@ -95,7 +100,7 @@ one() {
 	cat >"$WORK/A.conf" <<EOF
 [peerlock]
 identity = $WORK/A.key
-security = noise
+security = $SEC
 [forward.bench]
 listen = 127.0.0.1:$in
 peer = /ip4/127.0.0.1/tcp/$mid/p2p/$(tail -n 1 "$WORK/B.id")
@@ -104,7 +109,7 @@ EOF
 [peerlock]
 identity = $WORK/B.key
 listen = /ip4/127.0.0.1/tcp/$mid
-security = noise
+security = $SEC
 [expose.bench]
 peers = $(tail -n 1 "$WORK/A.id")
 target = 127.0.0.1:$SINK
