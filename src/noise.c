@@ -505,6 +505,17 @@ hs_fail(struct noise_hs *hs)
 	hs->state = HS_FAILED;
 }
 
+/* After a message step returned rc: the next state, or failed for good. */
+static int
+hs_advance(struct noise_hs *hs, int rc)
+{
+	if (rc != 0)
+		hs_fail(hs);
+	else
+		hs->state++;	/* MSG1 -> MSG2 -> MSG3 -> SPLIT */
+	return rc;
+}
+
 /* Write the current message if it is ours to write. */
 int
 noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
@@ -528,11 +539,7 @@ noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
 		break;
 	}
 out:
-	if (rc != 0)
-		hs_fail(hs);
-	else
-		hs->state++;	/* MSG1 -> MSG2 -> MSG3 -> SPLIT */
-	return rc;
+	return hs_advance(hs, rc);
 }
 
 /* Read the current message if it is ours to read. */
@@ -558,11 +565,7 @@ noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
 		break;
 	}
 out:
-	if (rc != 0)
-		hs_fail(hs);
-	else
-		hs->state++;	/* MSG1 -> MSG2 -> MSG3 -> SPLIT */
-	return rc;
+	return hs_advance(hs, rc);
 }
 
 /* Remote static key, once message 2 or 3 delivered it. */
