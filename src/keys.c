@@ -584,6 +584,22 @@ pubkey_verify(const struct pubkey *k, const uint8_t *msg, size_t msglen,
 
 /* ---- private keys ----------------------------------------------------- */
 
+/* Free a wolfCrypt ECC key that held a private scalar, and wipe it. */
+static void
+ecc_key_wipe(ecc_key *k)
+{
+	wc_ecc_free(k);
+	sodium_memzero(k, sizeof(*k));
+}
+
+/* Free a wolfCrypt RSA key that held private factors, and wipe it. */
+static void
+rsa_key_wipe(RsaKey *k)
+{
+	wc_FreeRsaKey(k);
+	sodium_memzero(k, sizeof(*k));
+}
+
 /*
  * Import a raw private scalar and compute its public point.  The scalar
  * must be in [1, n-1] for secp256k1 (wolfCrypt checks the other curves).
@@ -600,8 +616,7 @@ ecc_from_scalar(const uint8_t *d, size_t n, int curve, ecc_key *k)
 		return (-1);
 	if (wc_ecc_import_private_key_ex(d, (word32)n, NULL, 0, k,
 	    curve) != 0 || wc_ecc_make_pub(k, NULL) != 0) {
-		wc_ecc_free(k);
-		sodium_memzero(k, sizeof(*k));
+		ecc_key_wipe(k);
 		return (-1);
 	}
 	return (0);
@@ -645,8 +660,7 @@ priv_secp256k1(struct identity *id, const uint8_t *d, size_t n,
 		*publen = len;
 		rc = 0;
 	}
-	wc_ecc_free(&k);
-	sodium_memzero(&k, sizeof(k));
+	ecc_key_wipe(&k);
 	return (rc);
 }
 
@@ -747,8 +761,7 @@ priv_rsa(struct identity *id, const uint8_t *d, size_t n,
 	*publen = (size_t)len;
 	rc = 0;
 out:
-	wc_FreeRsaKey(&k);
-	sodium_memzero(&k, sizeof(k));
+	rsa_key_wipe(&k);
 	return (rc);
 }
 
@@ -947,8 +960,7 @@ gen_ecc(int curve, uint8_t *out, size_t cap, size_t *outlen)
 	}
 	rc = 0;
 out:
-	wc_ecc_free(&k);
-	sodium_memzero(&k, sizeof(k));
+	ecc_key_wipe(&k);
 out_rng:
 	wc_FreeRng(&rng);
 	return (rc);
@@ -973,8 +985,7 @@ gen_rsa(uint8_t *out, size_t cap, size_t *outlen)
 	*outlen = (size_t)n;
 	rc = 0;
 out:
-	wc_FreeRsaKey(&k);
-	sodium_memzero(&k, sizeof(k));
+	rsa_key_wipe(&k);
 out_rng:
 	wc_FreeRng(&rng);
 	return (rc);
@@ -1084,8 +1095,7 @@ sign_ecc(const struct identity *id, const uint8_t *msg, size_t msglen,
 		goto out;
 	rc = 0;
 out:
-	wc_ecc_free(&k);
-	sodium_memzero(&k, sizeof(k));
+	ecc_key_wipe(&k);
 out_rng:
 	wc_FreeRng(&rng);
 	return (rc);
@@ -1119,8 +1129,7 @@ sign_rsa(const struct identity *id, const uint8_t *msg, size_t msglen,
 	*siglen = (size_t)n;
 	rc = 0;
 out:
-	wc_FreeRsaKey(&k);
-	sodium_memzero(&k, sizeof(k));
+	rsa_key_wipe(&k);
 out_rng:
 	wc_FreeRng(&rng);
 	return (rc);

@@ -18,9 +18,9 @@
  * X25519 with an all-zero result rejected; ChaCha20-Poly1305 (IETF)
  * with nonce 00000000 || LE64(n), through aead.c (libsodium or
  * wolfCrypt, whichever aead_select() chose: the same bytes either way).
- * Handshake AD is h, transport AD is empty.  Every message step keeps
- * its DH output and key temporaries on the stack and wipes them at one
- * out: label.
+ * Handshake AD is h, transport AD is empty.  Every DH output lives
+ * only inside mix_dh() (MixKey(DH(...))), which wipes it before
+ * returning.
  */
 #include "noise.h"
 
@@ -189,6 +189,20 @@ mix_key(struct symmetric *sym, const uint8_t ikm[static DH_LEN])
 	sym->has_key = true;
 }
 
+/* MixKey(DH(priv, pub)); the DH output is wiped here, whatever happens. */
+static int
+mix_dh(struct symmetric *sym, const uint8_t priv[static DH_LEN],
+    const uint8_t pub[static DH_LEN])
+{
+	uint8_t k[DH_LEN];
+
+	if (dh(k, priv, pub) != 0)
+		return -1;
+	mix_key(sym, k);
+	sodium_memzero(k, sizeof(k));
+	return 0;
+}
+
 /* EncryptAndHash: out gets len (+16 once keyed) bytes; p != out. */
 static int
 encrypt_and_hash(struct symmetric *sym, const uint8_t *p, size_t len,
@@ -264,37 +278,30 @@ static int
 write_msg2(struct noise_hs *hs, const uint8_t *payload, size_t plen,
     uint8_t *out, size_t cap, size_t *outlen)
 {
-	uint8_t k[DH_LEN];
 	size_t n, clen;
-	int ret = -1;
 
 	if (plen > NOISE_MAX_MSG - MSG2_MIN || cap < MSG2_MIN + plen)
-		goto out;
+		return -1;
 	/* e */
 	memcpy(out, hs->e_pub, DH_LEN);
 	mix_hash(&hs->sym, hs->e_pub, DH_LEN);
 	n = DH_LEN;
 	/* ee */
-	if (dh(k, hs->e_priv, hs->re) != 0)
-		goto out;
-	mix_key(&hs->sym, k);
+	if (mix_dh(&hs->sym, hs->e_priv, hs->re) != 0)
+		return -1;
 	/* s */
 	if (encrypt_and_hash(&hs->sym, hs->s_pub, DH_LEN, out + n,
 	    &clen) != 0)
-		goto out;
+		return -1;
 	n += clen;
 	/* es */
-	if (dh(k, hs->s_priv, hs->re) != 0)
-		goto out;
-	mix_key(&hs->sym, k);
+	if (mix_dh(&hs->sym, hs->s_priv, hs->re) != 0)
+		return -1;
 	/* payload */
 	if (encrypt_and_hash(&hs->sym, payload, plen, out + n, &clen) != 0)
-		goto out;
+		return -1;
 	*outlen = n + clen;
-	ret = 0;
-out:
-	sodium_memzero(k, sizeof(k));
-	return ret;
+	return 0;
 }
 
 /* Message 2, initiator: <- e, ee, s, es. */
@@ -302,38 +309,31 @@ static int
 read_msg2(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
     uint8_t *payload, size_t cap, size_t *plen)
 {
-	uint8_t k[DH_LEN];
 	size_t n;
-	int ret = -1;
 
 	if (mlen < MSG2_MIN || mlen - MSG2_MIN > cap)
-		goto out;
+		return -1;
 	/* e */
 	memcpy(hs->re, msg, DH_LEN);
 	mix_hash(&hs->sym, hs->re, DH_LEN);
 	n = DH_LEN;
 	/* ee */
-	if (dh(k, hs->e_priv, hs->re) != 0)
-		goto out;
-	mix_key(&hs->sym, k);
+	if (mix_dh(&hs->sym, hs->e_priv, hs->re) != 0)
+		return -1;
 	/* s */
 	if (decrypt_and_hash(&hs->sym, msg + n, DH_LEN + NOISE_TAG_LEN,
 	    hs->rs) != 0)
-		goto out;
+		return -1;
 	hs->have_rs = true;
 	n += DH_LEN + NOISE_TAG_LEN;
 	/* es */
-	if (dh(k, hs->e_priv, hs->rs) != 0)
-		goto out;
-	mix_key(&hs->sym, k);
+	if (mix_dh(&hs->sym, hs->e_priv, hs->rs) != 0)
+		return -1;
 	/* payload */
 	if (decrypt_and_hash(&hs->sym, msg + n, mlen - n, payload) != 0)
-		goto out;
+		return -1;
 	*plen = mlen - MSG2_MIN;
-	ret = 0;
-out:
-	sodium_memzero(k, sizeof(k));
-	return ret;
+	return 0;
 }
 
 /* Message 3, initiator: -> s, se. */
@@ -341,28 +341,22 @@ static int
 write_msg3(struct noise_hs *hs, const uint8_t *payload, size_t plen,
     uint8_t *out, size_t cap, size_t *outlen)
 {
-	uint8_t k[DH_LEN];
 	size_t n, clen;
-	int ret = -1;
 
 	if (plen > NOISE_MAX_MSG - MSG3_MIN || cap < MSG3_MIN + plen)
-		goto out;
+		return -1;
 	/* s: still the es key, nonce 1 */
 	if (encrypt_and_hash(&hs->sym, hs->s_pub, DH_LEN, out, &clen) != 0)
-		goto out;
+		return -1;
 	n = clen;
 	/* se */
-	if (dh(k, hs->s_priv, hs->re) != 0)
-		goto out;
-	mix_key(&hs->sym, k);
+	if (mix_dh(&hs->sym, hs->s_priv, hs->re) != 0)
+		return -1;
 	/* payload */
 	if (encrypt_and_hash(&hs->sym, payload, plen, out + n, &clen) != 0)
-		goto out;
+		return -1;
 	*outlen = n + clen;
-	ret = 0;
-out:
-	sodium_memzero(k, sizeof(k));
-	return ret;
+	return 0;
 }
 
 /* Message 3, responder: -> s, se. */
@@ -370,30 +364,24 @@ static int
 read_msg3(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
     uint8_t *payload, size_t cap, size_t *plen)
 {
-	uint8_t k[DH_LEN];
 	size_t n;
-	int ret = -1;
 
 	if (mlen < MSG3_MIN || mlen - MSG3_MIN > cap)
-		goto out;
+		return -1;
 	/* s */
 	if (decrypt_and_hash(&hs->sym, msg, DH_LEN + NOISE_TAG_LEN,
 	    hs->rs) != 0)
-		goto out;
+		return -1;
 	hs->have_rs = true;
 	n = DH_LEN + NOISE_TAG_LEN;
 	/* se */
-	if (dh(k, hs->e_priv, hs->rs) != 0)
-		goto out;
-	mix_key(&hs->sym, k);
+	if (mix_dh(&hs->sym, hs->e_priv, hs->rs) != 0)
+		return -1;
 	/* payload */
 	if (decrypt_and_hash(&hs->sym, msg + n, mlen - n, payload) != 0)
-		goto out;
+		return -1;
 	*plen = mlen - MSG3_MIN;
-	ret = 0;
-out:
-	sodium_memzero(k, sizeof(k));
-	return ret;
+	return 0;
 }
 
 /* Fill priv from a caller's key or fresh randomness; derive pub. */
@@ -517,6 +505,17 @@ hs_fail(struct noise_hs *hs)
 	hs->state = HS_FAILED;
 }
 
+/* After a message step returned rc: the next state, or failed for good. */
+static int
+hs_advance(struct noise_hs *hs, int rc)
+{
+	if (rc != 0)
+		hs_fail(hs);
+	else
+		hs->state++;	/* MSG1 -> MSG2 -> MSG3 -> SPLIT */
+	return rc;
+}
+
 /* Write the current message if it is ours to write. */
 int
 noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
@@ -540,11 +539,7 @@ noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
 		break;
 	}
 out:
-	if (rc != 0)
-		hs_fail(hs);
-	else
-		hs->state++;	/* MSG1 -> MSG2 -> MSG3 -> SPLIT */
-	return rc;
+	return hs_advance(hs, rc);
 }
 
 /* Read the current message if it is ours to read. */
@@ -570,11 +565,7 @@ noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
 		break;
 	}
 out:
-	if (rc != 0)
-		hs_fail(hs);
-	else
-		hs->state++;	/* MSG1 -> MSG2 -> MSG3 -> SPLIT */
-	return rc;
+	return hs_advance(hs, rc);
 }
 
 /* Remote static key, once message 2 or 3 delivered it. */

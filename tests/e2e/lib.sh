@@ -182,6 +182,20 @@ conf_expose() {
 	    "$2" "$3" "$4" >>"$T/$1.conf"
 }
 
+# conf_expose_node NAME ROUTE PEERS PROTOCOL TARGET_PORT: add a node-mode
+# [expose.ROUTE] letting PEERS (space-separated IDs) open PROTOCOL streams
+# to 127.0.0.1:TARGET_PORT.
+conf_expose_node() {
+	printf '\n[expose.%s]\npeers = %s\nprotocol = %s\ntarget = 127.0.0.1:%s\n' \
+	    "$2" "$3" "$4" "$5" >>"$T/$1.conf"
+}
+
+# conf_connect NAME ROUTE PEER_ADDR: add [connect.ROUTE] keeping a session
+# to the multiaddr PEER_ADDR.
+conf_connect() {
+	printf '\n[connect.%s]\npeer = %s\n' "$2" "$3" >>"$T/$1.conf"
+}
+
 # conf_forward NAME ROUTE LISTEN_PORT PEER_PORT PEER_ID [KEY=VALUE ...]:
 # add [forward.ROUTE] from 127.0.0.1:LISTEN_PORT to PEER_ID at
 # 127.0.0.1:PEER_PORT, then the extra keys.

@@ -35,18 +35,8 @@ start_echod src --mode source
 PB=$(free_port); FE=$(free_port); FR=$(free_port)
 
 conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" security=noise
-cat >>"$T/B.conf" <<EOC
-
-[expose.echo]
-peers = $ID_A $ID_H
-protocol = /x/echo
-target = 127.0.0.1:$PORT_echo
-
-[expose.src]
-peers = $ID_H
-protocol = /x/src
-target = 127.0.0.1:$PORT_src
-EOC
+conf_expose_node B echo "$ID_A $ID_H" /x/echo "$PORT_echo"
+conf_expose_node B src "$ID_H" /x/src "$PORT_src"
 conf_expose B raw "$ID_A" "$PORT_raw"
 conf_node A security=noise
 conf_forward A echo "$FE" "$PB" "$ID_B" protocol=/x/echo

@@ -35,16 +35,8 @@ peer = /p2p/$ID_B
 protocol = /x/echo
 EOC
 conf_node B security=noise
-cat >>"$T/B.conf" <<EOC
-
-[connect.hub]
-peer = /ip4/$WAN_A/tcp/$PA/p2p/$ID_A
-
-[expose.echo]
-peers = $ID_A
-protocol = /x/echo
-target = 127.0.0.1:$PE
-EOC
+conf_connect B hub "/ip4/$WAN_A/tcp/$PA/p2p/$ID_A"
+conf_expose_node B echo "$ID_A" /x/echo "$PE"
 
 bg A in_ns "$NA" "$PEERLOCK" run -c "$T/A.conf"
 logged A "peerlock .* ready" || { fail "hub did not start"; pl_finish; }

@@ -19,13 +19,7 @@ start_echod echo
 PB=$(free_port); FE=$(free_port)
 conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" security=noise \
     max_connections=$((N + 100)) max_connections_per_ip=$((N + 100))
-cat >>"$T/B.conf" <<EOC
-
-[expose.echo]
-peers = $ID_A
-protocol = /x/echo
-target = 127.0.0.1:$PORT_echo
-EOC
+conf_expose_node B echo "$ID_A" /x/echo "$PORT_echo"
 conf_node A security=noise max_connections=$((N + 100))
 conf_forward A echo "$FE" "$PB" "$ID_B" protocol=/x/echo
 start_peerlock B || exit 1

@@ -26,28 +26,10 @@ FN=$(free_port); FD=$(free_port); FNAT=$(free_port); DEAD=$(free_port)
 FS=$(free_port); ADM=$(free_port)
 
 conf_node B "listen=/ip4/127.0.0.1/tcp/$PB" security=noise
-cat >>"$T/B.conf" <<EOC
-
-[expose.echo]
-peers = $ID_A
-protocol = /x/echo
-target = 127.0.0.1:$PORT_echo
-
-[expose.other]
-peers = $ID_A
-protocol = /x/other
-target = 127.0.0.1:$PORT_other
-
-[expose.dead]
-peers = $ID_A
-protocol = /x/dead
-target = 127.0.0.1:$DEAD
-
-[expose.slow]
-peers = $ID_A
-protocol = /x/slow
-target = 127.0.0.1:$PORT_slow
-EOC
+conf_expose_node B echo "$ID_A" /x/echo "$PORT_echo"
+conf_expose_node B other "$ID_A" /x/other "$PORT_other"
+conf_expose_node B dead "$ID_A" /x/dead "$DEAD"
+conf_expose_node B slow "$ID_A" /x/slow "$PORT_slow"
 conf_node A "listen=/ip4/127.0.0.1/tcp/$PA" security=noise \
     "admin=127.0.0.1:$ADM"
 conf_forward A echo "$FE" "$PB" "$ID_B" protocol=/x/echo
@@ -64,16 +46,8 @@ peer = /p2p/$ID_C
 protocol = /x/echo
 EOC
 conf_node C security=noise
-cat >>"$T/C.conf" <<EOC
-
-[connect.hub]
-peer = /ip4/127.0.0.1/tcp/$PA/p2p/$ID_A
-
-[expose.echo]
-peers = $ID_A
-protocol = /x/echo
-target = 127.0.0.1:$PORT_echo
-EOC
+conf_connect C hub "/ip4/127.0.0.1/tcp/$PA/p2p/$ID_A"
+conf_expose_node C echo "$ID_A" /x/echo "$PORT_echo"
 check "check accepts the node-mode configs" \
     sh -c "'$PEERLOCK' check -c '$T/A.conf' && '$PEERLOCK' check -c '$T/B.conf' && '$PEERLOCK' check -c '$T/C.conf'" 
 start_peerlock B || exit 1

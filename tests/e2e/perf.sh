@@ -32,13 +32,7 @@ protocol = /x/echo
 EOC
 # B0: the same without perf (default off)
 conf_node B0 "listen=/ip4/127.0.0.1/tcp/$PB0" security=noise
-cat >>"$T/B0.conf" <<EOC
-
-[expose.echo]
-peers = $ID_A
-protocol = /x/echo
-target = 127.0.0.1:$PORT_echo
-EOC
+conf_expose_node B0 echo "$ID_A" /x/echo "$PORT_echo"
 start_peerlock B || exit 1
 start_peerlock B0 || exit 1
 

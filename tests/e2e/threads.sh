@@ -131,16 +131,8 @@ check "node mode: A opened one session to B for them" \
 
 # --- node mode: a peer with no address, its session on loop 1 -------------
 conf_node C security=noise
-cat >>"$T/C.conf" <<EOC
-
-[connect.hub]
-peer = /ip4/127.0.0.1/tcp/$PB/p2p/$ID_B
-
-[expose.echo]
-peers = $ID_B
-protocol = /x/echo
-target = 127.0.0.1:$PORT_echo
-EOC
+conf_connect C hub "/ip4/127.0.0.1/tcp/$PB/p2p/$ID_B"
+conf_expose_node C echo "$ID_B" /x/echo "$PORT_echo"
 landed=""
 for try in $(seq 12); do
 	before=$(loopn loop_connections_total 1 "$AB")

@@ -491,6 +491,12 @@ class Conn:
         self.expect_eof("after the alert")
         return alert_str(content)
 
+    def send_expect_alert(self, desc, content, ctype, **seal_kw):
+        """Send one record sealed from content (seal()'s keywords apply);
+        expect the fatal alert desc, then EOF."""
+        self.send(self.seal(content, ctype, **seal_kw))
+        return self.expect_alert(desc)
+
     def expect_eof(self, when):
         r = self.recv_record()
         if r is not None:
@@ -605,22 +611,19 @@ def p_over_ct(c):
 @probe("unknown-content-type",
        PE + r"record of content type 127 after the handshake")
 def p_unknown_type(c):
-    c.send(c.seal(b"hello", 0x7f))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, b"hello", 0x7f)
 
 
 @probe("ccs-after-handshake",
        PE + r"record of content type 20 after the handshake")
 def p_ccs(c):
-    c.send(c.seal(b"\x01", 20))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, b"\x01", 20)
 
 
 @probe("zero-content-type",
        PE + r"record of only zero bytes \(no content type\)")
 def p_zero_type(c):
-    c.send(c.seal(b"", None, pad=8))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, b"", None, pad=8)
 
 
 @probe("zero-length-data")
@@ -661,15 +664,13 @@ def p_empty33(c):
 @probe("bad-mac-ciphertext",
        PE + r"record failed authentication \(tampered, replayed or reordered\)")
 def p_badmac(c):
-    c.send(c.seal(b"tampered", CT_APPDATA, tamper=0))
-    return c.expect_alert(20)
+    return c.send_expect_alert(20, b"tampered", CT_APPDATA, tamper=0)
 
 
 @probe("bad-mac-tag",
        PE + r"record failed authentication \(tampered, replayed or reordered\)")
 def p_badmac_tag(c):
-    c.send(c.seal(b"tampered tag", CT_APPDATA, tamper=-1))
-    return c.expect_alert(20)
+    return c.send_expect_alert(20, b"tampered tag", CT_APPDATA, tamper=-1)
 
 
 @probe("replayed-record",
@@ -776,23 +777,22 @@ def p_ku_bad255(c):
 @probe("ku-empty",
        PE + r"KeyUpdate of 0 bytes \(expected 1\)")
 def p_ku_empty(c):
-    c.send(c.seal(bytes([HS_KEY_UPDATE, 0, 0, 0]), CT_HANDSHAKE))
-    return c.expect_alert(50)
+    return c.send_expect_alert(50, bytes([HS_KEY_UPDATE, 0, 0, 0]),
+                               CT_HANDSHAKE)
 
 
 @probe("ku-large",
        PE + r"KeyUpdate of 2 bytes \(expected 1\)")
 def p_ku_large(c):
-    c.send(c.seal(bytes([HS_KEY_UPDATE, 0, 0, 2, 1, 0]), CT_HANDSHAKE))
-    return c.expect_alert(50)
+    return c.send_expect_alert(50, bytes([HS_KEY_UPDATE, 0, 0, 2, 1, 0]),
+                               CT_HANDSHAKE)
 
 
 @probe("ku-two-in-record",
        PE + r"KeyUpdate is not the last message of its record")
 def p_ku_two(c):
     ku = bytes([HS_KEY_UPDATE, 0, 0, 1, 0])
-    c.send(c.seal(ku + ku, CT_HANDSHAKE))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, ku + ku, CT_HANDSHAKE)
 
 
 @probe("ku-two-future-keys",
@@ -802,8 +802,7 @@ def p_ku_future(c):
     # peerlock still reads under the old one
     c.update_write_key()
     ku = bytes([HS_KEY_UPDATE, 0, 0, 1])
-    c.send(c.seal(ku + b"\0" + ku + b"\1", CT_HANDSHAKE))
-    return c.expect_alert(20)
+    return c.send_expect_alert(20, ku + b"\0" + ku + b"\1", CT_HANDSHAKE)
 
 
 @probe("ku-fragmented")
@@ -831,8 +830,8 @@ def p_ku_inter(c):
 @probe("ku-not-last-in-record",
        PE + r"KeyUpdate is not the last message of its record")
 def p_ku_notlast(c):
-    c.send(c.seal(bytes([HS_KEY_UPDATE, 0, 0, 1, 0, 4]), CT_HANDSHAKE))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, bytes([HS_KEY_UPDATE, 0, 0, 1, 0, 4]),
+                               CT_HANDSHAKE)
 
 
 @probe("client-ticket",
@@ -847,22 +846,19 @@ def p_ticket(c):
 @probe("empty-handshake-record",
        PE + r"empty handshake record")
 def p_empty_hs(c):
-    c.send(c.seal(b"", CT_HANDSHAKE))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, b"", CT_HANDSHAKE)
 
 
 @probe("empty-alert-record",
        PE + r"empty alert record")
 def p_empty_alert(c):
-    c.send(c.seal(b"", CT_ALERT))
-    return c.expect_alert(10)
+    return c.send_expect_alert(10, b"", CT_ALERT)
 
 
 @probe("alert-too-long",
        PE + r"alert record of 3 bytes \(expected 2\)")
 def p_alert_long(c):
-    c.send(c.seal(bytes([1, 0, 0]), CT_ALERT))
-    return c.expect_alert(50)
+    return c.send_expect_alert(50, bytes([1, 0, 0]), CT_ALERT)
 
 
 @probe("close-notify-half-close")

@@ -33,15 +33,13 @@ struct pair {
 
 /*
  * Set up a dialer proposing dp[0..nd) and expecting `expect` (NULL: the
- * listener's real id), and a listener accepting lp[0..nl).
+ * listener's real id), and a listener accepting lp[0..nl); not started.
  */
 static void
-pair_init_protos(struct pair *p, enum key_type dt, enum key_type lt,
+pair_setup(struct pair *p, enum key_type dt, enum key_type lt,
     const struct peer_id *expect, const enum sec_proto *dp, size_t nd,
     const enum sec_proto *lp, size_t nl)
 {
-	size_t n;
-
 	memset(p, 0, sizeof(*p));
 	p->di = identity_generate(dt);
 	p->li = identity_generate(lt);
@@ -56,8 +54,26 @@ pair_init_protos(struct pair *p, enum key_type dt, enum key_type lt,
 	p->l = secchan_new(SECCHAN_LISTENER, p->lc, lp, nl, NULL);
 	ck_assert_ptr_nonnull(p->d);
 	ck_assert_ptr_nonnull(p->l);
+}
+
+/* Start the dialer of a set-up pair: its first bytes queue in d2l. */
+static void
+pair_start(struct pair *p)
+{
+	size_t n;
+
 	ck_assert_int_eq(secchan_start(p->d, p->d2l, &n), 0);
 	p->nd2l = n;
+}
+
+/* pair_setup(), then pair_start(). */
+static void
+pair_init_protos(struct pair *p, enum key_type dt, enum key_type lt,
+    const struct peer_id *expect, const enum sec_proto *dp, size_t nd,
+    const enum sec_proto *lp, size_t nl)
+{
+	pair_setup(p, dt, lt, expect, dp, nd, lp, nl);
+	pair_start(p);
 }
 
 /* A Noise-only pair. */
@@ -150,6 +166,14 @@ pair_run(struct pair *p, size_t chunk)
 		if (p->nd2l == 0 && p->nl2d == 0)
 			return;
 	}
+}
+
+/* Assert both ends of a pair finished the handshake. */
+static void
+pair_assert_ready(const struct pair *p)
+{
+	ck_assert_int_eq(secchan_status(p->d), SECCHAN_READY);
+	ck_assert_int_eq(secchan_status(p->l), SECCHAN_READY);
 }
 
 /* Seal msg on `from`, open on `to`, compare. */
@@ -256,8 +280,7 @@ START_TEST(test_handshake_each_key_type)
 
 	pair_init(&p, types[_i], types[(_i + 1) % 4], NULL);
 	pair_run(&p, sizeof(p.d2l));
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	ck_assert(peer_id_equal(secchan_peer(p.d), identity_peer_id(p.li)));
 	ck_assert(peer_id_equal(secchan_peer(p.l), identity_peer_id(p.di)));
 	ck_assert_int_eq(secchan_proto(p.d), SEC_NOISE);
@@ -274,8 +297,7 @@ START_TEST(test_byte_at_a_time)
 
 	pair_init(&p, KEY_ED25519, KEY_ED25519, NULL);
 	pair_run(&p, 1);
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	pair_free(&p);
 }
 END_TEST
@@ -437,8 +459,7 @@ START_TEST(test_tls_each_key_type)
 
 	pair_init_tls(&p, types[_i], types[(_i + 1) % 4], NULL);
 	pair_run(&p, sizeof(p.d2l));
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	ck_assert_int_eq(secchan_proto(p.d), SEC_TLS);
 	ck_assert_int_eq(secchan_proto(p.l), SEC_TLS);
 	ck_assert(peer_id_equal(secchan_peer(p.d), identity_peer_id(p.li)));
@@ -474,8 +495,7 @@ START_TEST(test_tls_byte_at_a_time)
 
 	pair_init_tls(&p, KEY_ED25519, KEY_ED25519, NULL);
 	pair_run(&p, 1);
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	roundtrip_any(p.d, p.l, 5000);
 	pair_free(&p);
 }
@@ -538,8 +558,7 @@ START_TEST(test_preference_and_fallback)
 		ck_assert_ptr_nonnull(strstr(hint,
 		    sec_proto_id(pref_cases[_i].l[0])));
 	} else {
-		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+		pair_assert_ready(&p);
 		ck_assert_int_eq(secchan_proto(p.d), pref_cases[_i].want);
 		ck_assert_int_eq(secchan_proto(p.l), pref_cases[_i].want);
 		secchan_eof_hint(p.l, hint, sizeof(hint));
@@ -615,8 +634,7 @@ START_TEST(test_expect_set)
 	more[0] = identity_peer_id(p.li);
 	pair_expect(&p, protos, identity_peer_id(o1), more, 1);
 	pair_run(&p, sizeof(p.d2l));
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	ck_assert(peer_id_equal(secchan_peer(p.d), identity_peer_id(p.li)));
 
 	/* neither o1 nor o2: refused, both named */
@@ -780,8 +798,7 @@ START_TEST(test_lazy_dialer_noise_opening)
 	ck_assert_mem_eq(p.d2l + h, MSS_NOISE, n);
 	ck_assert_uint_eq(frame_get_len(p.d2l + h + n), 32);
 	pair_run(&p, 1);
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	roundtrip(p.d, p.l, 1000);
 	pair_free(&p);
 }
@@ -798,8 +815,7 @@ START_TEST(test_lazy_dialer_tls_opening)
 	ck_assert_mem_eq(p.d2l + h, MSS_TLS, n);
 	ck_assert_uint_eq(p.d2l[h + n], 0x16);		/* handshake record */
 	pair_run(&p, 7);
-	ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-	ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+	pair_assert_ready(&p);
 	pair_free(&p);
 }
 END_TEST
@@ -891,8 +907,7 @@ START_TEST(test_signature_cache)
 	for (i = 0; i < 2; i++) {
 		pair_renew(&p, p.lc, identity_peer_id(p.li));
 		pair_run(&p, sizeof(p.d2l));
-		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+		pair_assert_ready(&p);
 		roundtrip(p.d, p.l, 100);
 	}
 	secchan_cred_sig_stats(p.lc, &hit, &miss);
@@ -940,8 +955,7 @@ START_TEST(test_ephemeral_pool)
 		memcpy(e[i], p.d2l + 30, 32);
 		p.nl2d = 0;
 		pair_run(&p, sizeof(p.d2l));
-		ck_assert_int_eq(secchan_status(p.d), SECCHAN_READY);
-		ck_assert_int_eq(secchan_status(p.l), SECCHAN_READY);
+		pair_assert_ready(&p);
 		roundtrip(p.d, p.l, 5000);
 		roundtrip(p.l, p.d, 5000);
 	}
@@ -977,26 +991,10 @@ static void
 pair_init_mux(struct pair *p, enum sec_proto proto, const char *const *dm,
     size_t nd, const char *const *lm, size_t nl)
 {
-	size_t n;
-
-	memset(p, 0, sizeof(*p));
-	p->di = identity_generate(KEY_ED25519);
-	p->li = identity_generate(KEY_ED25519);
-	ck_assert_ptr_nonnull(p->di);
-	ck_assert_ptr_nonnull(p->li);
-	p->dc = secchan_cred_new(p->di);
-	p->lc = secchan_cred_new(p->li);
-	ck_assert_ptr_nonnull(p->dc);
-	ck_assert_ptr_nonnull(p->lc);
-	p->d = secchan_new(SECCHAN_DIALER, p->dc, &proto, 1,
-	    identity_peer_id(p->li));
-	p->l = secchan_new(SECCHAN_LISTENER, p->lc, &proto, 1, NULL);
-	ck_assert_ptr_nonnull(p->d);
-	ck_assert_ptr_nonnull(p->l);
+	pair_setup(p, KEY_ED25519, KEY_ED25519, NULL, &proto, 1, &proto, 1);
 	ck_assert_int_eq(secchan_set_muxers(p->d, dm, nd), 0);
 	ck_assert_int_eq(secchan_set_muxers(p->l, lm, nl), 0);
-	ck_assert_int_eq(secchan_start(p->d, p->d2l, &n), 0);
-	p->nd2l = n;
+	pair_start(p);
 }
 
 #define YMX YAMUX_PROTO

@@ -162,6 +162,16 @@ open_pair(struct peer *c, struct peer *s, struct yamux_stream **cst,
 	expect(c, YAMUX_EV_NONE, NULL);
 }
 
+/* Default client and server sessions with one stream open between them. */
+static void
+peers_open(struct peer *c, struct peer *s, struct yamux_stream **cst,
+    struct yamux_stream **sst)
+{
+	peer_init(c, YAMUX_CLIENT, NULL);
+	peer_init(s, YAMUX_SERVER, NULL);
+	open_pair(c, s, cst, sst);
+}
+
 START_TEST(test_defaults)
 {
 	struct yamux_limits l;
@@ -353,9 +363,7 @@ START_TEST(test_pair_data_halfclose)
 	struct yamux_event ev;
 	int i;
 
-	peer_init(&c, YAMUX_CLIENT, NULL);
-	peer_init(&s, YAMUX_SERVER, NULL);
-	open_pair(&c, &s, &cst, &sst);
+	peers_open(&c, &s, &cst, &sst);
 	yamux_stream_set_user(cst, &c);
 	ck_assert_ptr_eq(yamux_stream_user(cst), &c);
 	ck_assert_ptr_null(yamux_stream_user(sst));
@@ -405,9 +413,7 @@ START_TEST(test_pair_reset)
 	struct yamux_event ev;
 	uint8_t hdr[YAMUX_HDR];
 
-	peer_init(&c, YAMUX_CLIENT, NULL);
-	peer_init(&s, YAMUX_SERVER, NULL);
-	open_pair(&c, &s, &cst, &sst);
+	peers_open(&c, &s, &cst, &sst);
 	open_pair(&c, &s, &c2, &s2);
 	send_data(&c, &s, cst, "abc", 3);
 	send_data(&c, &s, c2, "xyz", 3);
@@ -482,9 +488,7 @@ START_TEST(test_window_credit)
 	struct yamux_stream *cst, *sst;
 	struct yamux_event ev;
 
-	peer_init(&c, YAMUX_CLIENT, NULL);
-	peer_init(&s, YAMUX_SERVER, NULL);
-	open_pair(&c, &s, &cst, &sst);
+	peers_open(&c, &s, &cst, &sst);
 	ck_assert_uint_eq(yamux_send_room(c.y, cst), YAMUX_MAX_FRAME);
 	ck_assert_uint_eq(send_all_room(&c, &s, cst), 262144);
 	ck_assert_int_eq(yamux_data_hdr(c.y, cst, 1, (uint8_t[12]){ 0 }),
@@ -574,9 +578,7 @@ START_TEST(test_window_growth)
 	uint32_t last = 262144;
 	int rounds;
 
-	peer_init(&c, YAMUX_CLIENT, NULL);
-	peer_init(&s, YAMUX_SERVER, NULL);
-	open_pair(&c, &s, &cst, &sst);
+	peers_open(&c, &s, &cst, &sst);
 	measure_rtt(&s, &c, now, 10000);
 	for (rounds = 0; rounds < 200; rounds++) {
 		now += 2000;	/* each window round trip: 2 ms < 4 RTT */
@@ -626,9 +628,7 @@ START_TEST(test_window_sink_backlog)
 	size_t total = 0;
 	int rounds;
 
-	peer_init(&c, YAMUX_CLIENT, NULL);
-	peer_init(&s, YAMUX_SERVER, NULL);
-	open_pair(&c, &s, &cst, &sst);
+	peers_open(&c, &s, &cst, &sst);
 	measure_rtt(&s, &c, now, 10000);
 	yamux_sink_backlog(sst, true);
 	for (rounds = 0; rounds < 20; rounds++) {
@@ -659,9 +659,7 @@ START_TEST(test_window_slow_consumer)
 	struct yamux_event ev;
 	int i;
 
-	peer_init(&c, YAMUX_CLIENT, NULL);
-	peer_init(&s, YAMUX_SERVER, NULL);
-	open_pair(&c, &s, &cst, &sst);
+	peers_open(&c, &s, &cst, &sst);
 	measure_rtt(&s, &c, now, 10000);
 	for (i = 0; i < 300; i++) {
 		now += 1000000;	/* 4 KiB a second */

@@ -51,8 +51,9 @@ from libp2p.utils.varint import read_length_prefixed_protobuf
 
 import pypeer
 from pypeer import (CHUNK, EXIT_CONNECT, EXIT_FAIL, EXIT_PEER_MISMATCH, Fail,
-                    die, err_text, load_key, need, num,
-                    parse_args, say, test_data)
+                    check_echo, die, err_text, load_key, need, num,
+                    parse_args, say, send_and_receive, test_data,
+                    write_port_file)
 
 ECHO = TProtocol("/x/echo")
 
@@ -201,25 +202,8 @@ async def node_dial(args, kp, want):
                 h.update(b)
                 got += len(b)
 
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(send)
-                nursery.start_soon(recv)
-        except BaseExceptionGroup as eg:
-            fails = eg.subgroup(lambda e: isinstance(e, Fail))
-            if fails is not None:
-                first = fails
-                while isinstance(first, BaseExceptionGroup):
-                    first = first.exceptions[0]
-                raise first
-            if eg.split(trio.Cancelled)[1] is None:
-                raise
-            raise Fail(EXIT_FAIL, f"transfer: {err_text(eg)}")
-        sent = hashlib.sha256(data).hexdigest()
-        if got != n or h.hexdigest() != sent:
-            raise Fail(EXIT_FAIL, f"echo mismatch: sent {n} bytes "
-                       f"sha256={sent}, received {got} bytes "
-                       f"sha256={h.hexdigest()}")
+        await send_and_receive(send, recv)
+        sent = check_echo(data, got, h)
         try:
             await stream.close()
         except Exception:
@@ -286,19 +270,45 @@ async def echo(stream):
          f"ms={int((time.monotonic() - t0) * 1000)}")
 
 
-class Events(INotifee):
-    """Logs connections; asks each new connection's peer for identify."""
-
-    def __init__(self, host, proto, nursery):
-        self.host = host
-        self.proto = proto
-        self.nursery = nursery
+class QuietEvents(INotifee):
+    """A notifee that ignores every event; subclasses pick theirs."""
 
     async def opened_stream(self, network, stream):
         pass
 
     async def closed_stream(self, network, stream):
         pass
+
+    async def connected(self, network, conn):
+        pass
+
+    async def disconnected(self, network, conn):
+        pass
+
+    async def listen(self, network, multiaddr):
+        pass
+
+    async def listen_close(self, network, multiaddr):
+        pass
+
+
+def bound_tcp(host):
+    """The first TCP listen address of host and its port, or (None, None)."""
+    for a in host.get_addrs():
+        try:
+            return a, int(a.value_for_protocol("tcp"))
+        except Exception:
+            continue
+    return None, None
+
+
+class Events(QuietEvents):
+    """Logs connections; asks each new connection's peer for identify."""
+
+    def __init__(self, host, proto, nursery):
+        self.host = host
+        self.proto = proto
+        self.nursery = nursery
 
     async def connected(self, network, conn):
         peer = conn.muxed_conn.peer_id
@@ -320,12 +330,6 @@ class Events(INotifee):
     async def disconnected(self, network, conn):
         emit(f"closed remote={conn.muxed_conn.peer_id}")
 
-    async def listen(self, network, multiaddr):
-        pass
-
-    async def listen_close(self, network, multiaddr):
-        pass
-
 
 def cmd_node_listen(argv):
     args = parse_args(argv)
@@ -345,21 +349,12 @@ def cmd_node_listen(argv):
                 host.get_network().register_notifee(
                     Events(host, proto, nursery))
                 host.set_stream_handler(ECHO, echo)
-                bound = None
-                for a in host.get_addrs():
-                    try:
-                        bound = int(a.value_for_protocol("tcp"))
-                        emit(f"listening peer={me} addr={a} proto={proto} "
-                             f"muxer={YAMUX_ID}")
-                        break
-                    except Exception:
-                        continue
+                a, bound = bound_tcp(host)
                 if bound is None:
                     die("listen: no TCP address")
-                if port_file is not None:
-                    with open(port_file + ".tmp", "w") as f:
-                        f.write(f"{bound}\n")
-                    os.replace(port_file + ".tmp", port_file)
+                emit(f"listening peer={me} addr={a} proto={proto} "
+                     f"muxer={YAMUX_ID}")
+                write_port_file(port_file, bound)
                 await trio.sleep_forever()
 
     trio.run(main)

@@ -202,6 +202,44 @@ def err_text(err):
     return " <- ".join(parts)
 
 
+def write_port_file(path, port):
+    """Publish the bound port in path atomically (None: no file)."""
+    if path is None:
+        return
+    with open(path + ".tmp", "w") as f:
+        f.write(f"{port}\n")
+    os.replace(path + ".tmp", path)
+
+
+async def send_and_receive(send, recv):
+    """Run send() and recv() together; a Fail from either is raised as is,
+    a deadline's cancellation passes through, anything else is a Fail."""
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            nursery.start_soon(recv)
+    except BaseExceptionGroup as eg:
+        fails = eg.subgroup(lambda e: isinstance(e, Fail))
+        if fails is not None:
+            first = fails
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first
+        if eg.split(trio.Cancelled)[1] is None:
+            raise  # only cancellations: the --timeout deadline's scope
+        raise Fail(EXIT_FAIL, f"transfer: {err_text(eg)}")
+
+
+def check_echo(data, got, h):
+    """Fail unless the got bytes hashed into h are data; return its sha256."""
+    n = len(data)
+    sent = hashlib.sha256(data).hexdigest()
+    if got != n or h.hexdigest() != sent:
+        raise Fail(EXIT_FAIL, f"echo mismatch: sent {n} bytes sha256={sent}, "
+                   f"received {got} bytes sha256={h.hexdigest()}")
+    return sent
+
+
 async def dial(args, kp, expect):
     host = args.get("host", "127.0.0.1")
     port = num(args, "port")
@@ -249,28 +287,12 @@ async def dial(args, kp, expect):
             h.update(b)
             got += len(b)
 
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(send)
-            nursery.start_soon(recv)
-    except BaseExceptionGroup as eg:
-        fails = eg.subgroup(lambda e: isinstance(e, Fail))
-        if fails is not None:
-            first = fails
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            raise first
-        if eg.split(trio.Cancelled)[1] is None:
-            raise  # only cancellations: the --timeout deadline's scope
-        raise Fail(EXIT_FAIL, f"transfer: {err_text(eg)}")
+    await send_and_receive(send, recv)
     try:
         await conn.close()
     except Exception:
         pass  # the verdict is in
-    sent = hashlib.sha256(data).hexdigest()
-    if got != n or h.hexdigest() != sent:
-        raise Fail(EXIT_FAIL, f"echo mismatch: sent {n} bytes sha256={sent}, "
-                   f"received {got} bytes sha256={h.hexdigest()}")
+    sent = check_echo(data, got, h)
     return f"ok bytes={n} sha256={sent} remote={remote} proto={proto}"
 
 
@@ -366,10 +388,7 @@ def cmd_listen(argv):
         listeners = await trio.open_tcp_listeners(port, host="127.0.0.1")
         bound = listeners[0].socket.getsockname()[1]
         say(f"listening on 127.0.0.1:{bound} as {peer_id(kp)} ({proto})")
-        if port_file is not None:
-            with open(port_file + ".tmp", "w") as f:
-                f.write(f"{bound}\n")
-            os.replace(port_file + ".tmp", port_file)
+        write_port_file(port_file, bound)
 
         async def handler(stream):
             await serve(stream, kp, security, expect)

@@ -26,13 +26,12 @@ import os
 import multiaddr
 import trio
 
-from libp2p.abc import INotifee
 from libp2p.perf import PerfService
 
 import pypeer
-from pynode import emit, make_host, watchdog
+from pynode import QuietEvents, bound_tcp, emit, make_host, watchdog
 from pypeer import EXIT_FAIL, Fail, die, err_text, load_key, need, num, \
-    parse_args
+    parse_args, write_port_file
 
 
 def cmd_perf_client(argv):
@@ -77,26 +76,14 @@ def cmd_perf_client(argv):
     os._exit(0)
 
 
-class Events(INotifee):
+class Events(QuietEvents):
     """Connection events as lines on stdout."""
-
-    async def opened_stream(self, network, stream):
-        pass
-
-    async def closed_stream(self, network, stream):
-        pass
 
     async def connected(self, network, conn):
         emit(f"connected peer={conn.muxed_conn.peer_id}")
 
     async def disconnected(self, network, conn):
         emit(f"closed peer={conn.muxed_conn.peer_id}")
-
-    async def listen(self, network, multiaddr):
-        pass
-
-    async def listen_close(self, network, multiaddr):
-        pass
 
 
 def cmd_perf_server(argv):
@@ -115,20 +102,11 @@ def cmd_perf_server(argv):
             host.get_network().register_notifee(Events())
             svc = PerfService(host)
             await svc.start()
-            bound = None
-            for a in host.get_addrs():
-                try:
-                    bound = int(a.value_for_protocol("tcp"))
-                    break
-                except Exception:
-                    continue
+            _, bound = bound_tcp(host)
             if bound is None:
                 die("listen: no TCP address")
             emit(f"listening peer={me} port={bound}")
-            if port_file is not None:
-                with open(port_file + ".tmp", "w") as f:
-                    f.write(f"{bound}\n")
-                os.replace(port_file + ".tmp", port_file)
+            write_port_file(port_file, bound)
             await trio.sleep_forever()
 
     trio.run(main)
