@@ -195,12 +195,14 @@ mix_dh(struct symmetric *sym, const uint8_t priv[static DH_LEN],
     const uint8_t pub[static DH_LEN])
 {
 	uint8_t k[DH_LEN];
+	int ret = -1;
 
-	if (dh(k, priv, pub) != 0)
-		return -1;
-	mix_key(sym, k);
+	if (dh(k, priv, pub) == 0) {
+		mix_key(sym, k);
+		ret = 0;
+	}
 	sodium_memzero(k, sizeof(k));
-	return 0;
+	return ret;
 }
 
 /* EncryptAndHash: out gets len (+16 once keyed) bytes; p != out. */
