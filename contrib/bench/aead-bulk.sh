@@ -32,6 +32,7 @@ PLB=$here/plbench
 RUNS=7
 BYTES=1000000000
 SEC=noise
+PROTO=""
 OUT=""
 VARIANTS=()
 
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=${2:?}; shift ;;
 	--bytes) BYTES=${2:?}; shift ;;
 	--security) SEC=${2:?}; shift ;;
+	--protocol) PROTO="protocol = ${2:?}"; shift ;;
 	--out) OUT=${2:?}; shift ;;
 	-h|--help) usage ;;
 	*=*) VARIANTS+=("$1") ;;
@@ -104,6 +106,7 @@ security = $SEC
 [forward.bench]
 listen = 127.0.0.1:$in
 peer = /ip4/127.0.0.1/tcp/$mid/p2p/$(tail -n 1 "$WORK/B.id")
+$PROTO
 EOF
 	cat >"$WORK/B.conf" <<EOF
 [peerlock]
@@ -113,6 +116,7 @@ security = $SEC
 [expose.bench]
 peers = $(tail -n 1 "$WORK/A.id")
 target = 127.0.0.1:$SINK
+$PROTO
 EOF
 	PEERLOCK_AEAD=$aead "$bin" run -c "$WORK/B.conf" >"$WORK/B.log" 2>&1 &
 	b=$!
