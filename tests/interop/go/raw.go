@@ -75,50 +75,45 @@ func failJSON(res map[string]any, f *failure) {
 
 func cmdDial(args []string) int {
 	fs := flag.NewFlagSet("dial", flag.ExitOnError)
-	secName := fs.String("sec", "noise", "security protocol: noise or tls (or noise,tls: propose in order)")
-	idf := addIdentityFlags(fs)
-	addr := fs.String("addr", "", "HOST:PORT to dial")
-	peerStr := fs.String("peer", "", "expected remote peer ID")
+	df := addDialFlags(fs, "security protocol: noise or tls (or noise,tls: propose in order)", 60)
 	n := fs.Int64("bytes", 1024, "bytes to send and expect back")
 	seed := fs.String("seed", "1", "seed of the byte stream")
-	timeout := fs.Float64("timeout", 60, "seconds for the whole run")
 	fs.Parse(args)
-	if *addr == "" || *peerStr == "" || *n < 0 || fs.NArg() != 0 {
+	if !df.ok() || *n < 0 || fs.NArg() != 0 {
 		usage()
 	}
-	d := time.Duration(*timeout * float64(time.Second))
-	watchdog("dial", d+5*time.Second)
+	watchdog("dial", df.duration()+5*time.Second)
 
-	res := map[string]any{"cmd": "dial", "addr": *addr, "bytes": *n}
-	code := dial(res, idf, *secName, *addr, *peerStr, *n, *seed, d)
+	res := map[string]any{"cmd": "dial", "addr": *df.addr, "bytes": *n}
+	code := dial(res, df, *n, *seed)
 	emit(res)
 	return code
 }
 
-func dial(res map[string]any, idf identityFlags, secName, addr, peerStr string, n int64, seed string, d time.Duration) int {
+func dial(res map[string]any, df dialFlags, n int64, seed string) int {
 	t0 := time.Now()
-	sk, self, err := idf.load()
+	sk, self, err := df.idf.load()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer dial: %v\n", err)
 		return exitUsage
 	}
 	res["local_peer"] = self.String()
 	res["key_type"] = keyTypeName(sk)
-	want, err := peer.Decode(peerStr)
+	want, err := peer.Decode(*df.peer)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer dial: --peer: %v\n", err)
 		return exitUsage
 	}
-	sts, err := securityTransports(secName, sk)
+	sts, err := securityTransports(*df.sec, sk)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer dial: %v\n", err)
 		return exitUsage
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), df.duration())
 	defer cancel()
 	var dialer net.Dialer
-	c, err := dialer.DialContext(ctx, "tcp", addr)
+	c, err := dialer.DialContext(ctx, "tcp", *df.addr)
 	if err != nil {
 		failJSON(res, fail(exitConnect, "connect", "%v", err))
 		return exitConnect
@@ -177,19 +172,15 @@ func dial(res map[string]any, idf identityFlags, secName, addr, peerStr string, 
 
 func cmdListen(args []string) int {
 	fs := flag.NewFlagSet("listen", flag.ExitOnError)
-	secName := fs.String("sec", "noise", "security protocols accepted: noise, tls or noise,tls")
-	idf := addIdentityFlags(fs)
-	addr := fs.String("addr", "127.0.0.1:0", "HOST:PORT to listen on (port 0: any)")
-	portFile := fs.String("port-file", "", "write the bound port here (atomically)")
+	lf := addListenFlags(fs, "security protocols accepted: noise, tls or noise,tls",
+		"seconds allowed per connection", 60, 900)
 	expect := fs.String("expect-peer", "", "accept only this remote peer ID")
 	count := fs.Int("count", 0, "exit after this many connections (0: never)")
-	timeout := fs.Float64("timeout", 60, "seconds allowed per connection")
-	maxTime := fs.Float64("max-time", 900, "seconds before the listener gives up (hard timeout)")
 	fs.Parse(args)
 	if fs.NArg() != 0 || *count < 0 {
 		usage()
 	}
-	sk, self, err := idf.load()
+	sk, self, err := lf.idf.load()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
 		return exitUsage
@@ -201,7 +192,7 @@ func cmdListen(args []string) int {
 			return exitUsage
 		}
 	}
-	sts, err := securityTransports(*secName, sk)
+	sts, err := securityTransports(*lf.sec, sk)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
 		return exitUsage
@@ -215,7 +206,7 @@ func cmdListen(args []string) int {
 		byID[st.ID()] = st
 	}
 
-	l, err := net.Listen("tcp", *addr)
+	l, err := net.Listen("tcp", *lf.addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
 		return exitFail
@@ -224,23 +215,20 @@ func cmdListen(args []string) int {
 	emit(map[string]any{"event": "listening", "addr": l.Addr().String(),
 		"port": port, "peer": self.String(), "key_type": keyTypeName(sk),
 		"sec": ids(sts)})
-	if *portFile != "" {
-		if err := writeAtomic(*portFile, fmt.Sprintf("%d\n", port)); err != nil {
-			fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
-			return exitFail
-		}
+	if !lf.writePort("listen", port) {
+		return exitFail
 	}
 
 	var mu sync.Mutex // serialises emit and the counters
 	handled, failed := 0, 0
 	done := make(chan struct{})
-	time.AfterFunc(time.Duration(*maxTime*float64(time.Second)), func() {
+	time.AfterFunc(lf.maxDuration(), func() {
 		mu.Lock()
 		emit(map[string]any{"event": "exit", "ok": false, "stage": "timeout",
-			"error": fmt.Sprintf("max-time %gs reached after %d connections", *maxTime, handled)})
+			"error": fmt.Sprintf("max-time %gs reached after %d connections", *lf.maxTime, handled)})
 		os.Exit(exitFail)
 	})
-	per := time.Duration(*timeout * float64(time.Second))
+	per := lf.perConn()
 	go func() {
 		for {
 			c, err := l.Accept()
