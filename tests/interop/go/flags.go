@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -70,4 +71,67 @@ func (f listenFlags) writePort(cmd string, port int) bool {
 		return false
 	}
 	return true
+}
+
+// tally is a listener's stdout and its count of results: one JSON line at
+// a time, how many results and how many failed, and done closed after
+// count results (0: never).
+type tally struct {
+	mu              sync.Mutex
+	handled, failed int
+	count           int
+	done            chan struct{}
+}
+
+func newTally(count int) *tally {
+	return &tally{count: count, done: make(chan struct{})}
+}
+
+// log prints one line.
+func (t *tally) log(v map[string]any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	emit(v)
+}
+
+// result prints one result and counts it.
+func (t *tally) result(res map[string]any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	emit(res)
+	t.handled++
+	if res["ok"] != true {
+		t.failed++
+	}
+	if t.count > 0 && t.handled == t.count {
+		close(t.done)
+	}
+}
+
+// exit prints a last line and ends the process (exit 1).
+func (t *tally) exit(v map[string]any) {
+	t.mu.Lock()
+	emit(v)
+	os.Exit(exitFail)
+}
+
+// giveUpAfter ends the process after --max-time, naming how many
+// results (of the kind what) it had.
+func (t *tally) giveUpAfter(lf listenFlags, what string) {
+	time.AfterFunc(lf.maxDuration(), func() {
+		t.mu.Lock()
+		emit(map[string]any{"event": "exit", "ok": false, "stage": "timeout",
+			"error": fmt.Sprintf("max-time %gs reached after %d %s", *lf.maxTime, t.handled, what)})
+		os.Exit(exitFail)
+	})
+}
+
+// status is the exit status once done: 1 if any result failed.  It keeps
+// the lock, so that nothing is printed after it.
+func (t *tally) status() int {
+	t.mu.Lock()
+	if t.failed > 0 {
+		return exitFail
+	}
+	return exitOK
 }

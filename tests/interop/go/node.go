@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -294,23 +293,16 @@ func cmdNodeListen(args []string) int {
 	}
 	defer h.Close()
 
-	var mu sync.Mutex // serialises emit and the counters
-	handled, failed := 0, 0
-	done := make(chan struct{})
-	logf := func(v map[string]any) {
-		mu.Lock()
-		defer mu.Unlock()
-		emit(v)
-	}
+	t := newTally(*count)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			st := c.ConnState()
-			logf(map[string]any{"event": "connected", "remote_peer": c.RemotePeer().String(),
+			t.log(map[string]any{"event": "connected", "remote_peer": c.RemotePeer().String(),
 				"from": c.RemoteMultiaddr().String(), "sec": string(st.Security),
 				"muxer": string(st.StreamMultiplexer)})
 		},
 		DisconnectedF: func(_ network.Network, c network.Conn) {
-			logf(map[string]any{"event": "disconnected", "remote_peer": c.RemotePeer().String()})
+			t.log(map[string]any{"event": "disconnected", "remote_peer": c.RemotePeer().String()})
 		},
 	})
 	per := lf.perConn()
@@ -336,40 +328,22 @@ func cmdNodeListen(args []string) int {
 			res["ms"] = time.Since(t0).Milliseconds()
 			s.Close()
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		emit(res)
-		handled++
-		if res["ok"] != true {
-			failed++
-		}
-		if *count > 0 && handled == *count {
-			close(done)
-		}
+		t.result(res)
 	})
 
-	logf(map[string]any{"event": "listening", "peer": self.String(),
+	t.log(map[string]any{"event": "listening", "peer": self.String(),
 		"key_type": keyTypeName(sk), "addrs": fmt.Sprint(h.Network().ListenAddresses()),
 		"port": port, "protocols": h.Mux().Protocols()})
 	if !lf.writePort("node-listen", port) {
 		return exitFail
 	}
-	time.AfterFunc(lf.maxDuration(), func() {
-		mu.Lock()
-		emit(map[string]any{"event": "exit", "ok": false, "stage": "timeout",
-			"error": fmt.Sprintf("max-time %gs reached after %d streams", *lf.maxTime, handled)})
-		os.Exit(exitFail)
-	})
-	<-done
+	t.giveUpAfter(lf, "streams")
+	<-t.done
 	// Let the dialer read the last echoed bytes and close: closing the
 	// host at once would reset a connection whose yamux frames are still
 	// on their way.
 	for i := 0; i < 50 && len(h.Network().Conns()) > 0; i++ {
 		time.Sleep(100 * time.Millisecond)
 	}
-	mu.Lock()
-	if failed > 0 {
-		return exitFail
-	}
-	return exitOK
+	return t.status()
 }

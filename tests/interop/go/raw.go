@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -219,46 +218,23 @@ func cmdListen(args []string) int {
 		return exitFail
 	}
 
-	var mu sync.Mutex // serialises emit and the counters
-	handled, failed := 0, 0
-	done := make(chan struct{})
-	time.AfterFunc(lf.maxDuration(), func() {
-		mu.Lock()
-		emit(map[string]any{"event": "exit", "ok": false, "stage": "timeout",
-			"error": fmt.Sprintf("max-time %gs reached after %d connections", *lf.maxTime, handled)})
-		os.Exit(exitFail)
-	})
+	t := newTally(*count)
+	t.giveUpAfter(lf, "connections")
 	per := lf.perConn()
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "gopeer listen: accept: %v\n", err)
-				mu.Lock()
-				emit(map[string]any{"event": "exit", "ok": false, "stage": "accept", "error": err.Error()})
-				os.Exit(exitFail)
+				t.exit(map[string]any{"event": "exit", "ok": false, "stage": "accept", "error": err.Error()})
 			}
 			go func() {
-				res := serveRaw(c.(*net.TCPConn), msm, byID, want, per)
-				mu.Lock()
-				defer mu.Unlock()
-				emit(res)
-				handled++
-				if res["ok"] != true {
-					failed++
-				}
-				if *count > 0 && handled == *count {
-					close(done)
-				}
+				t.result(serveRaw(c.(*net.TCPConn), msm, byID, want, per))
 			}()
 		}
 	}()
-	<-done
-	mu.Lock()
-	if failed > 0 {
-		return exitFail
-	}
-	return exitOK
+	<-t.done
+	return t.status()
 }
 
 // serveRaw secures one inbound connection and echoes everything until the
