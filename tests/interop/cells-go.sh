@@ -236,6 +236,16 @@ go_dial() {
 	    --seed "$3$2" --timeout $T 2>&1)
 }
 
+# why_cell DIR LABEL DETAIL: the raw cell of $sec: PASS with DETAIL when
+# $_why (the failed checks, each after "; ") is empty, else FAIL with it.
+why_cell() {
+	if [ -z "$_why" ]; then
+		cell "$sec" "$1" "$2" PASS "$3"
+	else
+		cell "$sec" "$1" "$2" FAIL "${_why#; }"
+	fi
+}
+
 # cell_go_to_pl KEYTYPE LABEL: the go->peerlock cell.
 cell_go_to_pl() {
 	_k=$1 _label=$2 _why=""
@@ -257,12 +267,8 @@ cell_go_to_pl() {
 	4:transfer | 1:handshake) ;;
 	*) _why="$_why; go peer not in peers: exit $_rc (want 4 or 1, no echo): $(echo "$out" | tail -n 1)" ;;
 	esac
-	if [ -z "$_why" ]; then
-		cell "$sec" "go->peerlock" "$_label" PASS \
-		    "echo 1B,1MiB; go refuses a wrong ID; expose refuses an unlisted go peer"
-	else
-		cell "$sec" "go->peerlock" "$_label" FAIL "${_why#; }"
-	fi
+	why_cell "go->peerlock" "$_label" \
+	    "echo 1B,1MiB; go refuses a wrong ID; expose refuses an unlisted go peer"
 }
 
 # cell_pl_to_go KEYTYPE LABEL: the peerlock->go cell.
@@ -285,12 +291,8 @@ cell_pl_to_go() {
 	_rc=$?
 	[ $_rc -eq 3 ] ||
 	    _why="$_why; forward to a wrong /p2p/ ID: plclient exit $_rc (want 3): $out"
-	if [ -z "$_why" ]; then
-		cell "$sec" "peerlock->go" "$_label" PASS \
-		    "echo 1B,1MiB,half-close; go saw peerlock's ID; wrong /p2p/ refused"
-	else
-		cell "$sec" "peerlock->go" "$_label" FAIL "${_why#; }"
-	fi
+	why_cell "peerlock->go" "$_label" \
+	    "echo 1B,1MiB,half-close; go saw peerlock's ID; wrong /p2p/ refused"
 }
 
 # run_config SEC PLTYPE GOTYPES: one peerlock (identity of PLTYPE) and

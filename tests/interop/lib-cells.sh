@@ -116,6 +116,14 @@ has_node() {
 	    command -v peer_node_listen >/dev/null 2>&1
 }
 
+# mode_on MODE: MODE (raw, node, perf) is in CELLS_MODES (default: all).
+mode_on() {
+	case " ${CELLS_MODES:-raw node perf} " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
 # The direction column is literal: the implementation is the impl column.
 dir_in() { echo "impl->peerlock"; }
 dir_out() { echo "peerlock->impl"; }
@@ -591,10 +599,7 @@ cells_main() {
 		skip_all "echod did not start"
 	fi
 	ECHOPORT=$(cat "$work/echo.port")
-	case " ${CELLS_MODES:-raw node perf} " in
-	*" raw "*) ;;
-	*) IMPL_TYPES="" IMPL_SKIP_TYPES="" CELLS_TYPES="" ;;
-	esac
+	mode_on raw || IMPL_TYPES="" IMPL_SKIP_TYPES="" CELLS_TYPES=""
 	for sec in ${CELLS_SECURITY:-noise tls}; do
 		for t in ${CELLS_TYPES:-$IMPL_TYPES}; do
 			run_pair "$sec" "$t"
@@ -604,20 +609,12 @@ cells_main() {
 			cell "$sec" "$(dir_out)" "${e%%:*}" SKIP "${e#*:}"
 		done
 	done
-	case " ${CELLS_MODES:-raw node perf} " in
-	*" node "*) ;;
-	*) has_node() { return 1; } ;;
-	esac
-	if has_node; then
+	if mode_on node && has_node; then
 		for sec in ${CELLS_SECURITY:-${IMPL_NODE_SECS:-noise tls}}; do
 			node_pair "$sec"
 		done
 	fi
-	case " ${CELLS_MODES:-raw node perf} " in
-	*" perf "*) ;;
-	*) has_perf() { return 1; } ;;
-	esac
-	if has_perf; then
+	if mode_on perf && has_perf; then
 		for sec in ${CELLS_SECURITY:-${IMPL_PERF_SECS:-noise tls}}; do
 			perf_pair "$sec"
 		done
