@@ -1,7 +1,8 @@
 #!/bin/sh
 # build-interop-go.sh - build the Go peers of the interop matrix:
-# tests/interop/go (gopeer: go-libp2p's noise and tls upgrades on raw TCP)
-# for tests/interop/cells-go.sh.
+# tests/interop/go (gopeer: go-libp2p's noise and tls upgrades on raw
+# TCP, a full host for node mode, and a /perf/1.0.0 client and server on
+# that host) for tests/interop/cells-go.sh.
 #   contrib/build-interop-go.sh               install Go if missing, build
 #   contrib/build-interop-go.sh --no-install  build only if Go is usable
 # Everything lands outside the clone, under $PEERLOCK_INTEROP_CACHE

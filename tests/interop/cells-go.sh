@@ -9,6 +9,11 @@
 #   CELL go <sec> <dir> raw <keytype> PASS|FAIL|SKIP <detail>
 # <dir> is go->peerlock (gopeer dial -> peerlock expose -> echod) or
 # peerlock->go (plclient -> peerlock forward -> gopeer listen, echo).
+# Also `CELL go <sec> <dir> node ed25519 ...` (full go-libp2p hosts, yamux)
+# and `CELL go <sec> <dir> perf ed25519 ...`: /perf/1.0.0 both ways
+# (gopeer perf-client -> peerlock perf server, `peerlock perf` -> gopeer
+# perf-server), run by go-perf.sh with lib-cells.sh's perf_pair, which has
+# those cells' checks; CELLS_WRONG_PEER=1 makes them fail on purpose.
 # <keytype> is go's identity key type; peerlock's own identity is ed25519,
 # except in the cells written T/pl-T, where both sides use key type T.
 # Diagnostics and, after a failure, the logs go to stderr.
@@ -53,14 +58,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'failed=1; exit 1' INT TERM HUP
 
-# cell SEC DIR KEYTYPE RESULT DETAIL...
-cell() {
-	_s=$1 _d=$2 _k=$3 _r=$4
-	shift 4
-	echo "CELL go $_s $_d raw $_k $_r $*"
+# mode_cell MODE SEC DIR KEYTYPE RESULT DETAIL...: one cell line.
+mode_cell() {
+	_m=$1 _s=$2 _d=$3 _k=$4 _r=$5
+	shift 5
+	echo "CELL go $_s $_d $_m $_k $_r $*"
 	[ "$_r" = FAIL ] && failed=1
 	return 0
 }
+
+# cell SEC DIR KEYTYPE RESULT DETAIL...: a raw-mode cell.
+cell() { mode_cell raw "$@"; }
 
 # every_cell RESULT DETAIL: the same result for every cell (no toolchain).
 every_cell() {
@@ -73,6 +81,10 @@ every_cell() {
 			cell "$s" "go->peerlock" "$k/pl-$k" "$1" "$2"
 			cell "$s" "peerlock->go" "$k/pl-$k" "$1" "$2"
 		done
+		for m in node perf; do
+			mode_cell $m "$s" "go->peerlock" ed25519 "$1" "$2"
+			mode_cell $m "$s" "peerlock->go" ed25519 "$1" "$2"
+		done
 	done
 }
 
@@ -84,40 +96,9 @@ show_log() {
 	} >&2
 }
 
-free_port() {
-	python3 "$top_srcdir/tests/tools/free_port.py"
-}
-
-# wait_listen PORT PID: wait up to 10 s for a TCP listener on
-# 127.0.0.1:PORT (read from /proc/net/tcp), giving up if PID died.
-wait_listen() {
-	i=0
-	while [ $i -lt 100 ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		python3 -c 'import sys
-want = "0100007F:%04X" % int(sys.argv[1])
-with open("/proc/net/tcp") as f:
-    for line in f.readlines()[1:]:
-        col = line.split()
-        if col[1] == want and col[3] == "0A":
-            sys.exit(0)
-sys.exit(1)' "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# wait_file FILE PID: wait up to 10 s for FILE to be non-empty.
-wait_file() {
-	i=0
-	while [ ! -s "$1" ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ $i -ge 100 ] && return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+# free_port, wait_listen, wait_file (10 s each)
+# shellcheck source=tests/interop/lib-wait.sh
+. "$here/lib-wait.sh"
 
 # json_field NAME: the string or number NAME of the JSON line in $out.
 json_field() {
@@ -255,6 +236,16 @@ go_dial() {
 	    --seed "$3$2" --timeout $T 2>&1)
 }
 
+# why_cell DIR LABEL DETAIL: the raw cell of $sec: PASS with DETAIL when
+# $_why (the failed checks, each after "; ") is empty, else FAIL with it.
+why_cell() {
+	if [ -z "$_why" ]; then
+		cell "$sec" "$1" "$2" PASS "$3"
+	else
+		cell "$sec" "$1" "$2" FAIL "${_why#; }"
+	fi
+}
+
 # cell_go_to_pl KEYTYPE LABEL: the go->peerlock cell.
 cell_go_to_pl() {
 	_k=$1 _label=$2 _why=""
@@ -276,12 +267,8 @@ cell_go_to_pl() {
 	4:transfer | 1:handshake) ;;
 	*) _why="$_why; go peer not in peers: exit $_rc (want 4 or 1, no echo): $(echo "$out" | tail -n 1)" ;;
 	esac
-	if [ -z "$_why" ]; then
-		cell "$sec" "go->peerlock" "$_label" PASS \
-		    "echo 1B,1MiB; go refuses a wrong ID; expose refuses an unlisted go peer"
-	else
-		cell "$sec" "go->peerlock" "$_label" FAIL "${_why#; }"
-	fi
+	why_cell "go->peerlock" "$_label" \
+	    "echo 1B,1MiB; go refuses a wrong ID; expose refuses an unlisted go peer"
 }
 
 # cell_pl_to_go KEYTYPE LABEL: the peerlock->go cell.
@@ -304,12 +291,8 @@ cell_pl_to_go() {
 	_rc=$?
 	[ $_rc -eq 3 ] ||
 	    _why="$_why; forward to a wrong /p2p/ ID: plclient exit $_rc (want 3): $out"
-	if [ -z "$_why" ]; then
-		cell "$sec" "peerlock->go" "$_label" PASS \
-		    "echo 1B,1MiB,half-close; go saw peerlock's ID; wrong /p2p/ refused"
-	else
-		cell "$sec" "peerlock->go" "$_label" FAIL "${_why#; }"
-	fi
+	why_cell "peerlock->go" "$_label" \
+	    "echo 1B,1MiB,half-close; go saw peerlock's ID; wrong /p2p/ refused"
 }
 
 # run_config SEC PLTYPE GOTYPES: one peerlock (identity of PLTYPE) and
@@ -379,11 +362,9 @@ run_config() {
 # --- node mode: full go-libp2p hosts (yamux, identify, ping) ----------------
 # node_cell SEC DIR RESULT DETAIL...
 node_cell() {
-	_s=$1 _d=$2 _r=$3
-	shift 3
-	echo "CELL go $_s $_d node ed25519 $_r $*"
-	[ "$_r" = FAIL ] && failed=1
-	return 0
+	_s=$1 _d=$2
+	shift 2
+	mode_cell node "$_s" "$_d" ed25519 "$@"
 }
 
 # node_config SEC: a go node serving /x/echo and a peerlock with a
@@ -479,4 +460,11 @@ for sec in $SECS; do
 	done
 	node_config "$sec"
 done
+
+# --- perf: /perf/1.0.0 both ways (go-perf.sh, lib-cells.sh's perf_pair) ----
+top_srcdir=$top_srcdir top_builddir=$top_builddir PEERLOCK=$PEERLOCK \
+    GOPEER=$GOPEER sh "$here/go-perf.sh" >"$work/perf.cells"
+cat "$work/perf.cells"
+grep -q '^CELL [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* FAIL' "$work/perf.cells" &&
+    failed=1
 [ $failed -eq 0 ]

@@ -66,43 +66,11 @@ show_log() {
 	echo "--- end of $1"
 }
 
-# free_port: print a TCP port that was free a moment ago, below the
-# kernel's ephemeral range (tests/tools/free_port.py).
-free_port() {
-	python3 "$top_srcdir/tests/tools/free_port.py"
-}
-
-# wait_listen PORT PID: wait up to 60 s (node starts slowly on a loaded machine) for a TCP listener on
-# 127.0.0.1:PORT (read from /proc/net/tcp, so nothing connects to it),
-# giving up early if process PID has died.
-wait_listen() {
-	i=0
-	while [ $i -lt 600 ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		python3 -c 'import sys
-want = "0100007F:%04X" % int(sys.argv[1])
-with open("/proc/net/tcp") as f:
-    for line in f.readlines()[1:]:
-        col = line.split()
-        if col[1] == want and col[3] == "0A":
-            sys.exit(0)
-sys.exit(1)' "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# wait_file FILE PID: wait up to 60 s for FILE to be non-empty.
-wait_file() {
-	i=0
-	while [ ! -s "$1" ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ $i -ge 600 ] && return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+# free_port, wait_listen, wait_file: 60 s each (node starts slowly on a
+# loaded machine).
+WAIT_LISTEN_TENTHS=600 WAIT_FILE_TENTHS=600
+# shellcheck source=tests/interop/lib-wait.sh
+. "$here/lib-wait.sh"
 
 # js_listen KEY PORTFILE LOG [ARGS...]: start a js echo listener; sets lpid.
 js_listen() {

@@ -116,6 +116,14 @@ has_node() {
 	    command -v peer_node_listen >/dev/null 2>&1
 }
 
+# mode_on MODE: MODE (raw, node, perf) is in CELLS_MODES (default: all).
+mode_on() {
+	case " ${CELLS_MODES:-raw node perf} " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
 # The direction column is literal: the implementation is the impl column.
 dir_in() { echo "impl->peerlock"; }
 dir_out() { echo "peerlock->impl"; }
@@ -149,41 +157,11 @@ skip_types() {
 	for _e in ${IMPL_SKIP_TYPES:-}; do echo "${_e%%:*}"; done
 }
 
-free_port() {
-	python3 "$top_srcdir/tests/tools/free_port.py"
-}
-
-# wait_listen PORT PID: wait up to 10 s for a listener on 127.0.0.1:PORT
-# (read from /proc/net/tcp, so nothing connects to it); 1 if PID died.
-wait_listen() {
-	_i=0
-	while [ $_i -lt 100 ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		python3 -c 'import sys
-want = "0100007F:%04X" % int(sys.argv[1])
-with open("/proc/net/tcp") as f:
-    for line in f.readlines()[1:]:
-        col = line.split()
-        if col[1] == want and col[3] == "0A":
-            sys.exit(0)
-sys.exit(1)' "$1" && return 0
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
-}
-
-# wait_file FILE PID [TENTHS]: wait for FILE to be non-empty (default 60 s:
-# a python peer takes a while to import py-libp2p).
-wait_file() {
-	_i=0
-	while [ ! -s "$1" ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ $_i -ge "${3:-600}" ] && return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
+# wait_file's default is 60 s: a python peer takes a while to import
+# py-libp2p (lib-wait.sh has free_port, wait_listen and wait_file).
+WAIT_FILE_TENTHS=600
+# shellcheck source=tests/interop/lib-wait.sh
+. "$top_srcdir/tests/interop/lib-wait.sh"
 
 # start_peerlock DIR SEC IMPLID IMPLPORT BADID EXPOSE_PEER [PROTO]: write
 # DIR/peerlock.conf with fresh ports and start `peerlock run`; sets plpid,
@@ -236,20 +214,35 @@ last_line() {
 	printf '%s\n' "$1" | sed '/^$/d' | tail -n 1
 }
 
+# fail_pair MESSAGE: both cells of the pair being run ($_sec, $_t, $_din,
+# $_dout) FAIL with MESSAGE.
+fail_pair() {
+	cell "$_sec" "$_din" "$_t" FAIL "$1"
+	cell "$_sec" "$_dout" "$_t" FAIL "$1"
+}
+
+# keygen_ids NAME...: an impl key $d/NAME.key of type $_t for each NAME,
+# its peer ID in ID_NAME; if one fails, both cells FAIL and 1 is returned.
+keygen_ids() {
+	: >"$d/keygen.log"
+	for _n in "$@"; do
+		if ! _id=$(peer_keygen "$_t" "$d/$_n.key" 2>>"$d/keygen.log") ||
+		    [ -z "$_id" ]; then
+			fail_pair "$IMPL keygen --type $_t failed: $(last_line "$(cat "$d/keygen.log")")"
+			return 1
+		fi
+		eval "ID_$_n=\$_id"
+	done
+}
+
 # run_pair SEC TYPE: both cells for one security protocol and key type.
 run_pair() {
 	_sec=$1 _t=$2
 	_din=$(dir_in) _dout=$(dir_out)
 	d="$work/$_sec-$_t"
 	mkdir -p "$d"
-	if ! IMPLID=$(peer_keygen "$_t" "$d/impl.key" 2>"$d/keygen.log") ||
-	    [ -z "$IMPLID" ] ||
-	    ! BADID=$(peer_keygen "$_t" "$d/bad.key" 2>>"$d/keygen.log"); then
-		_m="$IMPL keygen --type $_t failed: $(last_line "$(cat "$d/keygen.log")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
-		return
-	fi
+	keygen_ids impl bad || return
+	IMPLID=$ID_impl BADID=$ID_bad
 	# The IDs the peers are told for the positive cases.
 	want_pl=$PLID want_impl=$IMPLID
 	if [ -n "${CELLS_WRONG_PEER:-}" ]; then
@@ -259,18 +252,14 @@ run_pair() {
 	peer_listen "$d/impl.key" "$d/impl.port" "$d/impl.log" "$_sec" "$PLID"
 	lpid=$!
 	if ! wait_file "$d/impl.port" "$lpid"; then
-		_m="$IMPL listener did not start: $(last_line "$(cat "$d/impl.log")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		fail_pair "$IMPL listener did not start: $(last_line "$(cat "$d/impl.log")")"
 		kill "$lpid" 2>/dev/null
 		return
 	fi
 	IMPLPORT=$(cat "$d/impl.port")
 	if ! start_peerlock "$d" "$_sec" "$want_impl" "$IMPLPORT" "$BADID" \
 	    "$IMPLID"; then
-		_m="peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		fail_pair "peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
 		kill "$lpid" "$plpid" 2>/dev/null
 		return
 	fi
@@ -341,17 +330,8 @@ node_pair() {
 	_din=$(dir_in) _dout=$(dir_out)
 	d="$work/node-$_sec"
 	mkdir -p "$d"
-	: >"$d/keygen.log"
 	# the dialer, the listener, and a node that no route names
-	if ! ID_dial=$(peer_keygen ed25519 "$d/dial.key" 2>>"$d/keygen.log") ||
-	    [ -z "$ID_dial" ] ||
-	    ! ID_listen=$(peer_keygen ed25519 "$d/listen.key" 2>>"$d/keygen.log") ||
-	    [ -z "$ID_listen" ] ||
-	    ! ID_bad=$(peer_keygen ed25519 "$d/bad.key" 2>>"$d/keygen.log") ||
-	    [ -z "$ID_bad" ]; then
-		_m="$IMPL keygen --type ed25519 failed: $(last_line "$(cat "$d/keygen.log")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+	if ! keygen_ids dial listen bad; then
 		MODE=raw
 		return
 	fi
@@ -364,9 +344,7 @@ node_pair() {
 	    "$d/node.err" "$_sec"
 	lpid=$!
 	if ! wait_file "$d/node.port" "$lpid"; then
-		_m="$IMPL node-listen did not start: $(last_line "$(cat "$d/node.err")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		fail_pair "$IMPL node-listen did not start: $(last_line "$(cat "$d/node.err")")"
 		kill "$lpid" 2>/dev/null
 		MODE=raw
 		return
@@ -376,9 +354,7 @@ node_pair() {
 	# address with peerlock's impostor ID; the expose admits the dialer.
 	if ! start_peerlock "$d" "$_sec" "$want_node" "$NODEPORT" "$BADPLID" \
 	    "$ID_dial" /x/echo; then
-		_m="peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+		fail_pair "peerlock run did not come up: $(last_line "$(cat "$d/peerlock.log")")"
 		kill "$lpid" "$plpid" 2>/dev/null
 		MODE=raw
 		return
@@ -419,15 +395,9 @@ node_pair() {
 		rc=$?
 		# TLS 1.3: the client is done before the server has read its
 		# certificate, so the dialer may see the close before peerlock logs.
-		_i=0
-		while ! grep -q "peer=$ID_bad .*reason=not_allowed" "$d/peerlock.log" &&
-		    [ $_i -lt 50 ]; do
-			sleep 0.1
-			_i=$((_i + 1))
-		done
 		if [ $rc -eq 0 ]; then
 			_v=FAIL _m="a_node_not_in_peers_got_an_echo:$out"
-		elif ! grep -q "peer=$ID_bad .*reason=not_allowed" "$d/peerlock.log"; then
+		elif ! wait_grep "peer=$ID_bad .*reason=not_allowed" "$d/peerlock.log"; then
 			_v=FAIL _m="a_node_not_in_peers:exit$rc,but_peerlock_logged_no_not_allowed_for_it"
 		fi
 	fi
@@ -475,13 +445,7 @@ node_pair() {
 	fi
 	if [ $_v = PASS ]; then
 		# identify runs in the background of the node: give it a moment
-		_i=0
-		while ! grep -q "^identify remote=$PLID agent=peerlock/" "$d/node.out" &&
-		    [ $_i -lt 50 ]; do
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-		grep -q "^identify remote=$PLID agent=peerlock/" "$d/node.out" ||
+		wait_grep "^identify remote=$PLID agent=peerlock/" "$d/node.out" ||
 		    _v=FAIL _m="the_${IMPL}_node_never_got_identify_(agent_peerlock/)_from_peerlock"
 	fi
 	if [ $_v = PASS ]; then
@@ -525,14 +489,7 @@ perf_pair() {
 	_din=$(dir_in) _dout=$(dir_out)
 	d="$work/perf-$_sec"
 	mkdir -p "$d"
-	: >"$d/keygen.log"
-	if ! ID_cli=$(peer_keygen ed25519 "$d/cli.key" 2>>"$d/keygen.log") ||
-	    [ -z "$ID_cli" ] ||
-	    ! ID_srv=$(peer_keygen ed25519 "$d/srv.key" 2>>"$d/keygen.log") ||
-	    [ -z "$ID_srv" ]; then
-		_m="$IMPL keygen --type ed25519 failed: $(last_line "$(cat "$d/keygen.log")")"
-		cell "$_sec" "$_din" "$_t" FAIL "$_m"
-		cell "$_sec" "$_dout" "$_t" FAIL "$_m"
+	if ! keygen_ids cli srv; then
 		MODE=raw
 		return
 	fi
@@ -574,16 +531,9 @@ EOC
 		fi
 	fi
 	if [ $_v = PASS ]; then
-		_i=0
-		_want="route=perf .*peer=$ID_cli proto=/perf/1.0.0 up=$PERF_DOWN down=$((PERF_UP + 8)) .*reason=done"
-		while ! grep -q "$_want" "$d/peerlock.log"; do
-			_i=$((_i + 1))
-			if [ $_i -ge 50 ]; then
-				_v=FAIL _m="no_close_line_route=perf_up=${PERF_DOWN}_down=$((PERF_UP + 8))_done:$(grep -m 1 'route=perf' "$d/peerlock.log")"
-				break
-			fi
-			sleep 0.1
-		done
+		wait_grep "route=perf .*peer=$ID_cli proto=/perf/1.0.0 up=$PERF_DOWN down=$((PERF_UP + 8)) .*reason=done" \
+		    "$d/peerlock.log" ||
+		    _v=FAIL _m="no_close_line_route=perf_up=${PERF_DOWN}_down=$((PERF_UP + 8))_done:$(grep -m 1 'route=perf' "$d/peerlock.log")"
 	fi
 	[ $_v = PASS ] && _m="exact_counts,peerlock_close_line_ok:$(tail -n 1 "$d/cli.out")"
 	cell "$_sec" "$_din" "$_t" $_v "$_m"
@@ -616,16 +566,9 @@ sys.exit(0 if json.loads(sys.stdin.read())["timeSeconds"] > 0 else 1)'; then
 		fi
 	fi
 	if [ $_v = PASS ] && grep -q "^run " "$d/srv.out"; then
-		_i=0
-		while ! grep -q "^run peer=$PLID sent=$PERF_DOWN received=$PERF_UP\$" \
-		    "$d/srv.out"; do
-			_i=$((_i + 1))
-			if [ $_i -ge 50 ]; then
-				_v=FAIL _m="${IMPL}_server_run_line:$(grep -m 1 '^run ' "$d/srv.out")"
-				break
-			fi
-			sleep 0.1
-		done
+		wait_grep "^run peer=$PLID sent=$PERF_DOWN received=$PERF_UP\$" \
+		    "$d/srv.out" ||
+		    _v=FAIL _m="${IMPL}_server_run_line:$(grep -m 1 '^run ' "$d/srv.out")"
 	fi
 	[ $_v = PASS ] && _m="exact_counts:$(tail -n 1 "$d/perf.err")"
 	cell "$_sec" "$_dout" "$_t" $_v "$_m"
@@ -656,10 +599,7 @@ cells_main() {
 		skip_all "echod did not start"
 	fi
 	ECHOPORT=$(cat "$work/echo.port")
-	case " ${CELLS_MODES:-raw node perf} " in
-	*" raw "*) ;;
-	*) IMPL_TYPES="" IMPL_SKIP_TYPES="" CELLS_TYPES="" ;;
-	esac
+	mode_on raw || IMPL_TYPES="" IMPL_SKIP_TYPES="" CELLS_TYPES=""
 	for sec in ${CELLS_SECURITY:-noise tls}; do
 		for t in ${CELLS_TYPES:-$IMPL_TYPES}; do
 			run_pair "$sec" "$t"
@@ -669,20 +609,12 @@ cells_main() {
 			cell "$sec" "$(dir_out)" "${e%%:*}" SKIP "${e#*:}"
 		done
 	done
-	case " ${CELLS_MODES:-raw node perf} " in
-	*" node "*) ;;
-	*) has_node() { return 1; } ;;
-	esac
-	if has_node; then
+	if mode_on node && has_node; then
 		for sec in ${CELLS_SECURITY:-${IMPL_NODE_SECS:-noise tls}}; do
 			node_pair "$sec"
 		done
 	fi
-	case " ${CELLS_MODES:-raw node perf} " in
-	*" perf "*) ;;
-	*) has_perf() { return 1; } ;;
-	esac
-	if has_perf; then
+	if mode_on perf && has_perf; then
 		for sec in ${CELLS_SECURITY:-${IMPL_PERF_SECS:-noise tls}}; do
 			perf_pair "$sec"
 		done

@@ -14,6 +14,7 @@
 //	gopeer listen --sec noise|tls (--key FILE | --key-type T) [--addr HOST:PORT]
 //	              [--port-file F] [--expect-peer ID] [--count K] [--timeout SEC]
 //	gopeer node-dial / node-listen   (node mode: full host, see node.go)
+//	gopeer perf-client / perf-server (/perf/1.0.0 on that host, perf.go)
 //
 // keygen and id print the peer ID alone on stdout.  dial prints one JSON
 // line on stdout; listen prints one JSON line per connection (and one
@@ -76,6 +77,10 @@ func usage() {
                 [--port-file F] [--count K] [--timeout SEC]
   gopeer node-dial --sec noise|tls (--key FILE | --key-type T) --addr HOST:PORT
               --peer ID --bytes N [--seed S] [--timeout SEC]
+  gopeer perf-server --sec noise|tls (--key FILE | --key-type T) [--addr HOST:PORT]
+                [--port-file F] [--timeout SEC] [--max-time SEC]
+  gopeer perf-client --sec noise|tls (--key FILE | --key-type T) --addr HOST:PORT
+              --peer ID --upload N --download N [--timeout SEC]
 `)
 	os.Exit(exitUsage)
 }
@@ -109,6 +114,10 @@ func main() {
 		code = cmdNodeDial(os.Args[2:])
 	case "node-listen":
 		code = cmdNodeListen(os.Args[2:])
+	case "perf-server":
+		code = cmdPerfServer(os.Args[2:])
+	case "perf-client":
+		code = cmdPerfClient(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 	default:

@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -86,82 +85,41 @@ func tcpMultiaddr(hostport string) (ma.Multiaddr, error) {
 
 func cmdNodeDial(args []string) int {
 	fs := flag.NewFlagSet("node-dial", flag.ExitOnError)
-	secName := fs.String("sec", "noise", "security protocol: noise or tls")
-	idf := addIdentityFlags(fs)
-	addr := fs.String("addr", "", "HOST:PORT to dial")
-	peerStr := fs.String("peer", "", "expected remote peer ID")
+	df := addDialFlags(fs, "security protocol: noise or tls", 60)
 	n := fs.Int64("bytes", 1024, "bytes to send on /x/echo and expect back")
 	seed := fs.String("seed", "1", "seed of the byte stream")
 	doPing := fs.Bool("ping", true, "ping the remote (/ipfs/ping/1.0.0) first")
 	doIdentify := fs.Bool("identify", true, "require identify to complete")
-	timeout := fs.Float64("timeout", 60, "seconds for the whole run")
 	fs.Parse(args)
-	if *addr == "" || *peerStr == "" || *n < 0 || fs.NArg() != 0 {
+	if !df.ok() || *n < 0 || fs.NArg() != 0 {
 		usage()
 	}
-	d := time.Duration(*timeout * float64(time.Second))
-	watchdog("node-dial", d+5*time.Second)
-	res := map[string]any{"cmd": "node-dial", "addr": *addr, "bytes": *n}
-	code := nodeDial(res, idf, *secName, *addr, *peerStr, *n, *seed, *doPing, *doIdentify, d)
+	watchdog("node-dial", df.duration()+5*time.Second)
+	res := map[string]any{"cmd": "node-dial", "addr": *df.addr, "bytes": *n}
+	code := nodeDial(res, df, *n, *seed, *doPing, *doIdentify)
 	emit(res)
 	return code
 }
 
-func nodeDial(res map[string]any, idf identityFlags, secName, addr, peerStr string,
-	n int64, seed string, doPing, doIdentify bool, d time.Duration) int {
+func nodeDial(res map[string]any, df dialFlags, n int64, seed string, doPing, doIdentify bool) int {
 	t0 := time.Now()
-	sk, self, err := idf.load()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gopeer node-dial: %v\n", err)
-		return exitUsage
-	}
-	res["local_peer"] = self.String()
-	res["key_type"] = keyTypeName(sk)
-	want, err := peer.Decode(peerStr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gopeer node-dial: --peer: %v\n", err)
-		return exitUsage
-	}
-	maddr, err := tcpMultiaddr(addr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gopeer node-dial: --addr: %v\n", err)
-		return exitUsage
-	}
-	h, err := newHost(sk, secName, nil)
-	if err != nil {
-		failJSON(res, fail(exitFail, "host", "%v", err))
-		return exitFail
+	ctx, cancel := context.WithTimeout(context.Background(), df.duration())
+	defer cancel()
+	var sub event.Subscription
+	h, want, code := dialNode(ctx, res, "node-dial", df,
+		func(h host.Host) error {
+			// before the connection: identify may end at once
+			var err error
+			sub, err = h.EventBus().Subscribe([]any{
+				new(event.EvtPeerIdentificationCompleted),
+				new(event.EvtPeerIdentificationFailed)})
+			return err
+		})
+	if code != exitOK {
+		return code
 	}
 	defer h.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-
-	sub, err := h.EventBus().Subscribe([]any{
-		new(event.EvtPeerIdentificationCompleted),
-		new(event.EvtPeerIdentificationFailed)})
-	if err != nil {
-		failJSON(res, fail(exitFail, "host", "%v", err))
-		return exitFail
-	}
 	defer sub.Close()
-
-	if err := h.Connect(ctx, peer.AddrInfo{ID: want, Addrs: []ma.Multiaddr{maddr}}); err != nil {
-		f := handshakeFailure(err)
-		if f.code != exitMismatch {
-			f.stage = "connect"
-		}
-		failJSON(res, f)
-		return f.code
-	}
-	conns := h.Network().ConnsToPeer(want)
-	if len(conns) == 0 {
-		failJSON(res, fail(exitFail, "connect", "connected, but no connection to %s", want))
-		return exitFail
-	}
-	st := conns[0].ConnState()
-	res["remote_peer"] = conns[0].RemotePeer().String()
-	res["sec"] = string(st.Security)
-	res["muxer"] = string(st.StreamMultiplexer)
 	res["connect_ms"] = time.Since(t0).Milliseconds()
 
 	if doIdentify {
@@ -198,6 +156,99 @@ func nodeDial(res map[string]any, idf identityFlags, secName, addr, peerStr stri
 	return exitOK
 }
 
+// dialNode loads the identity, builds a host (no listen address) and
+// connects it to --peer at --addr: go-libp2p's security transport checks
+// that the remote proves that peer ID.  prepare, if not nil, runs on the
+// host before it dials.  On success res has the remote's ID, security and
+// muxer; otherwise the exit status is returned and res (or stderr, for
+// usage errors) says why.
+func dialNode(ctx context.Context, res map[string]any, cmd string, df dialFlags,
+	prepare func(host.Host) error) (host.Host, peer.ID, int) {
+	sk, self, err := df.idf.load()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer %s: %v\n", cmd, err)
+		return nil, "", exitUsage
+	}
+	res["local_peer"] = self.String()
+	res["key_type"] = keyTypeName(sk)
+	want, err := peer.Decode(*df.peer)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer %s: --peer: %v\n", cmd, err)
+		return nil, "", exitUsage
+	}
+	maddr, err := tcpMultiaddr(*df.addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer %s: --addr: %v\n", cmd, err)
+		return nil, "", exitUsage
+	}
+	h, err := newHost(sk, *df.sec, nil)
+	if err != nil {
+		failJSON(res, fail(exitFail, "host", "%v", err))
+		return nil, "", exitFail
+	}
+	f := func() *failure {
+		if prepare != nil {
+			if err := prepare(h); err != nil {
+				return fail(exitFail, "host", "%v", err)
+			}
+		}
+		if err := h.Connect(ctx, peer.AddrInfo{ID: want, Addrs: []ma.Multiaddr{maddr}}); err != nil {
+			f := handshakeFailure(err)
+			if f.code != exitMismatch {
+				f.stage = "connect"
+			}
+			return f
+		}
+		conns := h.Network().ConnsToPeer(want)
+		if len(conns) == 0 {
+			return fail(exitFail, "connect", "connected, but no connection to %s", want)
+		}
+		st := conns[0].ConnState()
+		res["remote_peer"] = conns[0].RemotePeer().String()
+		res["sec"] = string(st.Security)
+		res["muxer"] = string(st.StreamMultiplexer)
+		if conns[0].RemotePeer() != want {
+			// the security transport checks this; never trust it silently
+			return fail(exitMismatch, "peer", "expected %s, remote is %s", want, conns[0].RemotePeer())
+		}
+		return nil
+	}()
+	if f != nil {
+		failJSON(res, f)
+		h.Close()
+		return nil, "", f.code
+	}
+	return h, want, exitOK
+}
+
+// listenNode loads the identity and builds a host listening on --addr;
+// it returns the host, its identity and the bound TCP port, or, with a
+// nil host, the exit status (the reason went to stderr).
+func listenNode(cmd string, lf listenFlags) (host.Host, crypto.PrivKey, peer.ID, int, int) {
+	sk, self, err := lf.idf.load()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer %s: %v\n", cmd, err)
+		return nil, nil, "", 0, exitUsage
+	}
+	maddr, err := tcpMultiaddr(*lf.addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer %s: --addr: %v\n", cmd, err)
+		return nil, nil, "", 0, exitUsage
+	}
+	h, err := newHost(sk, *lf.sec, []string{maddr.String()})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gopeer %s: %v\n", cmd, err)
+		return nil, nil, "", 0, exitFail
+	}
+	port := 0
+	for _, a := range h.Network().ListenAddresses() {
+		if v, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+			port, _ = strconv.Atoi(v)
+		}
+	}
+	return h, sk, self, port, exitOK
+}
+
 // waitIdentify waits for go-libp2p's identify round with peer p to end.
 func waitIdentify(ctx context.Context, sub event.Subscription, p peer.ID, res map[string]any) *failure {
 	for {
@@ -230,54 +281,31 @@ func waitIdentify(ctx context.Context, sub event.Subscription, p peer.ID, res ma
 
 func cmdNodeListen(args []string) int {
 	fs := flag.NewFlagSet("node-listen", flag.ExitOnError)
-	secName := fs.String("sec", "noise", "security protocol: noise or tls")
-	idf := addIdentityFlags(fs)
-	addr := fs.String("addr", "127.0.0.1:0", "HOST:PORT to listen on (port 0: any)")
-	portFile := fs.String("port-file", "", "write the bound port here (atomically)")
+	lf := addListenFlags(fs, "security protocol: noise or tls", "seconds allowed per stream", 60, 900)
 	count := fs.Int("count", 0, "exit after this many /x/echo streams (0: never)")
-	timeout := fs.Float64("timeout", 60, "seconds allowed per stream")
-	maxTime := fs.Float64("max-time", 900, "seconds before the listener gives up (hard timeout)")
 	fs.Parse(args)
 	if fs.NArg() != 0 || *count < 0 {
 		usage()
 	}
-	sk, self, err := idf.load()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gopeer node-listen: %v\n", err)
-		return exitUsage
-	}
-	maddr, err := tcpMultiaddr(*addr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gopeer node-listen: --addr: %v\n", err)
-		return exitUsage
-	}
-	h, err := newHost(sk, *secName, []string{maddr.String()})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gopeer node-listen: %v\n", err)
-		return exitFail
+	h, sk, self, port, code := listenNode("node-listen", lf)
+	if h == nil {
+		return code
 	}
 	defer h.Close()
 
-	var mu sync.Mutex // serialises emit and the counters
-	handled, failed := 0, 0
-	done := make(chan struct{})
-	logf := func(v map[string]any) {
-		mu.Lock()
-		defer mu.Unlock()
-		emit(v)
-	}
+	t := newTally(*count)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			st := c.ConnState()
-			logf(map[string]any{"event": "connected", "remote_peer": c.RemotePeer().String(),
+			t.log(map[string]any{"event": "connected", "remote_peer": c.RemotePeer().String(),
 				"from": c.RemoteMultiaddr().String(), "sec": string(st.Security),
 				"muxer": string(st.StreamMultiplexer)})
 		},
 		DisconnectedF: func(_ network.Network, c network.Conn) {
-			logf(map[string]any{"event": "disconnected", "remote_peer": c.RemotePeer().String()})
+			t.log(map[string]any{"event": "disconnected", "remote_peer": c.RemotePeer().String()})
 		},
 	})
-	per := time.Duration(*timeout * float64(time.Second))
+	per := lf.perConn()
 	h.SetStreamHandler(echoProto, func(s network.Stream) {
 		t0 := time.Now()
 		res := map[string]any{"event": "stream", "proto": string(echoProto),
@@ -300,49 +328,22 @@ func cmdNodeListen(args []string) int {
 			res["ms"] = time.Since(t0).Milliseconds()
 			s.Close()
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		emit(res)
-		handled++
-		if res["ok"] != true {
-			failed++
-		}
-		if *count > 0 && handled == *count {
-			close(done)
-		}
+		t.result(res)
 	})
 
-	var port int
-	for _, a := range h.Network().ListenAddresses() {
-		if v, err := a.ValueForProtocol(ma.P_TCP); err == nil {
-			port, _ = strconv.Atoi(v)
-		}
-	}
-	logf(map[string]any{"event": "listening", "peer": self.String(),
+	t.log(map[string]any{"event": "listening", "peer": self.String(),
 		"key_type": keyTypeName(sk), "addrs": fmt.Sprint(h.Network().ListenAddresses()),
 		"port": port, "protocols": h.Mux().Protocols()})
-	if *portFile != "" {
-		if err := writeAtomic(*portFile, fmt.Sprintf("%d\n", port)); err != nil {
-			fmt.Fprintf(os.Stderr, "gopeer node-listen: %v\n", err)
-			return exitFail
-		}
+	if !lf.writePort("node-listen", port) {
+		return exitFail
 	}
-	time.AfterFunc(time.Duration(*maxTime*float64(time.Second)), func() {
-		mu.Lock()
-		emit(map[string]any{"event": "exit", "ok": false, "stage": "timeout",
-			"error": fmt.Sprintf("max-time %gs reached after %d streams", *maxTime, handled)})
-		os.Exit(exitFail)
-	})
-	<-done
+	t.giveUpAfter(lf, "streams")
+	<-t.done
 	// Let the dialer read the last echoed bytes and close: closing the
 	// host at once would reset a connection whose yamux frames are still
 	// on their way.
 	for i := 0; i < 50 && len(h.Network().Conns()) > 0; i++ {
 		time.Sleep(100 * time.Millisecond)
 	}
-	mu.Lock()
-	if failed > 0 {
-		return exitFail
-	}
-	return exitOK
+	return t.status()
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -75,50 +74,45 @@ func failJSON(res map[string]any, f *failure) {
 
 func cmdDial(args []string) int {
 	fs := flag.NewFlagSet("dial", flag.ExitOnError)
-	secName := fs.String("sec", "noise", "security protocol: noise or tls (or noise,tls: propose in order)")
-	idf := addIdentityFlags(fs)
-	addr := fs.String("addr", "", "HOST:PORT to dial")
-	peerStr := fs.String("peer", "", "expected remote peer ID")
+	df := addDialFlags(fs, "security protocol: noise or tls (or noise,tls: propose in order)", 60)
 	n := fs.Int64("bytes", 1024, "bytes to send and expect back")
 	seed := fs.String("seed", "1", "seed of the byte stream")
-	timeout := fs.Float64("timeout", 60, "seconds for the whole run")
 	fs.Parse(args)
-	if *addr == "" || *peerStr == "" || *n < 0 || fs.NArg() != 0 {
+	if !df.ok() || *n < 0 || fs.NArg() != 0 {
 		usage()
 	}
-	d := time.Duration(*timeout * float64(time.Second))
-	watchdog("dial", d+5*time.Second)
+	watchdog("dial", df.duration()+5*time.Second)
 
-	res := map[string]any{"cmd": "dial", "addr": *addr, "bytes": *n}
-	code := dial(res, idf, *secName, *addr, *peerStr, *n, *seed, d)
+	res := map[string]any{"cmd": "dial", "addr": *df.addr, "bytes": *n}
+	code := dial(res, df, *n, *seed)
 	emit(res)
 	return code
 }
 
-func dial(res map[string]any, idf identityFlags, secName, addr, peerStr string, n int64, seed string, d time.Duration) int {
+func dial(res map[string]any, df dialFlags, n int64, seed string) int {
 	t0 := time.Now()
-	sk, self, err := idf.load()
+	sk, self, err := df.idf.load()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer dial: %v\n", err)
 		return exitUsage
 	}
 	res["local_peer"] = self.String()
 	res["key_type"] = keyTypeName(sk)
-	want, err := peer.Decode(peerStr)
+	want, err := peer.Decode(*df.peer)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer dial: --peer: %v\n", err)
 		return exitUsage
 	}
-	sts, err := securityTransports(secName, sk)
+	sts, err := securityTransports(*df.sec, sk)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer dial: %v\n", err)
 		return exitUsage
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(context.Background(), df.duration())
 	defer cancel()
 	var dialer net.Dialer
-	c, err := dialer.DialContext(ctx, "tcp", addr)
+	c, err := dialer.DialContext(ctx, "tcp", *df.addr)
 	if err != nil {
 		failJSON(res, fail(exitConnect, "connect", "%v", err))
 		return exitConnect
@@ -177,19 +171,15 @@ func dial(res map[string]any, idf identityFlags, secName, addr, peerStr string, 
 
 func cmdListen(args []string) int {
 	fs := flag.NewFlagSet("listen", flag.ExitOnError)
-	secName := fs.String("sec", "noise", "security protocols accepted: noise, tls or noise,tls")
-	idf := addIdentityFlags(fs)
-	addr := fs.String("addr", "127.0.0.1:0", "HOST:PORT to listen on (port 0: any)")
-	portFile := fs.String("port-file", "", "write the bound port here (atomically)")
+	lf := addListenFlags(fs, "security protocols accepted: noise, tls or noise,tls",
+		"seconds allowed per connection", 60, 900)
 	expect := fs.String("expect-peer", "", "accept only this remote peer ID")
 	count := fs.Int("count", 0, "exit after this many connections (0: never)")
-	timeout := fs.Float64("timeout", 60, "seconds allowed per connection")
-	maxTime := fs.Float64("max-time", 900, "seconds before the listener gives up (hard timeout)")
 	fs.Parse(args)
 	if fs.NArg() != 0 || *count < 0 {
 		usage()
 	}
-	sk, self, err := idf.load()
+	sk, self, err := lf.idf.load()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
 		return exitUsage
@@ -201,7 +191,7 @@ func cmdListen(args []string) int {
 			return exitUsage
 		}
 	}
-	sts, err := securityTransports(*secName, sk)
+	sts, err := securityTransports(*lf.sec, sk)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
 		return exitUsage
@@ -215,7 +205,7 @@ func cmdListen(args []string) int {
 		byID[st.ID()] = st
 	}
 
-	l, err := net.Listen("tcp", *addr)
+	l, err := net.Listen("tcp", *lf.addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
 		return exitFail
@@ -224,53 +214,27 @@ func cmdListen(args []string) int {
 	emit(map[string]any{"event": "listening", "addr": l.Addr().String(),
 		"port": port, "peer": self.String(), "key_type": keyTypeName(sk),
 		"sec": ids(sts)})
-	if *portFile != "" {
-		if err := writeAtomic(*portFile, fmt.Sprintf("%d\n", port)); err != nil {
-			fmt.Fprintf(os.Stderr, "gopeer listen: %v\n", err)
-			return exitFail
-		}
+	if !lf.writePort("listen", port) {
+		return exitFail
 	}
 
-	var mu sync.Mutex // serialises emit and the counters
-	handled, failed := 0, 0
-	done := make(chan struct{})
-	time.AfterFunc(time.Duration(*maxTime*float64(time.Second)), func() {
-		mu.Lock()
-		emit(map[string]any{"event": "exit", "ok": false, "stage": "timeout",
-			"error": fmt.Sprintf("max-time %gs reached after %d connections", *maxTime, handled)})
-		os.Exit(exitFail)
-	})
-	per := time.Duration(*timeout * float64(time.Second))
+	t := newTally(*count)
+	t.giveUpAfter(lf, "connections")
+	per := lf.perConn()
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "gopeer listen: accept: %v\n", err)
-				mu.Lock()
-				emit(map[string]any{"event": "exit", "ok": false, "stage": "accept", "error": err.Error()})
-				os.Exit(exitFail)
+				t.exit(map[string]any{"event": "exit", "ok": false, "stage": "accept", "error": err.Error()})
 			}
 			go func() {
-				res := serveRaw(c.(*net.TCPConn), msm, byID, want, per)
-				mu.Lock()
-				defer mu.Unlock()
-				emit(res)
-				handled++
-				if res["ok"] != true {
-					failed++
-				}
-				if *count > 0 && handled == *count {
-					close(done)
-				}
+				t.result(serveRaw(c.(*net.TCPConn), msm, byID, want, per))
 			}()
 		}
 	}()
-	<-done
-	mu.Lock()
-	if failed > 0 {
-		return exitFail
-	}
-	return exitOK
+	<-t.done
+	return t.status()
 }
 
 // serveRaw secures one inbound connection and echoes everything until the
